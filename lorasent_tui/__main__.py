@@ -1,0 +1,3 @@
+from lorasent_tui.cli import main
+
+raise SystemExit(main())

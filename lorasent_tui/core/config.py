@@ -1,0 +1,226 @@
+"""Training configuration: one dataclass, two presets, validation with per-field messages."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import math
+from dataclasses import dataclass, field, fields
+from typing import Any
+
+from lorasent_tui.core.errors import ConfigError
+
+DEFAULT_MODEL = "minilm"
+DEFAULT_DATASET = "imdb"
+TRUNCATION_SIDES = ("left", "right", "head_tail")
+DEVICES = ("auto", "cpu", "cuda", "mps")
+MAX_ROWS = 10_000_000
+
+
+@dataclass
+class TrainConfig:
+    model: str = DEFAULT_MODEL
+    preset: str = "fast"
+    dataset: str = DEFAULT_DATASET
+    text_column: str = "text"
+    label_column: str = "label"
+    train_size: int = 1000
+    eval_size: int = 1000
+    epochs: int = 3
+    learning_rate: float = 1e-3
+    # The classification head is freshly initialised, so it may learn faster than the adapters.
+    head_learning_rate: float | None = None
+    batch_size: int = 16
+    eval_batch_size: int = 64
+    max_length: int = 256
+    truncation: str = "head_tail"
+    lora_r: int = 8
+    lora_alpha: int = 16
+    lora_dropout: float = 0.05
+    # Role names (query, key, value, attn_out, ffn_in, ffn_out) or literal module names;
+    # roles are mapped to each architecture's own module names.
+    target_modules: list[str] = field(default_factory=lambda: ["query", "value"])
+    weight_decay: float = 0.01
+    warmup_ratio: float = 0.0
+    length_bucketing: bool = True
+    seed: int = 42
+    device: str = "auto"
+    logging_steps: int = 10
+
+    def to_dict(self) -> dict[str, Any]:
+        return dataclasses.asdict(self)
+
+    def to_json(self) -> str:
+        return json.dumps(self.to_dict(), indent=2)
+
+    def replace(self, **changes: Any) -> "TrainConfig":
+        return dataclasses.replace(self, **changes)
+
+
+PRESETS: dict[str, dict[str, Any]] = {
+    # The reference recipe from the report this tool grew out of.
+    "seed": dict(
+        epochs=10, learning_rate=1e-3, head_learning_rate=None, batch_size=4, eval_batch_size=4,
+        max_length=512, truncation="left", lora_r=4, lora_alpha=32, lora_dropout=0.01,
+        target_modules=["query"], weight_decay=0.01, warmup_ratio=0.0, length_bucketing=False,
+    ),
+    # Tuned for speed at equal or better accuracy (see bench/ and the README).
+    "fast": dict(
+        epochs=3, learning_rate=1e-3, head_learning_rate=3e-3, batch_size=16, eval_batch_size=64,
+        max_length=256, truncation="head_tail", lora_r=8, lora_alpha=16, lora_dropout=0.05,
+        target_modules=["query", "key", "value", "attn_out", "ffn_in", "ffn_out"],
+        weight_decay=0.01, warmup_ratio=0.06, length_bucketing=True,
+    ),
+}
+
+FIELD_NAMES = tuple(f.name for f in fields(TrainConfig))
+_FIELD_TYPES = {f.name: f.type for f in fields(TrainConfig)}
+
+
+def coerce(name: str, value: Any) -> Any:
+    """Convert a flag, form or file value to the field's type; ValueError says why not."""
+    kind = _FIELD_TYPES[name]
+    if value is None:
+        if "None" in kind:
+            return None
+        raise ValueError("a value is required")
+    if "list" in kind:
+        if isinstance(value, str):
+            items = [v.strip() for v in value.replace(";", ",").split(",")]
+        elif isinstance(value, (list, tuple)):
+            items = [str(v).strip() for v in value]
+        else:
+            raise ValueError("expected a comma-separated list")
+        items = [v for v in items if v]
+        if not items:
+            raise ValueError("at least one module is required")
+        return items
+    if kind == "bool":
+        if isinstance(value, bool):
+            return value
+        text = str(value).strip().lower()
+        if text in ("1", "true", "yes", "on"):
+            return True
+        if text in ("0", "false", "no", "off"):
+            return False
+        raise ValueError(f"expected true or false, got {value!r}")
+    if kind.startswith("int"):
+        if isinstance(value, bool):
+            raise ValueError(f"expected a whole number, got {value!r}")
+        if isinstance(value, float):
+            if not math.isfinite(value) or value != int(value):
+                raise ValueError(f"expected a whole number, got {value!r}")
+            return int(value)
+        text = str(value).strip()
+        if isinstance(value, str) and "None" in kind and text.lower() in ("", "none"):
+            return None
+        try:
+            return int(text)
+        except ValueError:
+            raise ValueError(f"expected a whole number, got {text!r}") from None
+    if kind.startswith("float"):
+        if isinstance(value, bool):
+            raise ValueError(f"expected a number, got {value!r}")
+        text = str(value).strip()
+        if "None" in kind and text.lower() in ("", "none"):
+            return None
+        try:
+            number = float(text)
+        except ValueError:
+            raise ValueError(f"expected a number, got {text!r}") from None
+        if not math.isfinite(number):
+            raise ValueError(f"expected a finite number, got {text!r}")
+        return number
+    text = str(value).strip()
+    if not text:
+        raise ValueError("a value is required")
+    return text
+
+
+def _check_ranges(cfg: TrainConfig) -> dict[str, str]:
+    errors: dict[str, str] = {}
+
+    def need(name: str, ok: bool, message: str) -> None:
+        if not ok and name not in errors:
+            errors[name] = message
+
+    need("preset", cfg.preset in PRESETS, f"unknown preset {cfg.preset!r}; choose {', '.join(PRESETS)}")
+    need("train_size", 2 <= cfg.train_size <= MAX_ROWS, f"must be between 2 and {MAX_ROWS:,}")
+    need("eval_size", 2 <= cfg.eval_size <= MAX_ROWS, f"must be between 2 and {MAX_ROWS:,}")
+    need("epochs", 1 <= cfg.epochs <= 1000, "must be between 1 and 1000")
+    need("learning_rate", 0 < cfg.learning_rate <= 1, "must be > 0 and at most 1")
+    if cfg.head_learning_rate is not None:
+        need("head_learning_rate", 0 < cfg.head_learning_rate <= 1, "must be > 0 and at most 1")
+    need("batch_size", 1 <= cfg.batch_size <= 4096, "must be between 1 and 4096")
+    need("eval_batch_size", 1 <= cfg.eval_batch_size <= 4096, "must be between 1 and 4096")
+    need("max_length", 8 <= cfg.max_length <= 8192, "must be between 8 and the model's limit")
+    need("truncation", cfg.truncation in TRUNCATION_SIDES, f"choose {', '.join(TRUNCATION_SIDES)}")
+    need("lora_r", 1 <= cfg.lora_r <= 1024, "must be between 1 and 1024")
+    need("lora_alpha", 1 <= cfg.lora_alpha <= 100_000, "must be between 1 and 100000")
+    need("lora_dropout", 0 <= cfg.lora_dropout < 1, "must be >= 0 and < 1")
+    need("weight_decay", 0 <= cfg.weight_decay < 1, "must be >= 0 and < 1")
+    need("warmup_ratio", 0 <= cfg.warmup_ratio < 1, "must be >= 0 and < 1")
+    need("seed", 0 <= cfg.seed < 2**32, "must be between 0 and 2**32 - 1")
+    need("logging_steps", 1 <= cfg.logging_steps <= 100_000, "must be between 1 and 100000")
+    device_ok = cfg.device in DEVICES or cfg.device.startswith("cuda:")
+    need("device", device_ok, f"choose {', '.join(DEVICES)} (or cuda:N)")
+    for name in ("model", "dataset", "text_column", "label_column"):
+        need(name, bool(getattr(cfg, name).strip()), "a value is required")
+    need("target_modules", bool(cfg.target_modules), "at least one module is required")
+    return errors
+
+
+def build_config(values: dict[str, Any] | None = None, preset: str | None = None) -> TrainConfig:
+    """Preset defaults, then ``values`` on top; every problem is reported at once.
+
+    ``values`` may hold strings (form fields, flags) or typed values (JSON, TOML).
+    """
+    values = {k: v for k, v in (values or {}).items() if v is not None or k == "head_learning_rate"}
+    errors: dict[str, str] = {}
+    unknown = sorted(set(values) - set(FIELD_NAMES))
+    for name in unknown:
+        errors[name] = "unknown setting"
+    preset_name = str(values.get("preset", preset or "fast")).strip()
+    if preset_name not in PRESETS:
+        errors["preset"] = f"unknown preset {preset_name!r}; choose {', '.join(PRESETS)}"
+        preset_name = "fast"
+    merged: dict[str, Any] = {**PRESETS[preset_name], "preset": preset_name}
+    for name, raw in values.items():
+        if name in unknown or name == "preset":
+            continue
+        try:
+            merged[name] = coerce(name, raw)
+        except (ValueError, TypeError) as exc:
+            errors[name] = str(exc)
+    cfg = TrainConfig(**merged)
+    # Range problems of the fields that did parse are reported alongside the parse errors.
+    errors = {**_check_ranges(cfg), **errors}
+    if errors:
+        raise ConfigError(errors)
+    return cfg
+
+
+def validate(cfg: TrainConfig) -> TrainConfig:
+    errors = _check_ranges(cfg)
+    if errors:
+        raise ConfigError(errors)
+    return cfg
+
+
+def config_from_dict(data: dict[str, Any]) -> TrainConfig:
+    """Rebuild a config saved as ``config.json`` (all fields present, preset applied already)."""
+    values = dict(data)
+    preset = values.pop("preset", "fast")
+    errors: dict[str, str] = {}
+    merged: dict[str, Any] = {**PRESETS.get(preset, PRESETS["fast"]), "preset": preset}
+    for name, raw in values.items():
+        if name not in FIELD_NAMES:
+            errors[name] = "unknown setting"
+            continue
+        try:
+            merged[name] = coerce(name, raw)
+        except (ValueError, TypeError) as exc:
+            errors[name] = str(exc)
+    if errors:
+        raise ConfigError(errors)
+    return validate(TrainConfig(**merged))

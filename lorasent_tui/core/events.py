@@ -1,0 +1,70 @@
+"""What the trainer reports, as plain dataclasses passed to plain callbacks.
+
+The TUI wraps each one in a Textual message; the CLI prints them. Nothing here knows about either.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Callable
+
+METRIC_KEYS = ("epoch", "train_loss", "eval_loss", "accuracy", "precision", "recall", "f1",
+               "tpr", "fpr", "roc_auc")
+
+
+@dataclass(frozen=True)
+class StatusUpdate:
+    """A phase change before or between epochs: loading the model, tokenizing, evaluating."""
+
+    message: str
+    run_id: str | None = None
+    device: str | None = None
+
+
+@dataclass(frozen=True)
+class StepProgress:
+    step: int
+    total: int
+    epoch: int  # 1-based epoch the step belongs to
+    epochs: int
+    elapsed: float
+    eta: float | None
+    loss: float | None  # mean training loss over the last logging window
+    device: str = "cpu"
+
+
+@dataclass(frozen=True)
+class EpochResult:
+    metrics: dict[str, float]  # METRIC_KEYS
+    roc: dict[str, list[float]]  # {"fpr": [...], "tpr": [...]}
+    is_best: bool
+    best_epoch: int
+
+
+@dataclass(frozen=True)
+class RunFinished:
+    run_id: str
+    run_dir: str
+    state: str  # completed | stopped
+    best_epoch: int | None
+    best_metrics: dict[str, float] | None
+
+
+@dataclass(frozen=True)
+class RunFailed:
+    message: str
+    run_id: str | None = None
+    run_dir: str | None = None
+
+
+def _ignore(_event: Any) -> None:
+    return None
+
+
+@dataclass
+class TrainCallbacks:
+    on_status: Callable[[StatusUpdate], None] = field(default=_ignore)
+    on_progress: Callable[[StepProgress], None] = field(default=_ignore)
+    on_epoch: Callable[[EpochResult], None] = field(default=_ignore)
+    on_finished: Callable[[RunFinished], None] = field(default=_ignore)
+    on_failed: Callable[[RunFailed], None] = field(default=_ignore)

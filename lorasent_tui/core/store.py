@@ -1,0 +1,275 @@
+"""The run store: one folder per run under the runs folder, every file replaced atomically.
+
+Layout of ``runs/<run-id>/``::
+
+    config.json      resolved TrainConfig
+    status.json      state, pid, times, best epoch, error
+    metrics.jsonl    one JSON object per evaluated epoch (METRIC_KEYS)
+    roc.json         {"<epoch>": {"fpr": [...], "tpr": [...], "auc": x}}
+    adapter/         best epoch: PEFT adapter_config.json + adapter_model.safetensors
+    checkpoint/      last finished epoch, resumable (see core.checkpoint)
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import secrets
+import shutil
+import socket
+import time
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+from lorasent_tui.core.config import TrainConfig, config_from_dict
+from lorasent_tui.core.errors import ConfigError, RunError
+from lorasent_tui.core.fsutil import atomic_write_json, atomic_write_text, read_json, resolve_dir
+
+RUN_ID_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$")
+STATES = ("running", "completed", "stopped", "failed")
+DEFAULT_RUNS_DIR = Path("runs")
+
+
+def now_iso() -> str:
+    return datetime.now(timezone.utc).isoformat(timespec="seconds")
+
+
+def check_run_id(run_id: str) -> str:
+    if not RUN_ID_RE.match(run_id or "") or ".." in run_id:
+        raise RunError(f"invalid run id {run_id!r}: use letters, digits, '.', '_' and '-' only")
+    return run_id
+
+
+def _pid_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    except OSError:
+        return False
+    return True
+
+
+def _short_model_name(model: str) -> str:
+    tail = model.rstrip("/").split("/")[-1]
+    return re.sub(r"[^A-Za-z0-9]+", "-", tail).strip("-")[:24] or "model"
+
+
+@dataclass
+class RunSummary:
+    run_id: str
+    path: Path
+    state: str  # running, completed, stopped, failed, interrupted, damaged
+    model: str = "?"
+    dataset: str = "?"
+    epochs_done: int = 0
+    epochs: int = 0
+    best_epoch: int | None = None
+    best_accuracy: float | None = None
+    best_f1: float | None = None
+    started_at: str = ""
+    problem: str | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        data = self.__dict__.copy()
+        data["path"] = str(self.path)
+        return data
+
+
+class Run:
+    """One run folder. Writers are the trainer (rank 0 only); readers are everything else."""
+
+    def __init__(self, path: Path):
+        self.path = Path(path)
+        self.run_id = self.path.name
+
+    # -- paths -------------------------------------------------------------------------
+    @property
+    def adapter_dir(self) -> Path:
+        return self.path / "adapter"
+
+    @property
+    def checkpoint_dir(self) -> Path:
+        return self.path / "checkpoint"
+
+    def complete_adapter_dir(self) -> Path | None:
+        return resolve_dir(self.adapter_dir)
+
+    # -- config ------------------------------------------------------------------------
+    def write_config(self, config: TrainConfig) -> None:
+        atomic_write_text(self.path / "config.json", config.to_json() + "\n")
+
+    def config(self) -> TrainConfig:
+        try:
+            return config_from_dict(read_json(self.path / "config.json"))
+        except FileNotFoundError:
+            raise RunError(f"run {self.run_id}: config.json is missing") from None
+        except (json.JSONDecodeError, UnicodeDecodeError, ConfigError, TypeError) as exc:
+            raise RunError(f"run {self.run_id}: config.json is damaged ({exc})") from None
+
+    # -- status ------------------------------------------------------------------------
+    def status(self) -> dict[str, Any]:
+        try:
+            data = read_json(self.path / "status.json")
+        except FileNotFoundError:
+            raise RunError(f"run {self.run_id}: status.json is missing") from None
+        except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+            raise RunError(f"run {self.run_id}: status.json is damaged ({exc})") from None
+        if not isinstance(data, dict) or data.get("state") not in STATES:
+            raise RunError(f"run {self.run_id}: status.json has no valid state")
+        return data
+
+    def update_status(self, **changes: Any) -> dict[str, Any]:
+        try:
+            data = self.status()
+        except RunError:
+            data = {}
+        data.update(changes, updated_at=now_iso())
+        atomic_write_json(self.path / "status.json", data)
+        return data
+
+    def effective_state(self) -> str:
+        """The stored state, or ``interrupted`` for a run whose writer process is gone."""
+        status = self.status()
+        state = status["state"]
+        if state == "running":
+            same_host = status.get("host") == socket.gethostname()
+            pid = status.get("pid")
+            if same_host and isinstance(pid, int) and not _pid_alive(pid):
+                return "interrupted"
+        return state
+
+    # -- metrics -----------------------------------------------------------------------
+    def metrics(self) -> list[dict[str, float]]:
+        path = self.path / "metrics.jsonl"
+        if not path.exists():
+            return []
+        rows = []
+        for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
+            if not line.strip():
+                continue
+            try:
+                rows.append(json.loads(line))
+            except json.JSONDecodeError:
+                raise RunError(f"run {self.run_id}: metrics.jsonl line {number} is damaged") from None
+        return rows
+
+    def write_metrics(self, rows: list[dict[str, float]]) -> None:
+        # Rewritten whole (it is tiny) so that a crash never leaves a torn last line.
+        text = "".join(json.dumps(row, allow_nan=False) + "\n" for row in rows)
+        atomic_write_text(self.path / "metrics.jsonl", text)
+
+    def roc(self) -> dict[str, dict[str, Any]]:
+        path = self.path / "roc.json"
+        if not path.exists():
+            return {}
+        try:
+            return read_json(path)
+        except (json.JSONDecodeError, UnicodeDecodeError):
+            raise RunError(f"run {self.run_id}: roc.json is damaged") from None
+
+    def write_roc(self, roc: dict[str, dict[str, Any]]) -> None:
+        atomic_write_json(self.path / "roc.json", roc)
+
+    def truncate_to_epoch(self, epoch: int) -> None:
+        """Drop what epochs after ``epoch`` wrote (used when resuming from a checkpoint)."""
+        self.write_metrics([row for row in self.metrics() if int(row["epoch"]) <= epoch])
+        self.write_roc({k: v for k, v in self.roc().items() if int(k) <= epoch})
+
+    def summary(self) -> RunSummary:
+        summary = RunSummary(run_id=self.run_id, path=self.path, state="damaged")
+        try:
+            status = self.status()
+            config = self.config()
+            rows = self.metrics()
+            summary.state = self.effective_state()
+        except RunError as exc:
+            summary.problem = str(exc)
+            return summary
+        summary.model, summary.dataset, summary.epochs = config.model, config.dataset, config.epochs
+        summary.started_at = str(status.get("started_at", ""))
+        summary.epochs_done = len(rows)
+        summary.best_epoch = status.get("best_epoch")
+        best = next((r for r in rows if r.get("epoch") == summary.best_epoch), None)
+        if best is None and rows:
+            best = max(rows, key=lambda r: r.get("accuracy", 0.0))
+        if best is not None:
+            summary.best_accuracy = best.get("accuracy")
+            summary.best_f1 = best.get("f1")
+        return summary
+
+
+class RunStore:
+    def __init__(self, root: Path | str = DEFAULT_RUNS_DIR):
+        self.root = Path(root)
+
+    def _ensure_root(self) -> None:
+        try:
+            self.root.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise RunError(f"cannot create runs folder {self.root}: {exc.strerror or exc}") from None
+        if not os.access(self.root, os.W_OK | os.X_OK):
+            raise RunError(f"runs folder {self.root} is not writable")
+
+    def new_run_id(self, config: TrainConfig) -> str:
+        stamp = datetime.now().strftime("%Y%m%d-%H%M%S")
+        return f"{stamp}-{_short_model_name(config.model)}-{secrets.token_hex(2)}"
+
+    def create(self, config: TrainConfig, run_id: str | None = None, **status: Any) -> Run:
+        self._ensure_root()
+        run_id = check_run_id(run_id or self.new_run_id(config))
+        path = self.root / run_id
+        try:
+            path.mkdir()
+        except FileExistsError:
+            raise RunError(f"run {run_id} already exists in {self.root}") from None
+        run = Run(path)
+        run.write_config(config)
+        run.write_metrics([])
+        run.write_roc({})
+        atomic_write_json(path / "status.json", {
+            "state": "running", "run_id": run_id, "pid": os.getpid(), "host": socket.gethostname(),
+            "started_at": now_iso(), "updated_at": now_iso(), "finished_at": None,
+            "best_epoch": None, "epochs_done": 0, "epochs": config.epochs, "error": None,
+            **status,
+        })
+        return run
+
+    def run_dirs(self) -> list[Path]:
+        if not self.root.is_dir():
+            return []
+        return sorted(p for p in self.root.iterdir()
+                      if p.is_dir() and RUN_ID_RE.match(p.name) and not p.name.startswith("."))
+
+    def list(self) -> list[RunSummary]:
+        summaries = [Run(p).summary() for p in self.run_dirs()]
+        return sorted(summaries, key=lambda s: (s.started_at, s.run_id), reverse=True)
+
+    def get(self, ref: str) -> Run:
+        """A run by id, by path to its folder, or ``latest`` (the newest by start time)."""
+        if ref == "latest":
+            runs = [s for s in self.list() if s.state != "damaged"]
+            if not runs:
+                raise RunError(f"no runs in {self.root}")
+            return Run(runs[0].path)
+        candidate = Path(ref)
+        if (os.sep in ref or ref.startswith(".")) and candidate.is_dir():
+            if not (candidate / "config.json").exists():
+                raise RunError(f"{ref} is not a run folder (no config.json)")
+            return Run(candidate)
+        path = self.root / check_run_id(ref)
+        if not path.is_dir():
+            raise RunError(f"no run {ref!r} in {self.root}")
+        return Run(path)
+
+    def delete(self, ref: str) -> None:
+        run = self.get(ref)
+        # Rename first so a half-finished delete never looks like a damaged run.
+        trash = run.path.with_name(f".deleting-{run.run_id}-{int(time.time())}")
+        os.replace(run.path, trash)
+        shutil.rmtree(trash, ignore_errors=True)
