@@ -55,6 +55,7 @@ class RunFailed:
     message: str
     run_id: str | None = None
     run_dir: str | None = None
+    user_error: bool = False  # bad input or environment (exit status 2), not a bug or crash
 
 
 def _ignore(_event: Any) -> None:

@@ -1,0 +1,144 @@
+"""Command line: the TUI by default, and headless ``train``, ``predict``, ``runs``, ``export``."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+from typing import Any, Sequence
+
+from lorasent_tui.core.config import PRESETS, TRUNCATION_SIDES
+from lorasent_tui.core.errors import LorasentError
+
+SUBCOMMANDS = ("train", "predict", "runs", "export", "report")
+
+# (flag, config field, help) — every training flag maps to one TrainConfig field.
+TRAIN_FLAGS: tuple[tuple[str, str, str], ...] = (
+    ("--model", "model", "model name, hub id or local folder (default: minilm, bundled offline)"),
+    ("--dataset", "dataset", "imdb, rotten_tomatoes, a CSV/TSV/JSONL/Parquet file, or a hub dataset"),
+    ("--text-column", "text_column", "text column of a data file (default: text)"),
+    ("--label-column", "label_column", "label column of a data file (default: label)"),
+    ("--train-size", "train_size", "training reviews, balanced (default: 1000)"),
+    ("--eval-size", "eval_size", "validation reviews, balanced (default: 1000)"),
+    ("--epochs", "epochs", "training epochs"),
+    ("--learning-rate", "learning_rate", "learning rate of the LoRA weights"),
+    ("--head-learning-rate", "head_learning_rate", "learning rate of the classification head"),
+    ("--batch-size", "batch_size", "training batch size"),
+    ("--eval-batch-size", "eval_batch_size", "evaluation batch size"),
+    ("--max-length", "max_length", "maximum tokens per review"),
+    ("--truncation", "truncation", f"which part of a long review to keep: {', '.join(TRUNCATION_SIDES)}"),
+    ("--lora-r", "lora_r", "LoRA rank"),
+    ("--lora-alpha", "lora_alpha", "LoRA alpha"),
+    ("--lora-dropout", "lora_dropout", "LoRA dropout"),
+    ("--target-modules", "target_modules",
+     "comma-separated roles (query,key,value,attn_out,ffn_in,ffn_out) or module names"),
+    ("--weight-decay", "weight_decay", "AdamW weight decay"),
+    ("--warmup-ratio", "warmup_ratio", "fraction of steps with a linear learning-rate warmup"),
+    ("--length-bucketing", "length_bucketing", "batch reviews of similar length: true/false"),
+    ("--seed", "seed", "random seed for sampling, initialisation and batch order"),
+    ("--device", "device", "auto, cpu, cuda, cuda:N or mps"),
+    ("--logging-steps", "logging_steps", "steps between training-loss reports"),
+)
+
+
+def _add_train_flags(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--preset", choices=sorted(PRESETS), help="settings to start from (default: fast)")
+    parser.add_argument("--config", metavar="FILE", help="TOML or JSON config file; flags override it")
+    for flag, field, help_text in TRAIN_FLAGS:
+        parser.add_argument(flag, dest=field, metavar="VALUE", help=help_text)
+    _add_runs_dir(parser)
+
+
+def _add_runs_dir(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--runs-dir", default="runs", metavar="DIR", help="runs folder (default: ./runs)")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="lorasent-tui",
+        description="Fine-tune BERT-family encoders with LoRA for sentiment. Without a command, "
+                    "opens the terminal app (it accepts the train flags, and --start).")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+
+    train = sub.add_parser("train", help="train headless, printing a metrics row per epoch",
+                           description="Train headless. Flags override --config, which overrides --preset.")
+    _add_train_flags(train)
+    train.add_argument("--resume", metavar="RUN", help="continue a stopped, failed or interrupted run")
+    train.add_argument("--print-config", action="store_true", help="print the resolved config and exit")
+    train.add_argument("--quiet", action="store_true", help="no progress line")
+
+    predict = sub.add_parser("predict", help="classify texts with a trained run",
+                             description="Classify texts (arguments, or one per line on stdin).")
+    predict.add_argument("texts", nargs="*", metavar="TEXT")
+    predict.add_argument("--run", default="latest", help="run id, run folder or 'latest' (default)")
+    predict.add_argument("--base", action="store_true", help="use the untrained base model instead")
+    predict.add_argument("--json", action="store_true", help="print a JSON list of {text, label, score}")
+    predict.add_argument("--device", default="cpu", help="cpu (default), cuda or mps")
+    _add_runs_dir(predict)
+
+    runs = sub.add_parser("runs", help="list runs", description="List the runs in the runs folder.")
+    runs.add_argument("--json", action="store_true", help="print JSON")
+    _add_runs_dir(runs)
+
+    export = sub.add_parser("export", help="export a run as a merged transformers model",
+                            description="Write a merged model (LoRA folded in) that "
+                                        "transformers.pipeline('text-classification') loads.")
+    export.add_argument("run", metavar="RUN")
+    export.add_argument("--merged", required=True, metavar="DIR", help="output folder")
+    _add_runs_dir(export)
+
+    report = sub.add_parser("report", help="draw a run's curves to a PNG",
+                            description="Write a PNG with the loss, metric and ROC curves of a run.")
+    report.add_argument("run", metavar="RUN")
+    report.add_argument("--output", "-o", metavar="FILE", help="PNG path (default: RUN/report.png)")
+    _add_runs_dir(report)
+    return parser
+
+
+def build_tui_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="lorasent-tui",
+        description="Open the terminal app. Commands: " + ", ".join(SUBCOMMANDS) +
+                    " (see lorasent-tui COMMAND --help).")
+    _add_train_flags(parser)
+    parser.add_argument("--start", action="store_true", help="start training at once")
+    return parser
+
+
+def resolve_config(args: argparse.Namespace) -> Any:
+    from lorasent_tui.core.config import FIELD_NAMES, build_config
+    from lorasent_tui.core.configfile import read_config_file
+
+    values: dict[str, Any] = {}
+    if args.config:
+        values.update(read_config_file(Path(args.config)))
+    if args.preset:
+        values["preset"] = args.preset
+    values.update({name: getattr(args, name) for name in FIELD_NAMES
+                   if getattr(args, name, None) is not None})
+    return build_config(values)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    try:
+        if argv and argv[0] in SUBCOMMANDS + ("-h", "--help"):
+            args = build_parser().parse_args(argv)
+            from lorasent_tui import commands
+
+            return getattr(commands, f"cmd_{args.command}")(args)
+        args = build_tui_parser().parse_args(argv)
+        config = resolve_config(args)
+        from lorasent_tui.tui.app import run_tui
+
+        return run_tui(config, Path(args.runs_dir), start=args.start)
+    except LorasentError as exc:
+        print(f"lorasent-tui: error: {exc}", file=sys.stderr)
+        return exc.exit_code
+    except BrokenPipeError:
+        return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

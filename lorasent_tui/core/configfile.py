@@ -1,0 +1,51 @@
+"""Config files: TOML (``--config run.toml``) or a run's ``config.json``; flags override them."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+from lorasent_tui.core.config import TrainConfig
+from lorasent_tui.core.errors import ConfigError
+
+
+def read_config_file(path: Path) -> dict[str, Any]:
+    """Settings from a TOML or JSON file, as a flat mapping (a ``[train]`` table is accepted)."""
+    import tomllib
+
+    path = Path(path)
+    try:
+        raw = path.read_bytes()
+    except FileNotFoundError:
+        raise ConfigError({"config": f"{path}: no such file"}) from None
+    except OSError as exc:
+        raise ConfigError({"config": f"{path}: {exc.strerror or exc}"}) from None
+    try:
+        text = raw.decode("utf-8")
+        data = json.loads(text) if path.suffix.lower() == ".json" else tomllib.loads(text)
+    except (UnicodeDecodeError, ValueError) as exc:
+        raise ConfigError({"config": f"{path}: not valid {path.suffix.lstrip('.') or 'TOML'}: {exc}"}) from None
+    if isinstance(data, dict) and isinstance(data.get("train"), dict):
+        data = data["train"]
+    if not isinstance(data, dict):
+        raise ConfigError({"config": f"{path}: expected a table of settings"})
+    return {key.replace("-", "_"): value for key, value in data.items()}
+
+
+def _toml_value(value: Any) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, (int, float)):
+        return repr(value)
+    if isinstance(value, list):
+        return "[" + ", ".join(_toml_value(v) for v in value) + "]"
+    return json.dumps(str(value))
+
+
+def config_to_toml(config: TrainConfig) -> str:
+    lines = ["# lorasent-tui training settings: lorasent-tui train --config FILE", ""]
+    for key, value in config.to_dict().items():
+        if value is not None:
+            lines.append(f"{key} = {_toml_value(value)}")
+    return "\n".join(lines) + "\n"

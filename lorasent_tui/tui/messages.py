@@ -1,0 +1,99 @@
+"""Textual messages, as dataclasses (Message.__post_init__ initialises the base).
+
+Training messages wrap the core's event dataclasses unchanged; thread workers send
+them with ``post_message``, which is thread-safe and never blocks the sender.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from textual.message import Message
+
+from lorasent_tui.core.events import EpochResult, RunFailed, RunFinished, StatusUpdate, StepProgress
+
+
+@dataclass
+class TrainStatus(Message):
+    update: StatusUpdate
+
+
+@dataclass
+class TrainProgress(Message):
+    progress: StepProgress
+    # (global step, loss) for every new logging-window loss since the previous message,
+    # so throttling progress never drops points from the step-loss chart.
+    loss_points: tuple[tuple[int, float], ...] = ()
+
+
+@dataclass
+class TrainEpoch(Message):
+    result: EpochResult
+
+
+@dataclass
+class TrainFinished(Message):
+    result: RunFinished
+
+
+@dataclass
+class TrainFailed(Message):
+    failure: RunFailed
+
+
+@dataclass
+class DataPreview:
+    counts: dict[str, dict[str, int]]  # split -> label name -> rows
+    samples: list[tuple[str, str, str]]  # (split, label name, text)
+    lengths: list[int]  # words per train review
+    source: str = ""
+    warnings: list[str] = field(default_factory=list)
+
+
+@dataclass
+class PreviewLoaded(Message):
+    preview: DataPreview
+
+
+@dataclass
+class ShowStatus(Message):
+    """Anything that wants the user told something posts this; the app shows it in one place."""
+
+    text: str
+    severity: str = "information"  # information | warning | error
+
+
+@dataclass
+class RunReady(Message):
+    """A run has a usable adapter: the Predict tab should load it."""
+
+    run_id: str
+    switch_tab: bool = False
+
+
+@dataclass
+class RunsChanged(Message):
+    """Runs were created or deleted: the Runs table should refresh."""
+
+
+@dataclass
+class PredictorsLoaded(Message):
+    base: Any
+    trained: Any
+    run_id: str | None
+    base_key: Any = None
+
+
+@dataclass
+class PredictionsReady(Message):
+    request: int
+    text: str
+    base: Any  # core.predict.Prediction | None
+    trained: Any
+
+
+@dataclass
+class ExamplesReady(Message):
+    base: list[Any] | None
+    trained: list[Any] | None

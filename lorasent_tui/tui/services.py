@@ -1,0 +1,167 @@
+"""What the TUI calls outside itself, injectable for tests, heavy imports deferred.
+
+The defaults import core.trainer / core.predict / core.data only when first called,
+which happens inside thread workers, so the first frame never waits for torch.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections import Counter
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable
+
+from lorasent_tui.core.config import TrainConfig
+from lorasent_tui.core.events import (
+    EpochResult, RunFailed, RunFinished, StatusUpdate, StepProgress, TrainCallbacks,
+)
+from lorasent_tui.tui.messages import (
+    DataPreview, TrainEpoch, TrainFailed, TrainFinished, TrainProgress, TrainStatus,
+)
+
+
+def default_trainer(config: TrainConfig, *, runs_dir: Path, callbacks: TrainCallbacks,
+                    stop_event: threading.Event, resume: str | None = None) -> RunFinished | RunFailed:
+    from lorasent_tui.core.trainer import train
+
+    return train(config, runs_dir=runs_dir, callbacks=callbacks, stop_event=stop_event, resume=resume)
+
+
+class DefaultPredictorFactory:
+    def from_run(self, ref: str, runs_dir: Path) -> Any:
+        from lorasent_tui.core.predict import Predictor
+
+        return Predictor.from_run(ref, runs_dir)
+
+    def from_base(self, config: TrainConfig) -> Any:
+        from lorasent_tui.core.predict import Predictor
+
+        return Predictor.from_base(config)
+
+
+class DefaultDataLoader:
+    def load_splits(self, config: TrainConfig) -> Any:
+        from lorasent_tui.core.data import load_splits
+
+        return load_splits(config)
+
+
+@dataclass
+class Services:
+    runs_dir: Path
+    trainer: Callable[..., Any] = default_trainer
+    predictors: Any = field(default_factory=DefaultPredictorFactory)
+    data: Any = field(default_factory=DefaultDataLoader)
+
+
+@dataclass
+class TrainingSession:
+    """The one training run in flight; the app sets ``stop_event`` when it closes."""
+
+    config: TrainConfig
+    stop_event: threading.Event = field(default_factory=threading.Event)
+    done: threading.Event = field(default_factory=threading.Event)
+
+    @property
+    def running(self) -> bool:
+        return not self.done.is_set()
+
+
+class MessageBridge:
+    """Turns trainer callbacks (trainer thread) into messages posted to ``target``.
+
+    ``post_message`` is thread-safe and non-blocking; ``call_from_thread`` would make
+    training wait for the UI. Step progress is throttled to one message per
+    ``min_interval`` seconds; the held-back latest step is flushed before any other
+    event, and the last step of the run always goes through.
+    """
+
+    def __init__(self, target: Any, min_interval: float = 0.1,
+                 clock: Callable[[], float] = time.monotonic) -> None:
+        self.target = target
+        self.min_interval = min_interval
+        self.clock = clock
+        self.finished = False  # a terminal event (finished/failed) was posted
+        self._lock = threading.Lock()
+        self._last_post = float("-inf")
+        self._held: StepProgress | None = None
+        self._last_loss: float | None = None
+        self._loss_points: list[tuple[int, float]] = []
+
+    def callbacks(self) -> TrainCallbacks:
+        return TrainCallbacks(on_status=self.on_status, on_progress=self.on_progress,
+                              on_epoch=self.on_epoch, on_finished=self.on_finished,
+                              on_failed=self.on_failed)
+
+    def on_progress(self, progress: StepProgress) -> None:
+        with self._lock:
+            if progress.loss is not None and progress.loss != self._last_loss:
+                self._last_loss = progress.loss
+                self._loss_points.append((progress.step, float(progress.loss)))
+            now = self.clock()
+            if progress.step >= progress.total or now - self._last_post >= self.min_interval:
+                self._post_progress(progress, now)
+            else:
+                self._held = progress
+
+    def _post_progress(self, progress: StepProgress, now: float) -> None:
+        points, self._loss_points = tuple(self._loss_points), []
+        self._held = None
+        self._last_post = now
+        self.target.post_message(TrainProgress(progress, points))
+
+    def flush(self) -> None:
+        with self._lock:
+            if self._held is not None:
+                self._post_progress(self._held, self.clock())
+
+    def on_status(self, update: StatusUpdate) -> None:
+        self.flush()
+        self.target.post_message(TrainStatus(update))
+
+    def on_epoch(self, result: EpochResult) -> None:
+        self.flush()
+        self.target.post_message(TrainEpoch(result))
+
+    def on_finished(self, result: RunFinished) -> None:
+        self.flush()
+        self.finished = True
+        self.target.post_message(TrainFinished(result))
+
+    def on_failed(self, failure: RunFailed) -> None:
+        self.flush()
+        self.finished = True
+        self.target.post_message(TrainFailed(failure))
+
+
+def label_name(label: Any) -> str:
+    names = {0: "negative", 1: "positive"}
+    try:
+        return names.get(int(label), str(label))
+    except (TypeError, ValueError):
+        return str(label)
+
+
+def build_preview(splits: Any, samples_per_split: int = 4) -> DataPreview:
+    """Everything the preview shows, computed in the worker thread from core.data.Splits."""
+    counts: dict[str, dict[str, int]] = {}
+    samples: list[tuple[str, str, str]] = []
+    for split in ("train", "eval"):
+        texts = list(getattr(splits, f"{split}_texts", []) or [])
+        labels = list(getattr(splits, f"{split}_labels", []) or [])
+        counts[split] = dict(sorted(Counter(label_name(x) for x in labels).items()))
+        # Show both classes when both exist: the first rows of a sorted dataset are all one label.
+        seen: dict[str, int] = Counter()
+        for text, label in zip(texts, labels):
+            name = label_name(label)
+            if seen[name] < max(1, samples_per_split // 2):
+                seen[name] += 1
+                samples.append((split, name, " ".join(str(text).split())))
+            if sum(seen.values()) >= samples_per_split:
+                break
+    lengths = [len(str(t).split()) for t in (getattr(splits, "train_texts", []) or [])]
+    return DataPreview(counts=counts, samples=samples, lengths=lengths,
+                       source=str(getattr(splits, "source", "") or ""),
+                       warnings=[str(w) for w in (getattr(splits, "warnings", []) or [])])

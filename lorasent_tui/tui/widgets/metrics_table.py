@@ -1,0 +1,111 @@
+"""The per-epoch metrics table used live on the Train tab and in run details."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from textual.widgets import DataTable
+
+BEST_MARK = "★"
+
+# (metric key in core.events.METRIC_KEYS, column heading)
+METRIC_COLUMNS: tuple[tuple[str, str], ...] = (
+    ("train_loss", "Training Loss"),
+    ("eval_loss", "Validation Loss"),
+    ("accuracy", "Accuracy"),
+    ("precision", "Precision"),
+    ("recall", "Recall"),
+    ("f1", "F1"),
+    ("tpr", "TPR"),
+    ("fpr", "FPR"),
+    ("roc_auc", "AUC"),
+)
+
+
+def format_metric(value: Any) -> str:
+    if value is None:
+        return "–"
+    try:
+        return f"{float(value):.4f}"
+    except (TypeError, ValueError):
+        return str(value)
+
+
+def epoch_of(row: dict[str, Any]) -> int:
+    try:
+        return int(row.get("epoch", 0))
+    except (TypeError, ValueError):
+        return 0
+
+
+class MetricsTable(DataTable):
+    """One row per evaluated epoch; the best epoch carries a ★.
+
+    With ``show_run`` a leading Run column lets rows of several runs sit together
+    (used by the compare view). Rows are redrawn whole on every change: there are
+    only a handful, and it keeps the best-epoch mark trivially consistent.
+    """
+
+    DEFAULT_CSS = """
+    MetricsTable {
+        height: auto;
+        max-height: 12;
+    }
+    """
+
+    def __init__(self, *, show_run: bool = False, **kwargs: Any) -> None:
+        super().__init__(cursor_type="row", zebra_stripes=True, **kwargs)
+        self.show_run = show_run
+        # (run label, row, best epoch of that run)
+        self._rows: list[tuple[str, dict[str, Any], int | None]] = []
+
+    def on_mount(self) -> None:
+        if self.show_run:
+            self.add_column("Run", key="run")
+        self.add_column("Epoch", key="epoch")
+        for key, heading in METRIC_COLUMNS:
+            self.add_column(heading, key=key)
+        self._redraw()
+
+    @property
+    def rows_data(self) -> list[dict[str, Any]]:
+        return [row for _run, row, _best in self._rows]
+
+    def set_rows(self, rows: list[dict[str, Any]], best_epoch: int | None, run: str = "") -> None:
+        """Replace the rows of ``run`` (or of the only run)."""
+        self._rows = [r for r in self._rows if r[0] != run]
+        self._rows += [(run, dict(row), best_epoch) for row in rows]
+        self._redraw()
+
+    def add_epoch(self, row: dict[str, Any], best_epoch: int | None, run: str = "") -> None:
+        """Add or replace one epoch's row (a resumed run may repeat an epoch)."""
+        epoch = epoch_of(row)
+        kept = [r for r in self._rows if not (r[0] == run and epoch_of(r[1]) == epoch)]
+        # The best epoch applies to every row of the run, so refresh it everywhere.
+        self._rows = [(name, data, best_epoch if name == run else best) for name, data, best in kept]
+        self._rows.append((run, dict(row), best_epoch))
+        self._rows.sort(key=lambda r: (epoch_of(r[1]), r[0]))
+        self._redraw()
+
+    def clear_rows(self) -> None:
+        self._rows = []
+        self._redraw()
+
+    def epoch_at(self, row_index: int) -> tuple[str, int] | None:
+        """(run, epoch) of the row at ``row_index`` as displayed."""
+        if 0 <= row_index < len(self._rows):
+            run, row, _best = self._rows[row_index]
+            return run, epoch_of(row)
+        return None
+
+    def _redraw(self) -> None:
+        if not self.is_mounted or not self.columns:
+            return
+        self.clear()
+        for run, row, best in self._rows:
+            epoch = epoch_of(row)
+            mark = f"{epoch} {BEST_MARK}" if best is not None and epoch == best else str(epoch)
+            cells = [mark] + [format_metric(row.get(key)) for key, _ in METRIC_COLUMNS]
+            if self.show_run:
+                cells.insert(0, run)
+            self.add_row(*cells, key=f"{run}:{epoch}")
