@@ -19,7 +19,6 @@ This module never imports torch or textual; pandas, pyarrow and datasets are imp
 
 from __future__ import annotations
 
-import codecs
 import functools
 import json
 import math
@@ -44,6 +43,7 @@ _FORMATS = {
 _SUPPORTED = "CSV, TSV, JSONL, JSON or Parquet"
 DEFAULT_MAX_FILE_MB = 512.0
 _MAX_FILE_ENV = "LORASENT_MAX_FILE_MB"
+_UTF8_CHUNK = 1 << 20
 
 _LABEL_WORDS = {
     "0": 0, "1": 1, "0.0": 0, "1.0": 1,
@@ -317,7 +317,7 @@ def _check_utf8(path: Path, name: str) -> None:
     try:
         with open(path, "rb") as fh:
             while True:
-                chunk = fh.read(1 << 20)
+                chunk = fh.read(_UTF8_CHUNK)
                 data = tail + chunk
                 if not data:
                     return
@@ -410,7 +410,7 @@ def _rows_from_objects(name: str, rows: Iterable[tuple[int, Any]], text_col: str
     for where, obj in rows:
         if not isinstance(obj, dict):
             raise DataError(f"{name}: {where} is not a JSON object "
-                            "(expected objects like {{\"text\": ..., \"label\": ...}})")
+                            "(expected objects like {\"text\": ..., \"label\": ...})")
         for key in obj:
             if key not in seen:
                 seen[key] = None
@@ -654,7 +654,8 @@ def _from_split_column(name, label, texts, labels, split_values, label_key,
     unknown = Counter(_as_text(v).strip() or "(empty)"
                       for v, r in zip(split_values, roles) if r is None)
     if unknown:
-        shown = ", ".join(f"{v!r} ({n} rows)" for v, n in unknown.most_common(3))
+        shown = ", ".join(f"{v!r} ({n} row{'s' if n != 1 else ''})"
+                          for v, n in unknown.most_common(3))
         raise DataError(f"{name}: unrecognised value {shown} in column 'split'; use train, "
                         "validation or test (or remove the column to sample the splits)")
     present = set(roles)
