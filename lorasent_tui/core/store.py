@@ -222,7 +222,7 @@ class RunStore:
 
     def create(self, config: TrainConfig, run_id: str | None = None, **status: Any) -> Run:
         self._ensure_root()
-        run_id = check_run_id(run_id or self.new_run_id(config))
+        run_id = check_run_id(self.new_run_id(config) if run_id is None else run_id)
         path = self.root / run_id
         try:
             path.mkdir()

@@ -1,0 +1,134 @@
+"""Millisecond fakes for the trainer, predictors and data loader the TUI drives."""
+
+from __future__ import annotations
+
+import threading
+from dataclasses import dataclass
+from pathlib import Path
+from types import SimpleNamespace
+
+from lorasent_tui.core.events import (
+    EpochResult, RunFailed, RunFinished, StatusUpdate, StepProgress, TrainCallbacks,
+)
+from lorasent_tui.core.store import RunStore
+
+ROC = {"fpr": [0.0, 0.1, 0.3, 1.0], "tpr": [0.0, 0.6, 0.9, 1.0]}
+
+
+def epoch_metrics(epoch: int, accuracy: float) -> dict[str, float]:
+    return {"epoch": epoch, "train_loss": 0.7 / epoch, "eval_loss": 0.6 / epoch, "accuracy": accuracy,
+            "precision": accuracy, "recall": accuracy, "f1": accuracy - 0.01, "tpr": accuracy,
+            "fpr": 1 - accuracy, "roc_auc": accuracy + 0.02}
+
+
+class FakeTrainer:
+    """Writes a real run folder (so Runs and Predict can read it) and reports like the core.
+
+    ``accuracies`` gives one accuracy per epoch; ``wait_after_epoch`` blocks on the stop
+    event after that epoch (to test Stop); ``fail`` reports a failure instead.
+    """
+
+    def __init__(self, accuracies=(0.70, 0.85, 0.80), steps_per_epoch=5, wait_after_epoch=None,
+                 fail: str | None = None):
+        self.accuracies = list(accuracies)
+        self.steps_per_epoch = steps_per_epoch
+        self.wait_after_epoch = wait_after_epoch
+        self.fail = fail
+        self.calls: list = []
+        self.progress_events = 0
+        self.epoch_started = threading.Event()
+
+    def __call__(self, config, *, runs_dir: Path, callbacks: TrainCallbacks,
+                 stop_event: threading.Event, resume=None):
+        self.calls.append(config)
+        run = RunStore(runs_dir).create(config)
+        callbacks.on_status(StatusUpdate("Loading model", run.run_id, "cpu"))
+        if self.fail:
+            failure = RunFailed(self.fail, run.run_id, str(run.path))
+            run.update_status(state="failed", error=self.fail)
+            callbacks.on_failed(failure)
+            return failure
+        epochs = len(self.accuracies)
+        total = epochs * self.steps_per_epoch
+        rows, roc, best, stopped = [], {}, None, False
+        for epoch, accuracy in enumerate(self.accuracies, 1):
+            self.epoch_started.set()
+            for s in range(self.steps_per_epoch):
+                if stop_event.is_set():
+                    stopped = True
+                    break
+                step = (epoch - 1) * self.steps_per_epoch + s + 1
+                self.progress_events += 1
+                callbacks.on_progress(StepProgress(step, total, epoch, epochs, elapsed=step * 0.1,
+                                                   eta=(total - step) * 0.1, loss=1.0 / step, device="cpu"))
+            if stopped:
+                break
+            rows.append(epoch_metrics(epoch, accuracy))
+            roc[str(epoch)] = {**ROC, "auc": accuracy + 0.02}
+            best = max(rows, key=lambda r: r["accuracy"])["epoch"]
+            run.write_metrics(rows)
+            run.write_roc(roc)
+            run.update_status(best_epoch=best, epochs_done=epoch)
+            callbacks.on_epoch(EpochResult(rows[-1], ROC, best == epoch, best))
+            if self.wait_after_epoch == epoch:
+                stop_event.wait(10)
+        state = "stopped" if stopped or stop_event.is_set() and len(rows) < epochs else "completed"
+        run.update_status(state=state)
+        best_row = next((r for r in rows if r["epoch"] == best), None)
+        result = RunFinished(run.run_id, str(run.path), state, best, best_row)
+        callbacks.on_finished(result)
+        return result
+
+
+@dataclass
+class Prediction:
+    text: str
+    label: str
+    score: float
+
+
+class KeywordPredictor:
+    """Scores by keyword: the "trained" one knows negations, the base one is unsure."""
+
+    NEGATIVE = ("not", "don't", "pass", "bad", "boring")
+    POSITIVE = ("good", "better", "great", "love")
+
+    def __init__(self, trained: bool):
+        self.trained = trained
+
+    def predict(self, texts):
+        out = []
+        for text in texts:
+            words = text.lower()
+            if not self.trained:
+                score = 0.55
+            elif any(w in words for w in self.NEGATIVE):
+                score = 0.08
+            elif any(w in words for w in self.POSITIVE):
+                score = 0.93
+            else:
+                score = 0.5
+            out.append(Prediction(text, "positive" if score >= 0.5 else "negative", score))
+        return out
+
+
+class FakePredictorFactory:
+    def __init__(self):
+        self.loaded_runs: list[str] = []
+        self.base_loads = 0
+
+    def from_run(self, ref, runs_dir):
+        self.loaded_runs.append(ref)
+        return KeywordPredictor(trained=True)
+
+    def from_base(self, config):
+        self.base_loads += 1
+        return KeywordPredictor(trained=False)
+
+
+class FakeDataLoader:
+    def load_splits(self, config):
+        texts = ["A great film, loved it.", "Terrible and boring.", "Good fun.", "Not worth it at all."]
+        labels = [1, 0, 1, 0]
+        return SimpleNamespace(train_texts=texts * 3, train_labels=labels * 3, eval_texts=texts,
+                               eval_labels=labels, source="fake reviews", warnings=[])
