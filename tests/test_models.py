@@ -92,3 +92,29 @@ def test_target_roles_map_per_architecture(tiny_model_dir):
         assert names and all(fragment in n for n in names)
         with pytest.raises(ConfigError):
             models.resolve_target_modules(model, ["does_not_exist"])
+
+
+def test_cached_frozen_layers_give_the_full_models_predictions(tiny_model_dir, tmp_path):
+    """LoRA in the top layer only: training runs on cached lower-layer outputs, yet the saved
+    adapter on the full model reproduces the validation metrics measured through the cache."""
+    from lorasent_tui.core.data import load_splits
+    from lorasent_tui.core.metrics import classification_metrics
+    from lorasent_tui.core.predict import Predictor
+
+    statuses = []
+    from lorasent_tui.core.events import TrainCallbacks
+    from lorasent_tui.core.trainer import train
+
+    cfg = build_config({"model": str(tiny_model_dir("bert")), "train_size": 24, "eval_size": 16,
+                        "epochs": 2, "max_length": 32, "batch_size": 8, "lora_layers": 1,
+                        "head_learning_rate": 0.05})
+    result = train(cfg, runs_dir=tmp_path,
+                   callbacks=TrainCallbacks(on_status=lambda e: statuses.append(e.message)))
+    assert isinstance(result, RunFinished), result
+    assert any("caching" in s for s in statuses)
+    adapter_cfg = json.loads((tmp_path / result.run_id / "adapter" / "adapter_config.json").read_text())
+    assert all(".layer.1." in name for name in adapter_cfg["target_modules"])
+    splits = load_splits(cfg)
+    probs = [p.score for p in Predictor.from_run(result.run_id, tmp_path).predict(splits.eval_texts)]
+    metrics, _ = classification_metrics(splits.eval_labels, probs)
+    assert metrics["roc_auc"] == pytest.approx(result.best_metrics["roc_auc"], abs=1e-6)

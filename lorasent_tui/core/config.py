@@ -40,6 +40,9 @@ class TrainConfig:
     # Role names (query, key, value, attn_out, ffn_in, ffn_out) or literal module names;
     # roles are mapped to each architecture's own module names.
     target_modules: list[str] = field(default_factory=lambda: ["query", "value"])
+    # LoRA only in the top N encoder layers (None: all). The frozen layers below are then
+    # computed once and cached for BERT models, which makes each epoch much cheaper.
+    lora_layers: int | None = None
     weight_decay: float = 0.01
     warmup_ratio: float = 0.0
     length_bucketing: bool = True
@@ -62,7 +65,8 @@ PRESETS: dict[str, dict[str, Any]] = {
     "seed": dict(
         epochs=10, learning_rate=1e-3, head_learning_rate=None, batch_size=4, eval_batch_size=4,
         max_length=512, truncation="left", lora_r=4, lora_alpha=32, lora_dropout=0.01,
-        target_modules=["query"], weight_decay=0.01, warmup_ratio=0.0, length_bucketing=False,
+        target_modules=["query"], lora_layers=None, weight_decay=0.01, warmup_ratio=0.0,
+        length_bucketing=False,
     ),
     # Tuned for speed at equal or better accuracy (see bench/ and the README).
     "fast": dict(
@@ -158,6 +162,8 @@ def _check_ranges(cfg: TrainConfig) -> dict[str, str]:
     need("lora_r", 1 <= cfg.lora_r <= 1024, "must be between 1 and 1024")
     need("lora_alpha", 1 <= cfg.lora_alpha <= 100_000, "must be between 1 and 100000")
     need("lora_dropout", 0 <= cfg.lora_dropout < 1, "must be >= 0 and < 1")
+    if cfg.lora_layers is not None:
+        need("lora_layers", 1 <= cfg.lora_layers <= 1000, "must be between 1 and the model's layer count")
     need("weight_decay", 0 <= cfg.weight_decay < 1, "must be >= 0 and < 1")
     need("warmup_ratio", 0 <= cfg.warmup_ratio < 1, "must be >= 0 and < 1")
     need("seed", 0 <= cfg.seed < 2**32, "must be between 0 and 2**32 - 1")

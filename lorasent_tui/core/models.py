@@ -155,11 +155,40 @@ def resolve_target_modules(model: Any, targets: list[str], head_modules: list[st
     return chosen
 
 
+_LAYER_INDEX = re.compile(r"\.(?:layer|layers)\.(\d+)\.")
+
+
+def num_layers(model: Any) -> int:
+    config = model.config
+    return int(getattr(config, "num_hidden_layers", None) or getattr(config, "n_layers", 0) or 0)
+
+
+def first_adapted_layer(model: Any, lora_layers: int | None) -> int:
+    """Index of the lowest encoder layer that gets LoRA (0 when all do)."""
+    if lora_layers is None:
+        return 0
+    total = num_layers(model)
+    if lora_layers > total:
+        raise ConfigError({"lora_layers": f"{lora_layers} is more than this model's {total} layers"})
+    return total - lora_layers
+
+
+def restrict_to_top_layers(names: list[str], first_layer: int) -> list[str]:
+    if first_layer == 0:
+        return names
+    kept = [n for n in names if (m := _LAYER_INDEX.search(n)) and int(m.group(1)) >= first_layer]
+    if not kept:
+        raise ConfigError({"lora_layers": "this model's layers cannot be told apart (shared weights?); "
+                                          "leave lora_layers empty"})
+    return kept
+
+
 def build_lora_model(model: Any, config: Any, head_modules: list[str]) -> Any:
     """Wrap with PEFT LoRA; head layers missing from the checkpoint are trained and saved too."""
     from peft import LoraConfig, TaskType, get_peft_model
 
     targets = resolve_target_modules(model, list(config.target_modules), head_modules)
+    targets = restrict_to_top_layers(targets, first_adapted_layer(model, config.lora_layers))
     lora = LoraConfig(
         task_type=TaskType.SEQ_CLS, r=config.lora_r, lora_alpha=config.lora_alpha,
         lora_dropout=config.lora_dropout, target_modules=targets,

@@ -74,14 +74,28 @@ class Predictor:
             model = model.merge_and_unload()
         return cls(model.to(device), tokenizer, config, run.run_id, device)
 
+    def _probs(self, encoded: list, batch_size: int) -> list[float]:
+        import torch
+
+        from lorasent_tui.core.batching import iter_batches, sorted_batches
+
+        probs = [0.0] * len(encoded)
+        with torch.inference_mode():
+            batches = sorted_batches([len(ids) for ids in encoded], batch_size)
+            for index, batch in iter_batches(encoded, batches, self.tokenizer.pad_token_id):
+                batch = {k: v.to(self.device) for k, v in batch.items()}
+                scores = torch.softmax(self.model(**batch).logits.float(), dim=-1)[:, 1].tolist()
+                for i, p in zip(index, scores):
+                    probs[i] = p
+        return probs
+
     def predict(self, texts: Sequence[str], batch_size: int = 32) -> list[Prediction]:
         from lorasent_tui.core.batching import encode_texts
-        from lorasent_tui.core.trainer import predict_probs
 
         cleaned = [clean_text(t) for t in texts]
         if not cleaned:
             return []
         encoded = encode_texts(self.tokenizer, cleaned, self.config.max_length, self.config.truncation)
         with self._lock:
-            probs, _ = predict_probs(self.model, encoded, self.tokenizer.pad_token_id, batch_size, self.device)
+            probs = self._probs(encoded, batch_size)
         return [Prediction(t, "positive" if p >= 0.5 else "negative", p) for t, p in zip(texts, probs)]

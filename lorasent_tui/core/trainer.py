@@ -45,6 +45,10 @@ class _Session:
     rows: list = field(default_factory=list)
     roc: dict = field(default_factory=dict)
     epoch_times: list = field(default_factory=list)
+    first_layer: int = 0
+    prefix: Any = None  # FrozenPrefix when the frozen lower layers are cached
+    train_states: list = field(default_factory=list)
+    eval_states: list = field(default_factory=list)
 
     @property
     def total_steps(self) -> int:
@@ -106,7 +110,36 @@ def _prepare_model(session: _Session, callbacks: TrainCallbacks) -> None:
     session.tokenizer = models.load_tokenizer(cfg.model)
     base, head_modules = models.load_classifier(cfg.model, cfg.seed)
     models.check_max_length(base, cfg.max_length)
+    session.first_layer = models.first_adapted_layer(base, cfg.lora_layers)
     session.model = models.build_lora_model(base, cfg, head_modules).to(session.device)
+
+
+def _cache_frozen_layers(session: _Session, callbacks: TrainCallbacks) -> None:
+    """Run the frozen lower layers once per text when LoRA sits only in the upper ones."""
+    from lorasent_tui.core.frozen_prefix import FrozenPrefix, can_cache
+
+    lengths = [len(ids) for ids in session.train_ids + session.eval_ids]
+    if not can_cache(session.model, session.first_layer, lengths):
+        return
+    callbacks.on_status(StatusUpdate(f"caching the {session.first_layer} frozen layers", session.run.run_id))
+    session.prefix = FrozenPrefix(session.model, session.first_layer)
+    pad_id = session.tokenizer.pad_token_id
+    batch = session.config.eval_batch_size
+    session.train_states = session.prefix.compute(session.train_ids, pad_id, session.device, batch)
+    session.eval_states = session.prefix.compute(session.eval_ids, pad_id, session.device, batch)
+
+
+def _batch_logits(session: _Session, index: list[int], split: str) -> Any:
+    """Logits for the texts at ``index`` of a split, through the cache when there is one."""
+    from lorasent_tui.core.batching import collate
+
+    if session.prefix is not None:
+        states = session.train_states if split == "train" else session.eval_states
+        return session.prefix.logits([states[i] for i in index], session.device, session.pad_multiple)
+    encoded = session.train_ids if split == "train" else session.eval_ids
+    batch = collate([encoded[i] for i in index], session.tokenizer.pad_token_id, session.pad_multiple)
+    batch = {k: v.to(session.device, non_blocking=True) for k, v in batch.items()}
+    return session.model(**batch).logits
 
 
 def _build_optimizer(session: _Session) -> None:
@@ -164,7 +197,7 @@ def _train_epoch(session: _Session, epoch: int, callbacks: TrainCallbacks, stop:
     import torch
     import torch.nn.functional as F
 
-    from lorasent_tui.core.batching import bucketed_batches, iter_batches
+    from lorasent_tui.core.batching import bucketed_batches
 
     cfg = session.config
     session.model.train()
@@ -173,14 +206,12 @@ def _train_epoch(session: _Session, epoch: int, callbacks: TrainCallbacks, stop:
     labels_all = torch.tensor(session.train_labels, dtype=torch.long)
     total_loss = torch.zeros((), device=session.device)
     window: list[Any] = []
-    for index, batch in iter_batches(session.train_ids, batches, session.tokenizer.pad_token_id,
-                                     session.pad_multiple):
+    for index in batches:
         if stop.is_set():
             return None
-        batch = {k: v.to(session.device, non_blocking=True) for k, v in batch.items()}
         labels = labels_all[index].to(session.device, non_blocking=True)
         with _autocast(session):
-            logits = session.model(**batch).logits
+            logits = _batch_logits(session, index, "train")
         loss = F.cross_entropy(logits.float(), labels)
         loss.backward()
         session.optimizer.step()
@@ -210,38 +241,31 @@ def _report_step(session: _Session, epoch: int, window: list, callbacks: TrainCa
                                        elapsed, eta, loss, str(session.device)))
 
 
-def predict_probs(model: Any, encoded: list, pad_id: int, batch_size: int, device: Any,
-                  pad_multiple: int = 1, labels: list | None = None) -> tuple[list[float], float | None]:
-    """Positive-class probabilities in input order (and the mean loss when labels are given)."""
+def _eval_probs(session: _Session) -> tuple[list[float], float]:
+    """Validation probabilities and mean loss, longest texts first in large batches."""
     import torch
     import torch.nn.functional as F
 
-    from lorasent_tui.core.batching import iter_batches, sorted_batches
+    from lorasent_tui.core.batching import sorted_batches
 
-    model.eval()
-    probs = [0.0] * len(encoded)
+    session.model.eval()
+    probs = [0.0] * len(session.eval_ids)
     loss_sum = 0.0
-    batches = sorted_batches([len(ids) for ids in encoded], batch_size)
-    with torch.inference_mode():
-        for index, batch in iter_batches(encoded, batches, pad_id, pad_multiple):
-            batch = {k: v.to(device) for k, v in batch.items()}
-            logits = model(**batch).logits.float()
-            if labels is not None:
-                target = torch.tensor([labels[i] for i in index], device=device)
-                loss_sum += float(F.cross_entropy(logits, target, reduction="sum"))
+    batches = sorted_batches([len(ids) for ids in session.eval_ids], session.config.eval_batch_size)
+    with torch.inference_mode(), _autocast(session):
+        for index in batches:
+            logits = _batch_logits(session, index, "eval").float()
+            target = torch.tensor([session.eval_labels[i] for i in index], device=session.device)
+            loss_sum += float(F.cross_entropy(logits, target, reduction="sum"))
             for i, p in zip(index, torch.softmax(logits, dim=-1)[:, 1].tolist()):
                 probs[i] = p
-    mean_loss = loss_sum / max(1, len(encoded)) if labels is not None else None
-    return probs, mean_loss
+    return probs, loss_sum / max(1, len(session.eval_ids))
 
 
 def _evaluate(session: _Session, epoch: int, train_loss: float) -> tuple[dict, dict]:
     from lorasent_tui.core.metrics import classification_metrics
 
-    with _autocast(session):
-        probs, eval_loss = predict_probs(
-            session.model, session.eval_ids, session.tokenizer.pad_token_id,
-            session.config.eval_batch_size, session.device, session.pad_multiple, session.eval_labels)
+    probs, eval_loss = _eval_probs(session)
     metrics, roc = classification_metrics(session.eval_labels, probs)
     row = {"epoch": epoch, "train_loss": train_loss, "eval_loss": eval_loss, **metrics}
     return row, roc
@@ -320,6 +344,7 @@ def train(config: TrainConfig, *, runs_dir: Path, callbacks: TrainCallbacks | No
         session = _Session(config=config, run=run, device=device)
         _prepare_model(session, callbacks)
         _prepare_data(session, callbacks)
+        _cache_frozen_layers(session, callbacks)
         _build_optimizer(session)
         if resume is not None:
             _restore(session)
