@@ -47,6 +47,7 @@ class _Session:
     epoch_times: list = field(default_factory=list)
     first_layer: int = 0
     prefix: Any = None  # FrozenPrefix when the frozen lower layers are cached
+    setup_times: dict = field(default_factory=dict)
     train_states: list = field(default_factory=list)
     eval_states: list = field(default_factory=list)
 
@@ -342,9 +343,11 @@ def train(config: TrainConfig, *, runs_dir: Path, callbacks: TrainCallbacks | No
         run.update_status(state="running", pid=os.getpid(), host=socket.gethostname(),
                           device=str(device), error=None, finished_at=None)
         session = _Session(config=config, run=run, device=device)
-        _prepare_model(session, callbacks)
-        _prepare_data(session, callbacks)
-        _cache_frozen_layers(session, callbacks)
+        for phase in (_prepare_model, _prepare_data, _cache_frozen_layers):
+            started = time.monotonic()
+            phase(session, callbacks)
+            session.setup_times[phase.__name__.strip("_")] = round(time.monotonic() - started, 3)
+        run.update_status(setup_times=session.setup_times)
         _build_optimizer(session)
         if resume is not None:
             _restore(session)

@@ -1,0 +1,88 @@
+"""Shared pieces of the benchmarks: machine description, matmul peak, FLOP model, output."""
+
+from __future__ import annotations
+
+import json
+import os
+import platform
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+RESULTS = Path(__file__).resolve().parent / "results"
+
+
+def machine() -> dict[str, Any]:
+    import torch
+
+    info = {"cpu": platform.processor() or platform.machine(), "cores": os.cpu_count(),
+            "torch_threads": torch.get_num_threads(), "python": platform.python_version(),
+            "torch": torch.__version__}
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                info["cpu"] = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    if torch.cuda.is_available():
+        info["gpu"] = torch.cuda.get_device_name(0)
+    return info
+
+
+def matmul_peak_gflops(device: str = "cpu", size: int = 1024, seconds: float = 3.0) -> float:
+    """Best fp32 matrix-product rate over a few seconds (the yardstick for training FLOP/s)."""
+    import torch
+
+    dtype = torch.float32
+    a = torch.randn(size, size, device=device, dtype=dtype)
+    b = torch.randn(size, size, device=device, dtype=dtype)
+    best = 0.0
+    deadline = time.perf_counter() + seconds
+    while time.perf_counter() < deadline:
+        if device != "cpu":
+            torch.cuda.synchronize()
+        start = time.perf_counter()
+        for _ in range(4):
+            torch.mm(a, b)
+        if device != "cpu":
+            torch.cuda.synchronize()
+        best = max(best, 4 * 2 * size**3 / (time.perf_counter() - start) / 1e9)
+    return best
+
+
+def forward_flops_per_token(config: Any, seq_len: float, layers: int | None = None) -> float:
+    """Matrix-product FLOPs of one encoder forward per token (embeddings and softmax ignored)."""
+    d = getattr(config, "hidden_size", None) or config.dim
+    ff = getattr(config, "intermediate_size", None) or config.hidden_dim
+    n = layers if layers is not None else (getattr(config, "num_hidden_layers", None) or config.n_layers)
+    per_layer = 2 * (4 * d * d + 2 * d * ff) + 4 * seq_len * d
+    return n * per_layer
+
+
+def training_flops(config: Any, lengths: list[int], first_adapted_layer: int = 0,
+                   cached: bool = False) -> float:
+    """FLOPs of one training epoch: forward everywhere it runs, activation gradients above
+    the lowest adapted layer (frozen layers below need none), nothing below when cached."""
+    total = 0.0
+    n = getattr(config, "num_hidden_layers", None) or config.n_layers
+    for length in lengths:
+        upper = forward_flops_per_token(config, length, n - first_adapted_layer) * 2
+        lower = 0.0 if cached else forward_flops_per_token(config, length, first_adapted_layer)
+        total += (upper + lower) * length
+    return total
+
+
+def emit(name: str, result: dict[str, Any], table: list[tuple[str, ...]], save: bool = True) -> None:
+    """Print JSON then a short table; keep the JSON in bench/results/."""
+    text = json.dumps(result, indent=2)
+    print(text)
+    widths = [max(len(str(row[i])) for row in table) for i in range(len(table[0]))]
+    print()
+    for row in table:
+        print("  ".join(str(cell).ljust(w) for cell, w in zip(row, widths)))
+    if save:
+        RESULTS.mkdir(parents=True, exist_ok=True)
+        (RESULTS / f"{name}.json").write_text(text + "\n")
+    sys.stdout.flush()
