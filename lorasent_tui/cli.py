@@ -66,6 +66,9 @@ def build_parser() -> argparse.ArgumentParser:
                            description="Train headless. Flags override --config, which overrides --preset.")
     _add_train_flags(train)
     train.add_argument("--resume", metavar="RUN", help="continue a stopped, failed or interrupted run")
+    train.add_argument("--run-id", metavar="ID", help="name of the new run folder (default: time-model-random)")
+    train.add_argument("--report-to", action="append", metavar="TRACKER",
+                       help="tensorboard, wandb, mlflow, all or none (comma-separated or repeated)")
     train.add_argument("--print-config", action="store_true", help="print the resolved config and exit")
     train.add_argument("--quiet", action="store_true", help="no progress line")
 

@@ -12,8 +12,8 @@ import time
 from pathlib import Path
 
 from lorasent_tui.core.errors import LorasentError
-from lorasent_tui.core.events import (EpochResult, RunFailed, StatusUpdate, StepProgress,
-                                      TrainCallbacks)
+from lorasent_tui.core.events import (EpochResult, RunFailed, RunFinished, StatusUpdate,
+                                      StepProgress, TrainCallbacks)
 
 TABLE_COLUMNS = (("epoch", "Epoch", 5), ("train_loss", "Train loss", 10), ("eval_loss", "Val loss", 8),
                  ("accuracy", "Accuracy", 8), ("precision", "Precision", 9), ("recall", "Recall", 6),
@@ -104,14 +104,20 @@ def cmd_train(args: argparse.Namespace) -> int:
     if args.print_config:
         print(config.to_json())
         return 0
+    from lorasent_tui.core.events import combine_callbacks
+    from lorasent_tui.core.trackers import tracker_callbacks
     from lorasent_tui.core.trainer import train
 
+    trackers = tracker_callbacks(args.report_to, runs_dir=args.runs_dir)  # a bad name exits 2 first
     stop = threading.Event()
     if threading.current_thread() is threading.main_thread():
         _install_stop_handler(stop)
     reporter = ConsoleReporter(quiet=args.quiet)
-    result = train(config, runs_dir=Path(args.runs_dir), callbacks=reporter.callbacks(),
-                   stop_event=stop, resume=args.resume)
+    result = train(config, runs_dir=Path(args.runs_dir),
+                   callbacks=combine_callbacks(reporter.callbacks(), trackers),
+                   stop_event=stop, resume=args.resume, run_id=args.run_id)
+    if os.environ.get("RANK", "0") != "0":
+        return 0 if isinstance(result, RunFinished) and result.state == "completed" else 1
     if isinstance(result, RunFailed):
         print(f"lorasent-tui: error: {result.message}", file=sys.stderr)
         if result.run_dir:

@@ -19,7 +19,7 @@ def make_tiny_model(arch: str, folder: Path) -> Path:
 
     torch.manual_seed(0)
     vocab = Path(bundled_model_path()) / "vocab.txt"
-    tokenizer = BertTokenizerFast(vocab_file=str(vocab), do_lower_case=True)
+    tokenizer = BertTokenizerFast(vocab=str(vocab), do_lower_case=True)
     size = tokenizer.vocab_size
     if arch == "distilbert":
         model = DistilBertModel(DistilBertConfig(vocab_size=size, dim=32, n_layers=2, n_heads=2,

@@ -85,7 +85,11 @@ def load_checkpoint(folder: Path, model: Any, optimizer: Any, scheduler: Any) ->
         target = value if slot == "step" else value.to(device)
         slots.setdefault(int(index), {})[slot] = target
     optimizer.load_state_dict({"state": slots, "param_groups": meta["param_groups"]})
-    scheduler.load_state_dict(meta["scheduler"])
+    sched_state = dict(meta["scheduler"])
+    if hasattr(scheduler, "lr_lambdas"):
+        # Not saved (plain functions are not state); LambdaLR.load_state_dict requires the key.
+        sched_state.setdefault("lr_lambdas", [None] * len(scheduler.lr_lambdas))
+    scheduler.load_state_dict(sched_state)
     rng = load_file(found / "rng.safetensors")
     torch.set_rng_state(rng["cpu"])
     if torch.cuda.is_available():

@@ -69,3 +69,22 @@ class TrainCallbacks:
     on_epoch: Callable[[EpochResult], None] = field(default=_ignore)
     on_finished: Callable[[RunFinished], None] = field(default=_ignore)
     on_failed: Callable[[RunFailed], None] = field(default=_ignore)
+
+
+def combine_callbacks(*callbacks: TrainCallbacks | None) -> TrainCallbacks:
+    """One TrainCallbacks that calls each given one's hooks, in the order given."""
+    present = [c for c in callbacks if c is not None]
+    if len(present) == 1:
+        return present[0]
+
+    def fan_out(hook: str) -> Callable[[Any], None]:
+        handlers = [getattr(c, hook) for c in present]
+
+        def call(event: Any) -> None:
+            for handler in handlers:
+                handler(event)
+
+        return call
+
+    return TrainCallbacks(**{hook: fan_out(hook) for hook in
+                             ("on_status", "on_progress", "on_epoch", "on_finished", "on_failed")})

@@ -65,10 +65,12 @@ def atomic_replace_dir(staging: Path, target: Path) -> None:
     staging, target = Path(staging), Path(target)
     fsync_tree(staging)
     old = target.with_name(target.name + ".old")
-    if old.exists():
-        shutil.rmtree(old)
     if target.exists():
+        if old.exists():
+            shutil.rmtree(old)
         os.replace(target, old)
+    # else: a crash between the two renames left only <target>.old, the last complete copy;
+    # it is kept until the new copy is in place.
     os.replace(staging, target)
     fsync_dir(target.parent)
     if old.exists():

@@ -26,9 +26,10 @@ from typing import Any
 
 from lorasent_tui.core.config import TrainConfig, config_from_dict
 from lorasent_tui.core.errors import ConfigError, RunError
-from lorasent_tui.core.fsutil import atomic_write_json, atomic_write_text, read_json, resolve_dir
+from lorasent_tui.core.fsutil import (atomic_write_json, atomic_write_text, fsync_dir, read_json,
+                                      resolve_dir)
 
-RUN_ID_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$")
+RUN_ID_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,127}\Z")  # \Z: "$" would allow a trailing newline
 STATES = ("running", "completed", "stopped", "failed")
 DEFAULT_RUNS_DIR = Path("runs")
 
@@ -106,10 +107,16 @@ class Run:
 
     def config(self) -> TrainConfig:
         try:
-            return config_from_dict(read_json(self.path / "config.json"))
+            data = read_json(self.path / "config.json")
         except FileNotFoundError:
             raise RunError(f"run {self.run_id}: config.json is missing") from None
-        except (json.JSONDecodeError, UnicodeDecodeError, ConfigError, TypeError) as exc:
+        except (OSError, ValueError) as exc:  # ValueError: not JSON, not UTF-8
+            raise RunError(f"run {self.run_id}: config.json is damaged ({exc})") from None
+        if not isinstance(data, dict) or "model" not in data:
+            raise RunError(f"run {self.run_id}: config.json is damaged (not a saved run config)")
+        try:
+            return config_from_dict(data)
+        except (ConfigError, TypeError, ValueError) as exc:
             raise RunError(f"run {self.run_id}: config.json is damaged ({exc})") from None
 
     # -- status ------------------------------------------------------------------------
@@ -118,7 +125,7 @@ class Run:
             data = read_json(self.path / "status.json")
         except FileNotFoundError:
             raise RunError(f"run {self.run_id}: status.json is missing") from None
-        except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+        except (OSError, ValueError) as exc:  # ValueError: not JSON, not UTF-8
             raise RunError(f"run {self.run_id}: status.json is damaged ({exc})") from None
         if not isinstance(data, dict) or data.get("state") not in STATES:
             raise RunError(f"run {self.run_id}: status.json has no valid state")
@@ -149,14 +156,21 @@ class Run:
         path = self.path / "metrics.jsonl"
         if not path.exists():
             return []
+        try:
+            text = path.read_text(encoding="utf-8")
+        except (OSError, ValueError) as exc:
+            raise RunError(f"run {self.run_id}: metrics.jsonl cannot be read ({exc})") from None
         rows = []
-        for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
+        for number, line in enumerate(text.splitlines(), 1):
             if not line.strip():
                 continue
             try:
-                rows.append(json.loads(line))
+                row = json.loads(line)
             except json.JSONDecodeError:
-                raise RunError(f"run {self.run_id}: metrics.jsonl line {number} is damaged") from None
+                row = None
+            if not isinstance(row, dict) or not isinstance(row.get("epoch"), int):
+                raise RunError(f"run {self.run_id}: metrics.jsonl line {number} is damaged")
+            rows.append(row)
         return rows
 
     def write_metrics(self, rows: list[dict[str, float]]) -> None:
@@ -169,9 +183,12 @@ class Run:
         if not path.exists():
             return {}
         try:
-            return read_json(path)
-        except (json.JSONDecodeError, UnicodeDecodeError):
-            raise RunError(f"run {self.run_id}: roc.json is damaged") from None
+            data = read_json(path)
+        except (OSError, ValueError):
+            data = None
+        if not isinstance(data, dict):
+            raise RunError(f"run {self.run_id}: roc.json is damaged")
+        return data
 
     def write_roc(self, roc: dict[str, dict[str, Any]]) -> None:
         atomic_write_json(self.path / "roc.json", roc)
@@ -188,9 +205,13 @@ class Run:
             config = self.config()
             rows = self.metrics()
             summary.state = self.effective_state()
-        except RunError as exc:
+        except (RunError, OSError) as exc:
             summary.problem = str(exc)
             return summary
+        adapter = self.complete_adapter_dir()
+        if rows and (adapter is None or not (adapter / "adapter_model.safetensors").is_file()):
+            # The adapter is written before an epoch's metrics, so this is damage, not progress.
+            summary.problem = f"run {self.run_id}: the saved adapter is missing"
         summary.model, summary.dataset, summary.epochs = config.model, config.dataset, config.epochs
         summary.started_at = str(status.get("started_at", ""))
         summary.epochs_done = len(rows)
@@ -224,21 +245,34 @@ class RunStore:
         self._ensure_root()
         run_id = check_run_id(self.new_run_id(config) if run_id is None else run_id)
         path = self.root / run_id
+        if path.exists():
+            raise RunError(f"run {run_id} already exists in {self.root}")
+        # Written in a hidden folder and renamed into place, so that a crash (or kill) never
+        # leaves a run folder without its files (that would list as damaged, not resumable).
+        staging = self.root / f".creating-{run_id}-{secrets.token_hex(4)}"
+        staging.mkdir()
         try:
-            path.mkdir()
-        except FileExistsError:
-            raise RunError(f"run {run_id} already exists in {self.root}") from None
-        run = Run(path)
-        run.write_config(config)
-        run.write_metrics([])
-        run.write_roc({})
-        atomic_write_json(path / "status.json", {
-            "state": "running", "run_id": run_id, "pid": os.getpid(), "host": socket.gethostname(),
-            "started_at": now_iso(), "updated_at": now_iso(), "finished_at": None,
-            "best_epoch": None, "epochs_done": 0, "epochs": config.epochs, "error": None,
-            **status,
-        })
-        return run
+            draft = Run(staging)
+            draft.write_config(config)
+            draft.write_metrics([])
+            draft.write_roc({})
+            atomic_write_json(staging / "status.json", {
+                "state": "running", "run_id": run_id, "pid": os.getpid(), "host": socket.gethostname(),
+                "started_at": now_iso(), "updated_at": now_iso(), "finished_at": None,
+                "best_epoch": None, "epochs_done": 0, "epochs": config.epochs, "error": None,
+                **status,
+            })
+            try:
+                os.rename(staging, path)
+            except OSError:
+                if path.exists():
+                    raise RunError(f"run {run_id} already exists in {self.root}") from None
+                raise
+        except BaseException:
+            shutil.rmtree(staging, ignore_errors=True)
+            raise
+        fsync_dir(self.root)
+        return Run(path)
 
     def run_dirs(self) -> list[Path]:
         if not self.root.is_dir():

@@ -17,9 +17,10 @@ from pathlib import Path
 from typing import Any
 
 from lorasent_tui.core.config import TrainConfig
+from lorasent_tui.core.distributed import DistContext, init_distributed
 from lorasent_tui.core.errors import LorasentError, RunError, describe_exception
 from lorasent_tui.core.events import (EpochResult, RunFailed, RunFinished, StatusUpdate,
-                                      StepProgress, TrainCallbacks)
+                                      StepProgress, TrainCallbacks, combine_callbacks)
 from lorasent_tui.core.store import Run, RunStore, now_iso
 
 
@@ -30,6 +31,7 @@ class _Session:
     config: TrainConfig
     run: Run
     device: Any
+    dist: DistContext = field(default_factory=DistContext)
     model: Any = None
     tokenizer: Any = None
     optimizer: Any = None
@@ -42,9 +44,8 @@ class _Session:
     global_step: int = 0
     start_epoch: int = 1
     best_epoch: int | None = None
-    rows: list = field(default_factory=list)
-    roc: dict = field(default_factory=dict)
     epoch_times: list = field(default_factory=list)
+    history: list = field(default_factory=list)  # evaluated rows, kept by every rank
     first_layer: int = 0
     prefix: Any = None  # FrozenPrefix when the frozen lower layers are cached
     setup_times: dict = field(default_factory=dict)
@@ -74,10 +75,14 @@ def pick_device(name: str) -> Any:
     return torch.device(name)
 
 
-def _open_run(config: TrainConfig, runs_dir: Path, resume: str | None) -> tuple[TrainConfig, Run]:
+STOP_FILE = "STOP"  # created by another process (the TUI following a torchrun job) to stop a run
+
+
+def _open_run(config: TrainConfig, runs_dir: Path, resume: str | None,
+              run_id: str | None = None) -> tuple[TrainConfig, Run]:
     store = RunStore(runs_dir)
     if resume is None:
-        return config, store.create(config)
+        return config, store.create(config, run_id=run_id)
     run = store.get(resume)
     state = run.effective_state()
     if state == "completed":
@@ -100,7 +105,8 @@ def _prepare_data(session: _Session, callbacks: TrainCallbacks) -> None:
     session.train_ids = encode_texts(session.tokenizer, splits.train_texts, cfg.max_length, cfg.truncation)
     session.eval_ids = encode_texts(session.tokenizer, splits.eval_texts, cfg.max_length, cfg.truncation)
     session.train_labels, session.eval_labels = list(splits.train_labels), list(splits.eval_labels)
-    session.steps_per_epoch = math.ceil(len(session.train_ids) / cfg.batch_size)
+    batches = math.ceil(len(session.train_ids) / cfg.batch_size)
+    session.steps_per_epoch = math.ceil(batches / session.dist.world)
 
 
 def _prepare_model(session: _Session, callbacks: TrainCallbacks) -> None:
@@ -172,14 +178,17 @@ def _restore(session: _Session) -> None:
     from lorasent_tui.core.checkpoint import checkpoint_state, load_checkpoint
 
     if checkpoint_state(session.run.checkpoint_dir) is None:
-        session.run.truncate_to_epoch(0)
+        if session.dist.is_main:
+            session.run.truncate_to_epoch(0)
         return
     meta = load_checkpoint(session.run.checkpoint_dir, session.model, session.optimizer, session.scheduler)
     session.start_epoch = meta["epoch"] + 1
     session.global_step = meta["global_step"]
     session.best_epoch = meta["best_epoch"]
     session.epoch_times = meta.get("epoch_times", [])
-    session.run.truncate_to_epoch(meta["epoch"])
+    session.history = [r for r in session.run.metrics() if r["epoch"] <= meta["epoch"]]
+    if session.dist.is_main:
+        session.run.truncate_to_epoch(meta["epoch"])
 
 
 def _autocast(session: _Session) -> Any:
@@ -203,18 +212,21 @@ def _train_epoch(session: _Session, epoch: int, callbacks: TrainCallbacks, stop:
     cfg = session.config
     session.model.train()
     lengths = [len(ids) for ids in session.train_ids]
-    batches = bucketed_batches(lengths, cfg.batch_size, cfg.seed + epoch, cfg.length_bucketing)
+    batches = session.dist.shard(bucketed_batches(lengths, cfg.batch_size, cfg.seed + epoch,
+                                                  cfg.length_bucketing))
+    trainable = [p for p in session.model.parameters() if p.requires_grad]
     labels_all = torch.tensor(session.train_labels, dtype=torch.long)
     total_loss = torch.zeros((), device=session.device)
     window: list[Any] = []
     for index in batches:
-        if stop.is_set():
+        if _stop_requested(session, stop):
             return None
         labels = labels_all[index].to(session.device, non_blocking=True)
         with _autocast(session):
             logits = _batch_logits(session, index, "train")
         loss = F.cross_entropy(logits.float(), labels)
         loss.backward()
+        session.dist.average_gradients(trainable)
         session.optimizer.step()
         session.scheduler.step()
         session.optimizer.zero_grad(set_to_none=True)
@@ -223,6 +235,11 @@ def _train_epoch(session: _Session, epoch: int, callbacks: TrainCallbacks, stop:
         window.append(loss.detach())
         _report_step(session, epoch, window, callbacks, clock)
     return float(total_loss) / max(1, len(batches))
+
+
+def _stop_requested(session: _Session, stop: threading.Event) -> bool:
+    requested = stop.is_set() or (session.run.path / STOP_FILE).exists()
+    return session.dist.any(requested)
 
 
 def _report_step(session: _Session, epoch: int, window: list, callbacks: TrainCallbacks, clock: dict) -> None:
@@ -293,11 +310,15 @@ def _record_epoch(session: _Session, row: dict, roc: dict, callbacks: TrainCallb
     from lorasent_tui.core.checkpoint import save_checkpoint
 
     run, epoch = session.run, row["epoch"]
-    rows = [r for r in run.metrics() if r["epoch"] < epoch] + [row]
-    best_row = next((r for r in rows if r["epoch"] == session.best_epoch), None)
+    session.history = [r for r in session.history if r["epoch"] < epoch] + [row]
+    best_row = next((r for r in session.history if r["epoch"] == session.best_epoch), None)
     is_best = _is_better(row, best_row)
     if is_best:
         session.best_epoch = epoch
+    if not session.dist.is_main:
+        return  # every rank evaluated the same weights; rank 0 alone writes the run folder
+    rows = [r for r in run.metrics() if r["epoch"] < epoch] + [row]
+    if is_best:
         _save_adapter(session)
     roc_all = {k: v for k, v in run.roc().items() if int(k) < epoch}
     roc_all[str(epoch)] = {**roc, "auc": row["roc_auc"]}
@@ -323,51 +344,105 @@ def _run_epochs(session: _Session, callbacks: TrainCallbacks, stop: threading.Ev
         session.epoch_times.append({"epoch": epoch, "train_s": round(trained - started, 3),
                                     "eval_s": round(time.monotonic() - trained, 3)})
         _record_epoch(session, row, roc, callbacks)
-        if stop.is_set() and epoch < session.config.epochs:
+        if _stop_requested(session, stop) and epoch < session.config.epochs:
             return "stopped"
     return "completed"
 
 
+def _start(config: TrainConfig, runs_dir: Path, resume: str | None, run_id: str | None,
+           dist: DistContext) -> tuple[TrainConfig, Run]:
+    """Rank 0 creates or reopens the run folder; the other ranks join the same one."""
+    error = None
+    config_run: tuple | None = None
+    if dist.is_main:
+        try:
+            config_run = _open_run(config, runs_dir, resume, run_id)
+        except LorasentError as exc:
+            error = str(exc)
+    shared = dist.broadcast((error, str(config_run[1].path) if config_run else None,
+                             config_run[0].to_dict() if config_run else None))
+    if shared[0] is not None:
+        raise RunError(shared[0])
+    if config_run is None:
+        from lorasent_tui.core.config import config_from_dict
+
+        config_run = (config_from_dict(shared[2]), Run(Path(shared[1])))
+    return config_run
+
+
+def _setup(session: _Session, callbacks: TrainCallbacks) -> None:
+    for phase in (_prepare_model, _prepare_data, _cache_frozen_layers):
+        started = time.monotonic()
+        phase(session, callbacks)
+        session.setup_times[phase.__name__.strip("_")] = round(time.monotonic() - started, 3)
+    if session.dist.is_main:
+        session.run.update_status(setup_times=session.setup_times)
+    _build_optimizer(session)
+
+
+def _write_model_card(run: Run) -> None:
+    from lorasent_tui.core.export import write_model_card
+
+    try:
+        write_model_card(run)
+    except (OSError, LorasentError):
+        pass  # the card is a convenience; the run itself is complete
+
+
+def _fail(run: Run | None, exc: BaseException, dist: DistContext) -> RunFailed:
+    message = describe_exception(exc)
+    if run is not None and dist.is_main:
+        try:
+            state = "stopped" if isinstance(exc, KeyboardInterrupt) else "failed"
+            run.update_status(state=state, error=message, finished_at=now_iso())
+        except OSError:
+            pass
+    return RunFailed(message, run.run_id if run else None, str(run.path) if run else None,
+                     user_error=isinstance(exc, LorasentError))
+
+
 def train(config: TrainConfig, *, runs_dir: Path, callbacks: TrainCallbacks | None = None,
-          stop_event: threading.Event | None = None, resume: str | None = None) -> RunFinished | RunFailed:
-    """Train one run to completion, a stop, or a failure; never raises for user errors."""
+          stop_event: threading.Event | None = None, resume: str | None = None,
+          run_id: str | None = None) -> RunFinished | RunFailed:
+    """Train one run to completion, a stop, or a failure; never raises for user errors.
+
+    Under torchrun every rank calls this; rank 0 alone reports to ``callbacks`` and writes.
+    """
+    from lorasent_tui.core.eventlog import EventLog
+
     callbacks = callbacks or TrainCallbacks()
     stop_event = stop_event or threading.Event()
     run: Run | None = None
+    dist = DistContext()
     try:
         import torch
 
-        config, run = _open_run(config, Path(runs_dir), resume)
+        dist = init_distributed()
+        if not dist.is_main:
+            callbacks = TrainCallbacks()
+        config, run = _start(config, Path(runs_dir), resume, run_id, dist)
+        if dist.is_main:
+            callbacks = combine_callbacks(callbacks, EventLog(run.path / "events.jsonl").callbacks())
         torch.manual_seed(config.seed)
-        device = pick_device(config.device)
-        run.update_status(state="running", pid=os.getpid(), host=socket.gethostname(),
-                          device=str(device), error=None, finished_at=None)
-        session = _Session(config=config, run=run, device=device)
-        for phase in (_prepare_model, _prepare_data, _cache_frozen_layers):
-            started = time.monotonic()
-            phase(session, callbacks)
-            session.setup_times[phase.__name__.strip("_")] = round(time.monotonic() - started, 3)
-        run.update_status(setup_times=session.setup_times)
-        _build_optimizer(session)
+        device = dist.device(pick_device(config.device))
+        if dist.is_main:
+            run.update_status(state="running", pid=os.getpid(), host=socket.gethostname(),
+                              device=str(device), world_size=dist.world, error=None, finished_at=None)
+        session = _Session(config=config, run=run, device=device, dist=dist)
+        _setup(session, callbacks)
         if resume is not None:
             _restore(session)
         callbacks.on_status(StatusUpdate("training", run.run_id, str(device)))
         state = _run_epochs(session, callbacks, stop_event)
-        run.update_status(state=state, finished_at=now_iso())
-        best = next((r for r in run.metrics() if r["epoch"] == session.best_epoch), None)
+        best = next((r for r in session.history if r["epoch"] == session.best_epoch), None)
+        if dist.is_main:
+            run.update_status(state=state, finished_at=now_iso())
+            _write_model_card(run)
         result = RunFinished(run.run_id, str(run.path), state, session.best_epoch, best)
         callbacks.on_finished(result)
         return result
     except BaseException as exc:  # noqa: BLE001 - reported, not raised: the UI stays usable
-        message = describe_exception(exc)
-        if run is not None:
-            try:
-                state = "stopped" if isinstance(exc, KeyboardInterrupt) else "failed"
-                run.update_status(state=state, error=message, finished_at=now_iso())
-            except OSError:
-                pass
-        failed = RunFailed(message, run.run_id if run else None, str(run.path) if run else None,
-                           user_error=isinstance(exc, LorasentError))
+        failed = _fail(run, exc, dist)
         callbacks.on_failed(failed)
         if isinstance(exc, KeyboardInterrupt):
             raise

@@ -1,0 +1,267 @@
+"""Use a run elsewhere: a merged ``transformers`` model folder, and a model card for the run.
+
+``export_merged`` folds the best LoRA adapter into its base model and writes a plain
+``AutoModelForSequenceClassification`` folder (safetensors, tokenizer, negative/positive labels)
+that ``transformers.pipeline("text-classification", model=DIR)`` loads without PEFT.
+``write_model_card`` writes the run folder's ``README.md`` (a Hugging Face model card).
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+import tempfile
+from pathlib import Path
+from typing import Any
+
+from lorasent_tui.core.errors import LorasentError, RunError
+from lorasent_tui.core.fsutil import atomic_replace_dir, atomic_write_text
+from lorasent_tui.core.store import Run, RunStore, now_iso
+
+# Written into every export; its presence is what lets a later export replace the folder.
+EXPORT_MARKER = "lorasent_export.json"
+MODEL_CARD = "README.md"
+
+# Names that are not hub ids: the bundled model, and what its card should point to instead.
+_BUNDLED_HUB_ID = "sentence-transformers/all-MiniLM-L6-v2"
+_DATASET_HUB_IDS = {"imdb": "stanfordnlp/imdb",
+                    "rotten_tomatoes": "cornell-movie-review-data/rotten_tomatoes"}
+_CARD_METRICS = (("epoch", "Epoch"), ("train_loss", "Train loss"), ("eval_loss", "Val loss"),
+                 ("accuracy", "Accuracy"), ("precision", "Precision"), ("recall", "Recall"),
+                 ("f1", "F1"), ("roc_auc", "ROC AUC"))
+
+
+def current_umask() -> int:
+    """The process umask, read without changing it (``os.umask`` would race other threads)."""
+    try:
+        for line in Path("/proc/self/status").read_text().splitlines():
+            if line.startswith("Umask:"):
+                return int(line.split()[1], 8)
+    except (OSError, ValueError, IndexError):
+        pass
+    return 0o022
+
+
+# -- model card ------------------------------------------------------------------------------
+
+def _hub_base_model(model: str) -> str | None:
+    """The hub id of the base model, or None for a local folder (not valid card metadata)."""
+    from lorasent_tui.core.models import BUNDLED_ALIASES
+
+    if model.strip().lower() in BUNDLED_ALIASES:
+        return _BUNDLED_HUB_ID
+    if Path(model).expanduser().exists() or model.startswith((".", "/", "~")) or model.count("/") > 1:
+        return None
+    return model
+
+
+def _loadable_base(model: str) -> str:
+    """What to pass to ``from_pretrained`` in the card's snippets."""
+    return _hub_base_model(model) or str(Path(model).expanduser().resolve())
+
+
+def _best_epoch(run: Run, rows: list[dict]) -> int | None:
+    try:
+        best = run.status().get("best_epoch")
+    except RunError:
+        best = None
+    if best is None and rows:
+        best = max(rows, key=lambda r: (r.get("accuracy", 0.0), -r.get("eval_loss", 0.0)))["epoch"]
+    return best
+
+
+def _cell(value: Any, digits: bool = True) -> str:
+    if isinstance(value, float) and digits:
+        text = f"{value:.4f}"
+    elif isinstance(value, (list, tuple)):
+        text = ", ".join(map(str, value))
+    else:
+        text = str(value)
+    return text.replace("|", "\\|").replace("\n", " ")
+
+
+def metrics_table(rows: list[dict], best_epoch: int | None) -> str:
+    """The per-epoch metrics as a Markdown table, the best epoch in bold."""
+    lines = ["| " + " | ".join(title for _key, title in _CARD_METRICS) + " |",
+             "|" + "|".join(" ---: " for _ in _CARD_METRICS) + "|"]
+    for row in rows:
+        cells = ["-" if row.get(key) is None else _cell(row[key]) for key, _title in _CARD_METRICS]
+        if row.get("epoch") == best_epoch:
+            cells = [f"**{c}**" for c in cells]
+        lines.append("| " + " | ".join(cells) + " |")
+    return "\n".join(lines)
+
+
+def _front_matter(fields: dict[str, Any]) -> str:
+    # JSON strings are valid YAML double-quoted scalars, so every value is quoted safely.
+    lines = ["---"]
+    for key, value in fields.items():
+        if value is None:
+            continue
+        if isinstance(value, list):
+            lines.append(f"{key}:")
+            lines.extend(f"- {json.dumps(item)}" for item in value)
+        else:
+            lines.append(f"{key}: {json.dumps(value)}")
+    lines.append("---")
+    return "\n".join(lines)
+
+
+def model_card_text(run: Run, merged: bool = False) -> str:
+    """The model card of a run: its adapter (``merged=False``) or a merged export of it."""
+    config = run.config()
+    rows = run.metrics()
+    best = _best_epoch(run, rows)
+    best_row = next((r for r in rows if r.get("epoch") == best), None)
+    try:
+        state = run.effective_state()
+    except RunError:
+        state = "unknown"
+    base = _loadable_base(config.model)
+    hub_base = _hub_base_model(config.model)
+    dataset = _DATASET_HUB_IDS.get(config.dataset.strip().lower())
+    front = _front_matter({
+        "library_name": "transformers" if merged else "peft",
+        "base_model": hub_base,
+        "tags": ([] if merged else ["peft"]) + ["lora", "sentiment-analysis", "text-classification",
+                                               "lorasent-tui"],
+        "datasets": [dataset] if dataset else None,
+        "metrics": ["accuracy", "precision", "recall", "f1", "roc_auc"],
+        "pipeline_tag": "text-classification",
+    })
+    what = ("a merged copy (LoRA folded into the weights) of" if merged else "a LoRA adapter for")
+    parts = [front, "", f"# {run.run_id}", "",
+             f"This is {what} `{config.model}`, fine-tuned with lorasent-tui for binary sentiment "
+             f"classification (labels `negative`, `positive`) on `{config.dataset}`.", ""]
+    if best_row is not None:
+        parts += [f"**Best epoch: {best}** of {config.epochs} (run {state}): accuracy "
+                  f"{best_row['accuracy']:.4f}, F1 {best_row['f1']:.4f}, ROC AUC "
+                  f"{best_row.get('roc_auc', float('nan')):.4f} on {config.eval_size} validation "
+                  f"reviews. The weights here are those of the best epoch.", ""]
+    else:
+        parts += [f"No epoch has finished yet (run {state}).", ""]
+    parts += ["## Metrics", "", metrics_table(rows, best) if rows else "_none yet_", ""]
+    parts += ["## Training configuration", "", "| Setting | Value |", "| --- | --- |"]
+    parts += [f"| `{key}` | {_cell(value, digits=False)} |" for key, value in config.to_dict().items()]
+    parts += ["", f"Reviews longer than {config.max_length} tokens were cut "
+                  f"({config.truncation} truncation) in training and evaluation.", ""]
+    parts += ["## How to use", ""]
+    if merged:
+        parts += ["A plain `transformers` model; PEFT is not needed:", "", "```python",
+                  "from transformers import pipeline", "",
+                  'classifier = pipeline("text-classification", model="path/to/this/folder", top_k=None)',
+                  'print(classifier("A wonderful, moving film."))',
+                  "# [[{'label': 'positive', 'score': ...}, {'label': 'negative', 'score': ...}]]",
+                  "```", ""]
+    else:
+        parts += ["With PEFT, on the base model (the classification head is stored in the adapter):",
+                  "", "```python", "import torch",
+                  "from peft import PeftModel",
+                  "from transformers import AutoModelForSequenceClassification, AutoTokenizer", "",
+                  f"base = AutoModelForSequenceClassification.from_pretrained(",
+                  f"    {base!r}, num_labels=2,",
+                  '    id2label={0: "negative", 1: "positive"}, label2id={"negative": 0, "positive": 1})',
+                  'model = PeftModel.from_pretrained(base, "path/to/run/adapter").eval()',
+                  f"tokenizer = AutoTokenizer.from_pretrained({base!r})",
+                  f'inputs = tokenizer(["A wonderful, moving film."], truncation=True, '
+                  f'max_length={config.max_length}, return_tensors="pt")',
+                  "with torch.no_grad():",
+                  "    print(model(**inputs).logits.softmax(-1))  # [[p(negative), p(positive)]]",
+                  "```", "",
+                  "As a plain `transformers` pipeline, after `lorasent-tui export RUN --merged DIR`:",
+                  "", "```python", "from transformers import pipeline", "",
+                  'classifier = pipeline("text-classification", model="DIR", top_k=None)',
+                  'print(classifier("A wonderful, moving film."))', "```", ""]
+    return "\n".join(parts)
+
+
+def write_model_card(run: Run) -> Path:
+    """Write (or refresh) the run folder's ``README.md`` model card; returns its path."""
+    path = run.path / MODEL_CARD
+    atomic_write_text(path, model_card_text(run))
+    return path
+
+
+# -- merged export ---------------------------------------------------------------------------
+
+def _is_previous_export(folder: Path) -> bool:
+    return (folder / EXPORT_MARKER).is_file() and (folder / "config.json").is_file()
+
+
+def _check_target(out_dir: Path, run: Run) -> None:
+    if out_dir.exists() and not out_dir.is_dir():
+        raise LorasentError(f"export target {out_dir} exists and is not a folder")
+    if out_dir.resolve() == run.path.resolve() or run.path.resolve() in out_dir.resolve().parents:
+        raise LorasentError(f"export target {out_dir} is inside the run folder; choose another folder")
+    if out_dir.is_dir() and any(out_dir.iterdir()) and not _is_previous_export(out_dir):
+        raise LorasentError(
+            f"export target {out_dir} is not empty and is not a previous lorasent-tui export; "
+            f"choose a new or empty folder")
+
+
+def _build_merged(run: Run) -> tuple[Any, Any]:
+    from peft import PeftModel
+
+    from lorasent_tui.core import models
+
+    config = run.config()
+    adapter = run.complete_adapter_dir()
+    if adapter is None or not (adapter / "adapter_model.safetensors").is_file():
+        raise RunError(f"run {run.run_id} has no saved adapter yet (no finished epoch); nothing to export")
+    tokenizer = models.load_tokenizer(config.model)
+    base, _ = models.load_classifier(config.model, config.seed)
+    # The head layers the base checkpoint lacks are in the adapter (modules_to_save), so the
+    # merged model does not depend on the random initialisation of the head.
+    model = PeftModel.from_pretrained(base, str(adapter), is_trainable=False).merge_and_unload()
+    model.config.id2label = dict(models.ID2LABEL)
+    model.config.label2id = dict(models.LABEL2ID)
+    model.config.num_labels = len(models.ID2LABEL)
+    # pipeline(..., truncation=True) then cuts where training did (head+tail is not possible there).
+    tokenizer.model_max_length = min(config.max_length, models.model_max_length(model))
+    tokenizer.truncation_side = "left" if config.truncation == "left" else "right"
+    tokenizer.init_kwargs.pop("local_files_only", None)  # how we loaded it, not how to load it
+    return model.eval(), tokenizer
+
+
+def export_merged(ref: str, out_dir: Path | str, runs_dir: Path | str = "runs") -> Path:
+    """Write run ``ref``'s best adapter merged into its base model to ``out_dir``; returns it.
+
+    The folder is written beside ``out_dir`` and renamed into place, so it is complete or
+    absent. An existing non-empty ``out_dir`` is refused unless it is a previous export.
+    """
+    run = RunStore(runs_dir).get(ref)
+    out_dir = Path(out_dir).expanduser()
+    _check_target(out_dir, run)
+    config = run.config()
+    model, tokenizer = _build_merged(run)
+    try:
+        out_dir.parent.mkdir(parents=True, exist_ok=True)
+        staging = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}.export-", dir=out_dir.parent))
+        staging.chmod(0o777 & ~current_umask())  # mkdtemp's 0700 would hide the export
+    except OSError as exc:
+        raise LorasentError(f"cannot write export to {out_dir}: {exc.strerror or exc}") from None
+    try:
+        model.save_pretrained(staging, safe_serialization=True)
+        tokenizer.save_pretrained(staging)
+        atomic_write_text(staging / MODEL_CARD, model_card_text(run, merged=True))
+        status = run.status()
+        atomic_write_text(staging / EXPORT_MARKER, json.dumps({
+            "run_id": run.run_id, "run_dir": str(run.path.resolve()), "base_model": config.model,
+            "best_epoch": status.get("best_epoch"), "exported_at": now_iso()}, indent=2) + "\n")
+        for path in staging.rglob("*"):  # some writers use 0600 temp files; an export is shared
+            path.chmod((0o777 if path.is_dir() else 0o666) & ~current_umask())
+        _check_target(out_dir, run)  # again: something may have appeared while saving
+        if out_dir.is_dir() and not any(out_dir.iterdir()):
+            out_dir.rmdir()
+        atomic_replace_dir(staging, out_dir)
+    except OSError as exc:
+        shutil.rmtree(staging, ignore_errors=True)
+        raise LorasentError(f"cannot write export to {out_dir}: {exc.strerror or exc}") from None
+    except BaseException:
+        shutil.rmtree(staging, ignore_errors=True)
+        raise
+    try:
+        write_model_card(run)
+    except OSError:
+        pass  # the export is complete; a read-only run folder only loses its card
+    return out_dir

@@ -1,0 +1,68 @@
+"""Run training in a torchrun subprocess and follow it through the run folder's events.
+
+Same signature and callbacks as ``trainer.train``, so the TUI can start a multi-GPU run and
+watch it live exactly like an in-process one; Stop writes the run's STOP file, which every
+rank sees at its next step.
+"""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import tempfile
+import threading
+from pathlib import Path
+
+from lorasent_tui.core.config import TrainConfig
+from lorasent_tui.core.eventlog import dispatch, follow
+from lorasent_tui.core.events import RunFailed, RunFinished, TrainCallbacks
+from lorasent_tui.core.store import RunStore
+from lorasent_tui.core.trainer import STOP_FILE
+
+
+def torchrun_command(config_file: Path, runs_dir: Path, run_id: str, nproc: int,
+                     resume: str | None = None) -> list[str]:
+    command = [sys.executable, "-m", "torch.distributed.run", "--standalone",
+               f"--nproc_per_node={nproc}", "-m", "lorasent_tui", "train", "--quiet",
+               "--runs-dir", str(runs_dir)]
+    if resume:
+        return command + ["--resume", resume]
+    return command + ["--config", str(config_file), "--run-id", run_id]
+
+
+def train_subprocess(config: TrainConfig, *, runs_dir: Path, callbacks: TrainCallbacks | None = None,
+                     stop_event: threading.Event | None = None, resume: str | None = None,
+                     nproc: int = 2) -> RunFinished | RunFailed:
+    callbacks = callbacks or TrainCallbacks()
+    stop_event = stop_event or threading.Event()
+    runs_dir = Path(runs_dir)
+    store = RunStore(runs_dir)
+    run_id = resume or store.new_run_id(config)
+    run_path = runs_dir / run_id
+    with tempfile.TemporaryDirectory() as tmp:
+        config_file = Path(tmp) / "config.json"
+        config_file.write_text(config.to_json(), encoding="utf-8")
+        log = open(Path(tmp) / "torchrun.log", "w+", encoding="utf-8")
+        process = subprocess.Popen(torchrun_command(config_file, runs_dir, run_id, nproc, resume),
+                                   stdout=log, stderr=subprocess.STDOUT)
+
+        def finished() -> bool:
+            if stop_event.is_set() and run_path.is_dir():
+                (run_path / STOP_FILE).touch()
+            return process.poll() is not None
+
+        result = None
+        for event in follow(run_path / "events.jsonl", stop=finished):
+            dispatch(event, callbacks)
+            if isinstance(event, (RunFinished, RunFailed)):
+                result = event
+        process.wait()
+        (run_path / STOP_FILE).unlink(missing_ok=True)
+        if result is None:
+            log.seek(0)
+            tail = [line for line in log.read().splitlines() if line.strip()][-1:] or ["no output"]
+            result = RunFailed(f"torchrun exited with status {process.returncode}: {tail[0][:200]}",
+                               run_id, str(run_path))
+            callbacks.on_failed(result)
+        log.close()
+    return result

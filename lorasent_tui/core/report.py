@@ -1,0 +1,123 @@
+"""A run's curves as one PNG: losses, classification metrics, and the best epoch's ROC curve.
+
+matplotlib is imported only here, and only its object API with the Agg canvas is used (no
+pyplot, no global backend switch), so drawing is safe from a worker thread of the TUI.
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from pathlib import Path
+from typing import Any
+
+from lorasent_tui.core.errors import LorasentError, RunError
+from lorasent_tui.core.export import current_umask
+from lorasent_tui.core.fsutil import fsync_dir
+from lorasent_tui.core.store import Run, RunStore
+
+REPORT_NAME = "report.png"
+METRIC_SERIES = (("accuracy", "Accuracy"), ("precision", "Precision"), ("recall", "Recall"),
+                 ("f1", "F1"))
+
+
+def _best_epoch(run: Run, rows: list[dict]) -> int:
+    try:
+        best = run.status().get("best_epoch")
+    except RunError:
+        best = None
+    epochs = [r["epoch"] for r in rows]
+    if best not in epochs:
+        best = max(rows, key=lambda r: (r.get("accuracy", 0.0), -(r.get("eval_loss") or 0.0)))["epoch"]
+    return int(best)
+
+
+def _series(rows: list[dict], key: str) -> tuple[list[int], list[float]]:
+    points = [(r["epoch"], r[key]) for r in rows if r.get(key) is not None]
+    return [p[0] for p in points], [float(p[1]) for p in points]
+
+
+def _draw(run: Run, rows: list[dict], roc: dict[str, Any], best: int) -> Any:
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure
+    from matplotlib.ticker import MaxNLocator
+
+    config = run.config()
+    figure = Figure(figsize=(16, 5), dpi=110, layout="constrained")
+    FigureCanvasAgg(figure)
+    loss_ax, metric_ax, roc_ax = figure.subplots(1, 3)
+
+    for key, label, style in (("train_loss", "Training loss", "o-"), ("eval_loss", "Validation loss", "s-")):
+        xs, ys = _series(rows, key)
+        loss_ax.plot(xs, ys, style, label=label)
+    loss_ax.set(title="Loss per epoch", xlabel="Epoch", ylabel="Cross-entropy loss")
+
+    for key, label in METRIC_SERIES:
+        xs, ys = _series(rows, key)
+        metric_ax.plot(xs, ys, "o-", label=label)
+    metric_ax.set(title="Validation metrics per epoch", xlabel="Epoch", ylabel="Score")
+    low = min([v for key, _ in METRIC_SERIES for v in _series(rows, key)[1]] or [0.0])
+    metric_ax.set_ylim(max(-0.02, min(low, 0.5) - 0.05), 1.02)
+
+    for ax in (loss_ax, metric_ax):
+        ax.axvline(best, color="grey", linestyle=":", linewidth=1, label=f"Best epoch ({best})")
+        ax.xaxis.set_major_locator(MaxNLocator(integer=True))
+        ax.grid(True, alpha=0.3)
+        ax.legend(loc="best", fontsize="small")
+
+    curve = roc.get(str(best)) or {}
+    roc_ax.plot([0, 1], [0, 1], "--", color="grey", linewidth=1, label="Chance")
+    if curve.get("fpr") and curve.get("tpr"):
+        auc = curve.get("auc")
+        if auc is None:
+            auc = next((r.get("roc_auc") for r in rows if r["epoch"] == best), None)
+        label = f"Epoch {best} (AUC = {auc:.4f})" if auc is not None else f"Epoch {best}"
+        roc_ax.plot(curve["fpr"], curve["tpr"], "-", linewidth=2, label=label)
+    else:
+        roc_ax.text(0.5, 0.5, f"no ROC data for epoch {best}", ha="center", va="center")
+    roc_ax.set(title=f"ROC curve (best epoch {best})", xlabel="False positive rate",
+               ylabel="True positive rate", xlim=(0, 1), ylim=(0, 1.01), aspect="equal")
+    roc_ax.grid(True, alpha=0.3)
+    roc_ax.legend(loc="lower right", fontsize="small")
+
+    model = config.model.rstrip("/").split("/")[-1]
+    figure.suptitle(f"{run.run_id} — {model} on {config.dataset}, {len(rows)}/{config.epochs} epochs")
+    return figure
+
+
+def write_report(ref: str, runs_dir: Path | str = "runs", output: Path | str | None = None) -> Path:
+    """Draw run ``ref``'s curves to a PNG (default ``<run>/report.png``); returns its path."""
+    run = RunStore(runs_dir).get(ref)
+    rows = sorted(run.metrics(), key=lambda r: r["epoch"])
+    if not rows:
+        raise RunError(f"run {run.run_id} has no finished epoch yet; nothing to plot")
+    try:
+        import matplotlib  # noqa: F401
+    except ImportError:
+        raise LorasentError("report needs matplotlib; pip install matplotlib") from None
+    best = _best_epoch(run, rows)
+    figure = _draw(run, rows, run.roc(), best)
+
+    path = run.path / REPORT_NAME if output is None else Path(output).expanduser()
+    if path.is_dir():
+        path = path / REPORT_NAME
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    except OSError as exc:
+        raise LorasentError(f"cannot write report to {path}: {exc.strerror or exc}") from None
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            figure.savefig(handle, format="png")
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.chmod(tmp, 0o666 & ~current_umask())  # mkstemp's 0600 is too private for a plot
+        os.replace(tmp, path)
+    except OSError as exc:
+        Path(tmp).unlink(missing_ok=True)
+        raise LorasentError(f"cannot write report to {path}: {exc.strerror or exc}") from None
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    fsync_dir(path.parent)
+    return path
