@@ -150,7 +150,6 @@ def _base_config(args: argparse.Namespace):
 
 def cmd_predict(args: argparse.Namespace) -> int:
     from lorasent_tui.core.predict import Predictor
-    from lorasent_tui.core.store import RunStore
 
     texts = _read_texts(args)
     if args.base:

@@ -1,8 +1,6 @@
 """Two CPU processes on gloo under torchrun: one run folder, metrics written once, Stop works."""
 
 import json
-import subprocess
-import sys
 import threading
 import time
 

@@ -7,12 +7,10 @@ batches and cached tokenization, all of which are simpler to own than to hook in
 
 from __future__ import annotations
 
-import math
 import os
 import socket
 import threading
 import time
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -21,58 +19,9 @@ from lorasent_tui.core.distributed import DistContext, init_distributed
 from lorasent_tui.core.errors import LorasentError, RunError, describe_exception
 from lorasent_tui.core.events import (EpochResult, RunFailed, RunFinished, StatusUpdate,
                                       StepProgress, TrainCallbacks, combine_callbacks)
+from lorasent_tui.core.session import (Session, autocast, batch_logits, build_optimizer,
+                                       cache_frozen_layers, pick_device, prepare_data, prepare_model)
 from lorasent_tui.core.store import Run, RunStore, now_iso
-
-
-@dataclass
-class _Session:
-    """Everything one training run holds while it runs."""
-
-    config: TrainConfig
-    run: Run
-    device: Any
-    dist: DistContext = field(default_factory=DistContext)
-    model: Any = None
-    tokenizer: Any = None
-    optimizer: Any = None
-    scheduler: Any = None
-    train_ids: list = field(default_factory=list)
-    train_labels: list = field(default_factory=list)
-    eval_ids: list = field(default_factory=list)
-    eval_labels: list = field(default_factory=list)
-    steps_per_epoch: int = 0
-    global_step: int = 0
-    start_epoch: int = 1
-    best_epoch: int | None = None
-    epoch_times: list = field(default_factory=list)
-    history: list = field(default_factory=list)  # evaluated rows, kept by every rank
-    first_layer: int = 0
-    prefix: Any = None  # FrozenPrefix when the frozen lower layers are cached
-    setup_times: dict = field(default_factory=dict)
-    train_states: list = field(default_factory=list)
-    eval_states: list = field(default_factory=list)
-
-    @property
-    def total_steps(self) -> int:
-        return self.steps_per_epoch * self.config.epochs
-
-    @property
-    def pad_multiple(self) -> int:
-        return 8 if self.device.type == "cuda" else 1
-
-
-def pick_device(name: str) -> Any:
-    import torch
-
-    if name == "auto":
-        if torch.cuda.is_available():
-            return torch.device("cuda")
-        return torch.device("cpu")
-    if name.startswith("cuda") and not torch.cuda.is_available():
-        raise RunError("--device cuda was asked for but no CUDA GPU is available; use --device cpu")
-    if name == "mps" and not torch.backends.mps.is_available():
-        raise RunError("--device mps was asked for but MPS is not available; use --device cpu")
-    return torch.device(name)
 
 
 STOP_FILE = "STOP"  # created by another process (the TUI following a torchrun job) to stop a run
@@ -91,89 +40,7 @@ def _open_run(config: TrainConfig, runs_dir: Path, resume: str | None,
         raise RunError(f"run {run.run_id} is still running (pid {run.status().get('pid')})")
     return run.config(), run
 
-
-def _prepare_data(session: _Session, callbacks: TrainCallbacks) -> None:
-    from lorasent_tui.core.batching import encode_texts
-    from lorasent_tui.core.data import load_splits
-
-    cfg = session.config
-    callbacks.on_status(StatusUpdate("loading data", session.run.run_id))
-    splits = load_splits(cfg)
-    for warning in splits.warnings:
-        callbacks.on_status(StatusUpdate(f"warning: {warning}", session.run.run_id))
-    callbacks.on_status(StatusUpdate("tokenizing", session.run.run_id))
-    session.train_ids = encode_texts(session.tokenizer, splits.train_texts, cfg.max_length, cfg.truncation)
-    session.eval_ids = encode_texts(session.tokenizer, splits.eval_texts, cfg.max_length, cfg.truncation)
-    session.train_labels, session.eval_labels = list(splits.train_labels), list(splits.eval_labels)
-    batches = math.ceil(len(session.train_ids) / cfg.batch_size)
-    session.steps_per_epoch = math.ceil(batches / session.dist.world)
-
-
-def _prepare_model(session: _Session, callbacks: TrainCallbacks) -> None:
-    from lorasent_tui.core import models
-
-    cfg = session.config
-    callbacks.on_status(StatusUpdate(f"loading model {cfg.model}", session.run.run_id, str(session.device)))
-    session.tokenizer = models.load_tokenizer(cfg.model)
-    base, head_modules = models.load_classifier(cfg.model, cfg.seed)
-    models.check_max_length(base, cfg.max_length)
-    session.first_layer = models.first_adapted_layer(base, cfg.lora_layers)
-    session.model = models.build_lora_model(base, cfg, head_modules).to(session.device)
-
-
-def _cache_frozen_layers(session: _Session, callbacks: TrainCallbacks) -> None:
-    """Run the frozen lower layers once per text when LoRA sits only in the upper ones."""
-    from lorasent_tui.core.frozen_prefix import FrozenPrefix, can_cache
-
-    lengths = [len(ids) for ids in session.train_ids + session.eval_ids]
-    if not can_cache(session.model, session.first_layer, lengths):
-        return
-    callbacks.on_status(StatusUpdate(f"caching the {session.first_layer} frozen layers", session.run.run_id))
-    session.prefix = FrozenPrefix(session.model, session.first_layer)
-    pad_id = session.tokenizer.pad_token_id
-    batch = session.config.eval_batch_size
-    session.train_states = session.prefix.compute(session.train_ids, pad_id, session.device, batch)
-    session.eval_states = session.prefix.compute(session.eval_ids, pad_id, session.device, batch)
-
-
-def _batch_logits(session: _Session, index: list[int], split: str) -> Any:
-    """Logits for the texts at ``index`` of a split, through the cache when there is one."""
-    from lorasent_tui.core.batching import collate
-
-    if session.prefix is not None:
-        states = session.train_states if split == "train" else session.eval_states
-        return session.prefix.logits([states[i] for i in index], session.device, session.pad_multiple)
-    encoded = session.train_ids if split == "train" else session.eval_ids
-    batch = collate([encoded[i] for i in index], session.tokenizer.pad_token_id, session.pad_multiple)
-    batch = {k: v.to(session.device, non_blocking=True) for k, v in batch.items()}
-    return session.model(**batch).logits
-
-
-def _build_optimizer(session: _Session) -> None:
-    import torch
-
-    cfg = session.config
-    head, adapters = [], []
-    for name, param in session.model.named_parameters():
-        if param.requires_grad:
-            (head if "modules_to_save" in name else adapters).append(param)
-    groups = [{"params": adapters, "lr": cfg.learning_rate}]
-    if head:
-        groups.append({"params": head, "lr": cfg.head_learning_rate or cfg.learning_rate})
-    fused = session.device.type == "cuda"
-    session.optimizer = torch.optim.AdamW(groups, weight_decay=cfg.weight_decay, fused=fused)
-    warmup = int(cfg.warmup_ratio * session.total_steps)
-    total = max(1, session.total_steps)
-
-    def schedule(step: int) -> float:
-        if step < warmup:
-            return (step + 1) / (warmup + 1)
-        return max(0.0, (total - step) / max(1, total - warmup))
-
-    session.scheduler = torch.optim.lr_scheduler.LambdaLR(session.optimizer, schedule)
-
-
-def _restore(session: _Session) -> None:
+def _restore(session: Session) -> None:
     """Continue after the last complete checkpoint; later epochs' records are dropped."""
     from lorasent_tui.core.checkpoint import checkpoint_state, load_checkpoint
 
@@ -190,18 +57,7 @@ def _restore(session: _Session) -> None:
     if session.dist.is_main:
         session.run.truncate_to_epoch(meta["epoch"])
 
-
-def _autocast(session: _Session) -> Any:
-    import contextlib
-
-    import torch
-
-    if session.device.type == "cuda" and torch.cuda.is_bf16_supported():
-        return torch.autocast("cuda", dtype=torch.bfloat16)
-    return contextlib.nullcontext()
-
-
-def _train_epoch(session: _Session, epoch: int, callbacks: TrainCallbacks, stop: threading.Event,
+def _train_epoch(session: Session, epoch: int, callbacks: TrainCallbacks, stop: threading.Event,
                  clock: dict) -> float | None:
     """One pass over the training data; the mean loss, or None when stopped midway."""
     import torch
@@ -222,8 +78,8 @@ def _train_epoch(session: _Session, epoch: int, callbacks: TrainCallbacks, stop:
         if _stop_requested(session, stop):
             return None
         labels = labels_all[index].to(session.device, non_blocking=True)
-        with _autocast(session):
-            logits = _batch_logits(session, index, "train")
+        with autocast(session):
+            logits = batch_logits(session, index, "train")
         loss = F.cross_entropy(logits.float(), labels)
         loss.backward()
         session.dist.average_gradients(trainable)
@@ -237,12 +93,12 @@ def _train_epoch(session: _Session, epoch: int, callbacks: TrainCallbacks, stop:
     return float(total_loss) / max(1, len(batches))
 
 
-def _stop_requested(session: _Session, stop: threading.Event) -> bool:
+def _stop_requested(session: Session, stop: threading.Event) -> bool:
     requested = stop.is_set() or (session.run.path / STOP_FILE).exists()
     return session.dist.any(requested)
 
 
-def _report_step(session: _Session, epoch: int, window: list, callbacks: TrainCallbacks, clock: dict) -> None:
+def _report_step(session: Session, epoch: int, window: list, callbacks: TrainCallbacks, clock: dict) -> None:
     cfg = session.config
     step_in_epoch = session.global_step - (epoch - 1) * session.steps_per_epoch
     at_log_step = step_in_epoch % cfg.logging_steps == 0 or step_in_epoch == session.steps_per_epoch
@@ -259,7 +115,7 @@ def _report_step(session: _Session, epoch: int, window: list, callbacks: TrainCa
                                        elapsed, eta, loss, str(session.device)))
 
 
-def _eval_probs(session: _Session) -> tuple[list[float], float]:
+def _eval_probs(session: Session) -> tuple[list[float], float]:
     """Validation probabilities and mean loss, longest texts first in large batches."""
     import torch
     import torch.nn.functional as F
@@ -270,9 +126,9 @@ def _eval_probs(session: _Session) -> tuple[list[float], float]:
     probs = [0.0] * len(session.eval_ids)
     loss_sum = 0.0
     batches = sorted_batches([len(ids) for ids in session.eval_ids], session.config.eval_batch_size)
-    with torch.inference_mode(), _autocast(session):
+    with torch.inference_mode(), autocast(session):
         for index in batches:
-            logits = _batch_logits(session, index, "eval").float()
+            logits = batch_logits(session, index, "eval").float()
             target = torch.tensor([session.eval_labels[i] for i in index], device=session.device)
             loss_sum += float(F.cross_entropy(logits, target, reduction="sum"))
             for i, p in zip(index, torch.softmax(logits, dim=-1)[:, 1].tolist()):
@@ -280,7 +136,7 @@ def _eval_probs(session: _Session) -> tuple[list[float], float]:
     return probs, loss_sum / max(1, len(session.eval_ids))
 
 
-def _evaluate(session: _Session, epoch: int, train_loss: float) -> tuple[dict, dict]:
+def _evaluate(session: Session, epoch: int, train_loss: float) -> tuple[dict, dict]:
     from lorasent_tui.core.metrics import classification_metrics
 
     probs, eval_loss = _eval_probs(session)
@@ -295,7 +151,7 @@ def _is_better(row: dict, best: dict | None) -> bool:
     return (row["accuracy"], -row["eval_loss"]) > (best["accuracy"], -best["eval_loss"])
 
 
-def _save_adapter(session: _Session) -> None:
+def _save_adapter(session: Session) -> None:
     import tempfile
 
     from lorasent_tui.core.fsutil import atomic_replace_dir
@@ -305,7 +161,7 @@ def _save_adapter(session: _Session) -> None:
     atomic_replace_dir(staging, session.run.adapter_dir)
 
 
-def _record_epoch(session: _Session, row: dict, roc: dict, callbacks: TrainCallbacks) -> None:
+def _record_epoch(session: Session, row: dict, roc: dict, callbacks: TrainCallbacks) -> None:
     """Persist an evaluated epoch: metrics, ROC, best adapter, then the resumable checkpoint."""
     from lorasent_tui.core.checkpoint import save_checkpoint
 
@@ -331,7 +187,7 @@ def _record_epoch(session: _Session, row: dict, roc: dict, callbacks: TrainCallb
     callbacks.on_epoch(EpochResult(row, roc, is_best, session.best_epoch))
 
 
-def _run_epochs(session: _Session, callbacks: TrainCallbacks, stop: threading.Event) -> str:
+def _run_epochs(session: Session, callbacks: TrainCallbacks, stop: threading.Event) -> str:
     clock = {"start": time.monotonic(), "first_step": session.global_step}
     for epoch in range(session.start_epoch, session.config.epochs + 1):
         started = time.monotonic()
@@ -370,14 +226,14 @@ def _start(config: TrainConfig, runs_dir: Path, resume: str | None, run_id: str 
     return config_run
 
 
-def _setup(session: _Session, callbacks: TrainCallbacks) -> None:
-    for phase in (_prepare_model, _prepare_data, _cache_frozen_layers):
+def _setup(session: Session, callbacks: TrainCallbacks) -> None:
+    for phase in (prepare_model, prepare_data, cache_frozen_layers):
         started = time.monotonic()
         phase(session, callbacks)
         session.setup_times[phase.__name__.strip("_")] = round(time.monotonic() - started, 3)
     if session.dist.is_main:
         session.run.update_status(setup_times=session.setup_times)
-    _build_optimizer(session)
+    build_optimizer(session)
 
 
 def _write_model_card(run: Run) -> None:
@@ -428,7 +284,7 @@ def train(config: TrainConfig, *, runs_dir: Path, callbacks: TrainCallbacks | No
         if dist.is_main:
             run.update_status(state="running", pid=os.getpid(), host=socket.gethostname(),
                               device=str(device), world_size=dist.world, error=None, finished_at=None)
-        session = _Session(config=config, run=run, device=device, dist=dist)
+        session = Session(config=config, run=run, device=device, dist=dist)
         _setup(session, callbacks)
         if resume is not None:
             _restore(session)

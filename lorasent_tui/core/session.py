@@ -1,0 +1,154 @@
+"""What one training run holds, and how it is built: device, model with LoRA, data, optimizer."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from typing import Any
+
+from lorasent_tui.core.config import TrainConfig
+from lorasent_tui.core.distributed import DistContext
+from lorasent_tui.core.errors import RunError
+from lorasent_tui.core.events import StatusUpdate, TrainCallbacks
+from lorasent_tui.core.store import Run
+
+
+@dataclass
+class Session:
+    """Everything one training run holds while it runs."""
+
+    config: TrainConfig
+    run: Run
+    device: Any
+    dist: DistContext = field(default_factory=DistContext)
+    model: Any = None
+    tokenizer: Any = None
+    optimizer: Any = None
+    scheduler: Any = None
+    train_ids: list = field(default_factory=list)
+    train_labels: list = field(default_factory=list)
+    eval_ids: list = field(default_factory=list)
+    eval_labels: list = field(default_factory=list)
+    steps_per_epoch: int = 0
+    global_step: int = 0
+    start_epoch: int = 1
+    best_epoch: int | None = None
+    epoch_times: list = field(default_factory=list)
+    history: list = field(default_factory=list)  # evaluated rows, kept by every rank
+    first_layer: int = 0
+    prefix: Any = None  # FrozenPrefix when the frozen lower layers are cached
+    setup_times: dict = field(default_factory=dict)
+    train_states: list = field(default_factory=list)
+    eval_states: list = field(default_factory=list)
+
+    @property
+    def total_steps(self) -> int:
+        return self.steps_per_epoch * self.config.epochs
+
+    @property
+    def pad_multiple(self) -> int:
+        return 8 if self.device.type == "cuda" else 1
+
+
+def pick_device(name: str) -> Any:
+    import torch
+
+    if name == "auto":
+        if torch.cuda.is_available():
+            return torch.device("cuda")
+        return torch.device("cpu")
+    if name.startswith("cuda") and not torch.cuda.is_available():
+        raise RunError("--device cuda was asked for but no CUDA GPU is available; use --device cpu")
+    if name == "mps" and not torch.backends.mps.is_available():
+        raise RunError("--device mps was asked for but MPS is not available; use --device cpu")
+    return torch.device(name)
+
+
+def prepare_data(session: Session, callbacks: TrainCallbacks) -> None:
+    from lorasent_tui.core.batching import encode_texts
+    from lorasent_tui.core.data import load_splits
+
+    cfg = session.config
+    callbacks.on_status(StatusUpdate("loading data", session.run.run_id))
+    splits = load_splits(cfg)
+    for warning in splits.warnings:
+        callbacks.on_status(StatusUpdate(f"warning: {warning}", session.run.run_id))
+    callbacks.on_status(StatusUpdate("tokenizing", session.run.run_id))
+    session.train_ids = encode_texts(session.tokenizer, splits.train_texts, cfg.max_length, cfg.truncation)
+    session.eval_ids = encode_texts(session.tokenizer, splits.eval_texts, cfg.max_length, cfg.truncation)
+    session.train_labels, session.eval_labels = list(splits.train_labels), list(splits.eval_labels)
+    batches = math.ceil(len(session.train_ids) / cfg.batch_size)
+    session.steps_per_epoch = math.ceil(batches / session.dist.world)
+
+
+def prepare_model(session: Session, callbacks: TrainCallbacks) -> None:
+    from lorasent_tui.core import models
+
+    cfg = session.config
+    callbacks.on_status(StatusUpdate(f"loading model {cfg.model}", session.run.run_id, str(session.device)))
+    session.tokenizer = models.load_tokenizer(cfg.model)
+    base, head_modules = models.load_classifier(cfg.model, cfg.seed)
+    models.check_max_length(base, cfg.max_length)
+    session.first_layer = models.first_adapted_layer(base, cfg.lora_layers)
+    session.model = models.build_lora_model(base, cfg, head_modules).to(session.device)
+
+
+def cache_frozen_layers(session: Session, callbacks: TrainCallbacks) -> None:
+    """Run the frozen lower layers once per text when LoRA sits only in the upper ones."""
+    from lorasent_tui.core.frozen_prefix import FrozenPrefix, can_cache
+
+    lengths = [len(ids) for ids in session.train_ids + session.eval_ids]
+    if not can_cache(session.model, session.first_layer, lengths):
+        return
+    callbacks.on_status(StatusUpdate(f"caching the {session.first_layer} frozen layers", session.run.run_id))
+    session.prefix = FrozenPrefix(session.model, session.first_layer)
+    pad_id = session.tokenizer.pad_token_id
+    batch = session.config.eval_batch_size
+    session.train_states = session.prefix.compute(session.train_ids, pad_id, session.device, batch)
+    session.eval_states = session.prefix.compute(session.eval_ids, pad_id, session.device, batch)
+
+
+def batch_logits(session: Session, index: list[int], split: str) -> Any:
+    """Logits for the texts at ``index`` of a split, through the cache when there is one."""
+    from lorasent_tui.core.batching import collate
+
+    if session.prefix is not None:
+        states = session.train_states if split == "train" else session.eval_states
+        return session.prefix.logits([states[i] for i in index], session.device, session.pad_multiple)
+    encoded = session.train_ids if split == "train" else session.eval_ids
+    batch = collate([encoded[i] for i in index], session.tokenizer.pad_token_id, session.pad_multiple)
+    batch = {k: v.to(session.device, non_blocking=True) for k, v in batch.items()}
+    return session.model(**batch).logits
+
+
+def build_optimizer(session: Session) -> None:
+    import torch
+
+    cfg = session.config
+    head, adapters = [], []
+    for name, param in session.model.named_parameters():
+        if param.requires_grad:
+            (head if "modules_to_save" in name else adapters).append(param)
+    groups = [{"params": adapters, "lr": cfg.learning_rate}]
+    if head:
+        groups.append({"params": head, "lr": cfg.head_learning_rate or cfg.learning_rate})
+    fused = session.device.type == "cuda"
+    session.optimizer = torch.optim.AdamW(groups, weight_decay=cfg.weight_decay, fused=fused)
+    warmup = int(cfg.warmup_ratio * session.total_steps)
+    total = max(1, session.total_steps)
+
+    def schedule(step: int) -> float:
+        if step < warmup:
+            return (step + 1) / (warmup + 1)
+        return max(0.0, (total - step) / max(1, total - warmup))
+
+    session.scheduler = torch.optim.lr_scheduler.LambdaLR(session.optimizer, schedule)
+
+def autocast(session: Session) -> Any:
+    import contextlib
+
+    import torch
+
+    if session.device.type == "cuda" and torch.cuda.is_bf16_supported():
+        return torch.autocast("cuda", dtype=torch.bfloat16)
+    return contextlib.nullcontext()
