@@ -11,7 +11,7 @@ when the UI is most likely to stutter (GIL contention with the trainer thread).
 
     python bench/ui_latency.py --samples 30
     python bench/ui_latency.py --samples 30 --start --train-size 200 --eval-size 100
-    python bench/ui_latency.py --cmd "lorasent-tui --runs-dir /tmp/r"   # any launcher
+    python bench/ui_latency.py --cmd "lorasent-tui --runs-dir /tmp/r"   # any launch command
 
 Prints a table (p50/p95/max in ms) and the JSON of every sample.
 """
@@ -50,12 +50,17 @@ def screen() -> str:
     return tmux("capture-pane", "-p", "-t", SESSION, check=False)
 
 
-def wait_for(predicate, timeout: float, poll: float = 0.002) -> float | None:
-    """Seconds until ``predicate(screen())`` holds, or None on timeout."""
-    start = time.perf_counter()
+def wait_for(predicate, timeout: float, start: float | None = None,
+             poll: float = 0.002) -> float | None:
+    """Seconds from ``start`` (default: now) until ``predicate(screen())`` holds; None on timeout.
+
+    Time is read after each capture, so a result includes one capture round trip (~ms).
+    """
+    start = time.perf_counter() if start is None else start
     while True:
+        found = predicate(screen())
         elapsed = time.perf_counter() - start
-        if predicate(screen()):
+        if found:
             return elapsed
         if elapsed > timeout:
             return None
@@ -63,16 +68,15 @@ def wait_for(predicate, timeout: float, poll: float = 0.002) -> float | None:
 
 
 def launcher(args: argparse.Namespace, runs_dir: Path) -> str:
+    """``python -m lorasent_tui`` (the CLI without a command opens the TUI) with bench flags."""
     if args.cmd:
         return args.cmd
-    values = {"model": args.model, "dataset": args.dataset, "train_size": args.train_size,
-              "eval_size": args.eval_size, "epochs": args.epochs, "max_length": args.max_length,
-              "device": "cpu"}
-    code = ("from pathlib import Path; from lorasent_tui.core.config import build_config; "
-            "from lorasent_tui.tui.app import run_tui; "
-            f"raise SystemExit(run_tui(build_config({values!r}), Path({str(runs_dir)!r}), "
-            f"start={bool(args.start)}))")
-    return f"{shlex.quote(sys.executable)} -c {shlex.quote(code)}"
+    flags = ["--runs-dir", str(runs_dir), "--model", args.model, "--dataset", args.dataset,
+             "--train-size", str(args.train_size), "--eval-size", str(args.eval_size),
+             "--epochs", str(args.epochs), "--max-length", str(args.max_length), "--device", "cpu"]
+    if args.start:
+        flags.append("--start")
+    return " ".join(shlex.quote(part) for part in [sys.executable, "-m", "lorasent_tui", *flags])
 
 
 def launch(command: str) -> float | None:
@@ -82,8 +86,7 @@ def launch(command: str) -> float | None:
     start = time.perf_counter()
     tmux("new-session", "-d", "-s", SESSION, "-x", str(WIDTH), "-y", str(HEIGHT), env)
     tmux("set-option", "-t", SESSION, "remain-on-exit", "on", check=False)
-    found = wait_for(lambda s: TITLE in s and "Train" in s, timeout=120)
-    return None if found is None else time.perf_counter() - start
+    return wait_for(lambda s: TITLE in s and "Train" in s, timeout=120, start=start)
 
 
 def quit_app() -> None:
@@ -93,8 +96,9 @@ def quit_app() -> None:
 
 
 def key_latency(key: str, expect: str, literal: bool = False, timeout: float = 10.0) -> float | None:
+    start = time.perf_counter()
     tmux("send-keys", "-t", SESSION, *(["-l", key] if literal else [key]))
-    return wait_for(lambda s: expect in s, timeout)
+    return wait_for(lambda s: expect in s, timeout, start=start)
 
 
 def summarize(samples: list[float | None]) -> dict[str, float | int | None]:
@@ -140,7 +144,8 @@ def measure(args: argparse.Namespace) -> dict:
     for char in text:
         typed += char
         # The input scrolls once it is full; only the last characters are sure to be visible.
-        typing.append(key_latency(char, typed[-40:], literal=True))
+        # "▊  " is the input's left border and padding: match the text inside the input only.
+        typing.append(key_latency(char, "▊  " + typed[-40:], literal=True))
     result["samples"]["typing"] = typing
     quit_app()
     result["summary"] = {name: summarize(s) for name, s in result["samples"].items()}
@@ -152,7 +157,7 @@ def main() -> int:
     parser.add_argument("--samples", type=int, default=20, help="key presses per measurement")
     parser.add_argument("--startup-samples", type=int, default=3, help="app launches for first frame")
     parser.add_argument("--start", action="store_true", help="measure while a CPU training run is going")
-    parser.add_argument("--cmd", help="launch this instead of run_tui (e.g. 'lorasent-tui ...')")
+    parser.add_argument("--cmd", help="launch this instead of 'python -m lorasent_tui FLAGS'")
     parser.add_argument("--runs-dir", help="runs folder (default: a fresh temporary folder)")
     parser.add_argument("--model", default="minilm")
     parser.add_argument("--dataset", default="imdb")

@@ -26,6 +26,9 @@ def save_checkpoint(folder: Path, model: Any, optimizer: Any, scheduler: Any, st
     from safetensors.torch import save_file
 
     folder = Path(folder)
+    for stale in folder.parent.glob(".checkpoint-*"):
+        # Left by a crash mid-save (a run has one writer): each is a whole checkpoint's size.
+        shutil.rmtree(stale, ignore_errors=True)
     staging = Path(tempfile.mkdtemp(prefix=".checkpoint-", dir=folder.parent))
     try:
         weights = {n: p.detach().to("cpu").contiguous() for n, p in _trainable(model).items()}

@@ -114,6 +114,17 @@ def load_classifier(name: str, seed: int) -> tuple[Any, list[str]]:
     return model, missing
 
 
+def set_model_dropout(model: Any, probability: float | None) -> None:
+    """Override every dropout of the pre-trained model (attention included: it reads ``.p``)."""
+    import torch
+
+    if probability is None:
+        return
+    for module in model.modules():
+        if isinstance(module, torch.nn.Dropout):
+            module.p = probability
+
+
 def model_max_length(model: Any) -> int:
     config = model.config
     limit = getattr(config, "max_position_embeddings", 512) or 512
@@ -187,6 +198,7 @@ def build_lora_model(model: Any, config: Any, head_modules: list[str]) -> Any:
     """Wrap with PEFT LoRA; head layers missing from the checkpoint are trained and saved too."""
     from peft import LoraConfig, TaskType, get_peft_model
 
+    set_model_dropout(model, config.model_dropout)
     targets = resolve_target_modules(model, list(config.target_modules), head_modules)
     targets = restrict_to_top_layers(targets, first_adapted_layer(model, config.lora_layers))
     lora = LoraConfig(

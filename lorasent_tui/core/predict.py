@@ -69,7 +69,12 @@ class Predictor:
         base, _ = models.load_classifier(config.model, config.seed)
         # Only safetensors are read: PEFT prefers adapter_model.safetensors when it exists,
         # which was checked above, so a planted pickle beside it is never opened.
-        model = PeftModel.from_pretrained(base, str(adapter), is_trainable=False)
+        try:
+            model = PeftModel.from_pretrained(base, str(adapter), is_trainable=False)
+        except Exception as exc:  # noqa: BLE001 - a damaged adapter file, in whatever way
+            first = (str(exc).strip().splitlines() or [""])[0][:200]
+            raise RunError(f"run {run.run_id}: the saved adapter cannot be loaded "
+                           f"({type(exc).__name__}: {first})") from None
         if merge:
             model = model.merge_and_unload()
         return cls(model.to(device), tokenizer, config, run.run_id, device)

@@ -83,6 +83,7 @@ class PredictorsLoaded(Message):
     trained: Any
     run_id: str | None
     base_key: Any = None
+    request: int = 0  # answers to an older load are dropped
 
 
 @dataclass
@@ -97,3 +98,14 @@ class PredictionsReady(Message):
 class ExamplesReady(Message):
     base: list[Any] | None
     trained: list[Any] | None
+
+
+@dataclass
+class RunsListed(Message):
+    summaries: list[Any]  # core.store.RunSummary
+    error: str | None = None
+
+
+@dataclass
+class RunDataLoaded(Message):
+    runs: list[Any]  # run_detail.RunData

@@ -26,3 +26,24 @@ def app_factory(tmp_path):
         return make_app(config, **kwargs)
 
     return build
+
+
+async def settle(pilot, rounds: int = 3) -> None:
+    """Let workers finish and the messages they posted (and any follow-ups) be handled."""
+    for _ in range(rounds):
+        await pilot.pause()
+        await pilot.app.workers.wait_for_complete()
+    await pilot.pause()
+
+
+async def wait_until(pilot, predicate, timeout: float = 5.0) -> None:
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + timeout
+    while not predicate():
+        if loop.time() > deadline:
+            raise AssertionError("condition not reached in time")
+        await pilot.pause(0.02)
+
+
+def status_text(app) -> str:
+    return str(app.query_one("#status-line").render())

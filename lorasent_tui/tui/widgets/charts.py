@@ -128,6 +128,11 @@ class RocChart(LineChart):
         spec = ChartSpec("ROC", xlabel="FPR", ylabel="TPR", xlim=(0, 1), ylim=(0, 1), extra=[diagonal])
         super().__init__(spec, **kwargs)
 
+    def set_series(self, series: list[Series]) -> None:
+        # A narrow chart drops its legend, so a single curve names itself in the title.
+        self.spec.title = f"ROC {series[0].label}" if len(series) == 1 else "ROC"
+        super().set_series(series)
+
     @staticmethod
     def roc_series(roc: dict[str, Any] | None, label: str) -> list[Series]:
         if not roc or not roc.get("fpr"):

@@ -75,6 +75,7 @@ class MetricsTable(DataTable):
         """Replace the rows of ``run`` (or of the only run)."""
         self._rows = [r for r in self._rows if r[0] != run]
         self._rows += [(run, dict(row), best_epoch) for row in rows]
+        self._rows.sort(key=lambda r: (epoch_of(r[1]), r[0]))
         self._redraw()
 
     def add_epoch(self, row: dict[str, Any], best_epoch: int | None, run: str = "") -> None:
@@ -96,6 +97,12 @@ class MetricsTable(DataTable):
         if 0 <= row_index < len(self._rows):
             run, row, _best = self._rows[row_index]
             return run, epoch_of(row)
+        return None
+
+    def index_of(self, run: str, epoch: int | None) -> int | None:
+        for index, (name, row, _best) in enumerate(self._rows):
+            if name == run and epoch_of(row) == epoch:
+                return index
         return None
 
     def _redraw(self) -> None:

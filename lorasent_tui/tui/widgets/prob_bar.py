@@ -9,15 +9,19 @@ from textual.widget import Widget
 FULL, EMPTY = "█", "░"
 
 
-def verdict_text(label: str, score: float, width: int = 20) -> Text:
+def verdict_text(label: str, score: float, width: int = 20, compact: bool = False) -> Text:
+    """``positive ████░░ P(positive) 0.72``; compact (table cells): ``positive 0.72 ████░░``."""
     score = min(max(score, 0.0), 1.0)
     filled = round(score * width)
     color = "green" if label == "positive" else "red"
     text = Text()
     text.append(f"{label:<8} ", style=f"bold {color}")
+    if compact:
+        text.append(f"{score:.2f} ")
     text.append(FULL * filled, style=color)
     text.append(EMPTY * (width - filled), style="dim")
-    text.append(f" P(positive) {score:.2f}")
+    if not compact:
+        text.append(f" P(positive) {score:.2f}")
     return text
 
 

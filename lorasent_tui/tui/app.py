@@ -1,0 +1,238 @@
+"""The lorasent-tui application: Train, Predict and Runs tabs over the headless core.
+
+``make_app`` wires the real core or test fakes; ``run_tui`` is what the CLI calls.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import sys
+from pathlib import Path
+from typing import Any, Callable
+
+from textual.app import App, ComposeResult
+from textual.binding import Binding
+from textual.widgets import Footer, Header, Static, TabbedContent, TabPane
+
+from lorasent_tui.core.config import TrainConfig, build_config
+from lorasent_tui.tui.commands import LorasentCommands
+from lorasent_tui.tui.messages import RunReady, RunsChanged, ShowStatus
+from lorasent_tui.tui.predict_panel import PredictPanel
+from lorasent_tui.tui.runs_panel import RunsPanel
+from lorasent_tui.tui.services import (
+    DefaultDataLoader, DefaultPredictorFactory, Services, TrainingSession, default_trainer,
+)
+from lorasent_tui.tui.train_panel import TrainPanel
+
+TITLE = "lorasent-tui"
+# How long quitting waits, UI still showing, for a stopped trainer to mark its run stopped;
+# at unmount (other exit paths) only briefly: run_tui waits for the rest after the terminal
+# is restored, saying so.
+STOP_WAIT_SECONDS = 10.0
+EXIT_WAIT_SECONDS = 2.0
+
+
+class LorasentApp(App[int]):
+    CSS_PATH = "app.tcss"
+    TITLE = TITLE
+    SUB_TITLE = "LoRA fine-tuning for sentiment"
+    COMMANDS = App.COMMANDS | {LorasentCommands}
+    HORIZONTAL_BREAKPOINTS = [(0, "-narrow"), (110, "-wide")]
+
+    BINDINGS = [
+        Binding("f1", "show_tab('train')", "Train", id="tab-train"),
+        Binding("f2", "show_tab('predict')", "Predict", id="tab-predict"),
+        Binding("f3", "show_tab('runs')", "Runs", id="tab-runs"),
+        # Digits too, for keyboards without handy F-keys (they type into inputs instead).
+        Binding("1", "show_tab('train')", show=False),
+        Binding("2", "show_tab('predict')", show=False),
+        Binding("3", "show_tab('runs')", show=False),
+        Binding("ctrl+s,f5", "start_training", "Start", id="start-training"),
+        Binding("ctrl+t,f6", "stop_training", "Stop", id="stop-training"),
+    ]
+
+    def __init__(self, config: TrainConfig, services: Services, start: bool = False) -> None:
+        super().__init__()
+        self.initial_config = config
+        self.services = services
+        self.start_on_mount = start
+        # Kept here, not only on the Train panel, because it must outlive the panel at exit.
+        self.training_session: TrainingSession | None = None
+
+    def compose(self) -> ComposeResult:
+        yield Header()
+        with TabbedContent(initial="train", id="main-tabs"):
+            with TabPane("Train", id="train"):
+                yield TrainPanel(self.initial_config, id="train-panel")
+            with TabPane("Predict", id="predict"):
+                yield PredictPanel(id="predict-panel")
+            with TabPane("Runs", id="runs"):
+                yield RunsPanel(id="runs-panel")
+        yield Static("Ready. F1/F2/F3 switch tabs · ctrl+s starts training · ctrl+p lists every command.",
+                     id="status-line")
+        yield Footer()
+
+    def on_mount(self) -> None:
+        if self.start_on_mount:
+            self.call_after_refresh(self.action_start_training)
+
+    # -- panels --------------------------------------------------------------------------
+    @property
+    def train_panel(self) -> TrainPanel:
+        return self.query_one(TrainPanel)
+
+    @property
+    def predict_panel(self) -> PredictPanel:
+        return self.query_one(PredictPanel)
+
+    @property
+    def runs_panel(self) -> RunsPanel:
+        return self.query_one(RunsPanel)
+
+    def _base_config(self) -> TrainConfig:
+        return self.train_panel.form.validate() or self.initial_config
+
+    # -- actions -------------------------------------------------------------------------
+    def action_show_tab(self, tab: str) -> None:
+        # Modal screens block app keys, but palette commands still get here: close any
+        # dialog first (closed this way it answers nothing, so nothing gets deleted).
+        while len(self.screen_stack) > 1:
+            self.pop_screen()
+        tabs = self.query_one("#main-tabs", TabbedContent)
+        if tabs.active != tab:
+            with self.batch_update():  # one repaint for the switch and the focus move
+                tabs.active = tab
+                # Move focus now, not when TabActivated arrives: a key typed in between
+                # would otherwise land in a widget of the tab just hidden.
+                self.screen.set_focus(self._focus_target(tab), scroll_visible=False)
+
+    def _focus_target(self, tab: str) -> Any:
+        if tab == "predict":
+            return self.predict_panel.query_one("#review")
+        if tab == "runs":
+            return self.runs_panel.query_one("#runs-table")
+        return self.train_panel.form.query_one("#field-model")
+
+    def action_start_training(self) -> None:
+        self.action_show_tab("train")
+        self.train_panel.start_training()
+
+    def action_stop_training(self) -> None:
+        if not self.train_panel.stop_training():
+            self.show_status("No training is running.", "warning")
+
+    def action_preview_data(self) -> None:
+        self.action_show_tab("train")
+        self.train_panel.load_preview(force=True)
+
+    def _on_runs(self, action: Callable[[RunsPanel], Any]) -> None:
+        self.action_show_tab("runs")
+        action(self.runs_panel)
+
+    def action_open_run(self) -> None:
+        self._on_runs(lambda panel: panel.open_runs([panel.selected_run_id()]))
+
+    def action_compare_runs(self) -> None:
+        self._on_runs(RunsPanel.action_compare)
+
+    def action_predict_with_run(self) -> None:
+        self._on_runs(RunsPanel.action_predict_with)
+
+    def action_delete_run(self) -> None:
+        self._on_runs(RunsPanel.action_delete)
+
+    def action_refresh_runs(self) -> None:
+        self._on_runs(RunsPanel.reload)
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        # Dim Start/Stop in the footer when they would do nothing.
+        running = self.training_session is not None and self.training_session.running
+        if action == "start_training" and running:
+            return None
+        if action == "stop_training" and not running:
+            return None
+        return True
+
+    # -- messages from the panels --------------------------------------------------------
+    def on_tabbed_content_tab_activated(self, event: TabbedContent.TabActivated) -> None:
+        if event.tabbed_content.id != "main-tabs":
+            return
+        # Focus follows the tab (also when a tab is clicked): keys must never go to a hidden widget.
+        target = self._focus_target(event.pane.id or "train")
+        if self.focused is None or event.pane not in self.focused.ancestors_with_self:
+            self.screen.set_focus(target)
+        if event.pane.id == "predict":
+            self.predict_panel.ensure_base(self._base_config())
+
+    def on_show_status(self, message: ShowStatus) -> None:
+        self.show_status(message.text, message.severity)
+
+    def on_run_ready(self, message: RunReady) -> None:
+        self.predict_panel.load_run(message.run_id)
+        if message.switch_tab:
+            self.action_show_tab("predict")
+
+    def on_runs_changed(self, message: RunsChanged) -> None:
+        self.runs_panel.reload()
+
+    def show_status(self, text: str, severity: str = "information") -> None:
+        """The one place users are told things; errors also pop a notification."""
+        line = self.query_one("#status-line", Static)
+        line.update(text)
+        for name in ("information", "warning", "error"):
+            line.set_class(severity == name, f"-{name}")
+        if severity == "error":
+            self.notify(text, severity="error", timeout=8)
+        self.refresh_bindings()
+
+    # -- shutdown ------------------------------------------------------------------------
+    async def action_quit(self) -> None:
+        await self.stop_training_and_wait(STOP_WAIT_SECONDS, tell=True)
+        self.exit(0)
+
+    async def stop_training_and_wait(self, timeout: float, tell: bool = False) -> None:
+        """Ask a running trainer to stop and give it a moment to mark its run stopped.
+
+        Thread workers cannot be cancelled: only the event ends the trainer's loop.
+        """
+        session = self.training_session
+        if session is None or not session.running:
+            return
+        session.stop_event.set()
+        if tell:
+            self.show_status("Stopping training before exit (finishing the current step)…", "warning")
+        await asyncio.to_thread(session.done.wait, timeout)
+
+    async def on_unmount(self) -> None:
+        # Every other exit path (exit(), a crash, the test harness) ends up here.
+        await self.stop_training_and_wait(EXIT_WAIT_SECONDS)
+
+
+def make_app(config: TrainConfig | None = None, *, runs_dir: Path = Path("runs"), start: bool = False,
+             trainer: Callable[..., Any] | None = None, predictor_factory: Any = None,
+             data_loader: Any = None) -> LorasentApp:
+    """Build the app; pass fakes for ``trainer``, ``predictor_factory`` and ``data_loader`` in tests."""
+    services = Services(
+        runs_dir=Path(runs_dir),
+        trainer=trainer or default_trainer,
+        predictors=predictor_factory or DefaultPredictorFactory(),
+        data=data_loader or DefaultDataLoader(),
+    )
+    return LorasentApp(config or build_config(), services, start=start)
+
+
+def run_tui(config: TrainConfig | None, runs_dir: Path, start: bool = False) -> int:
+    """Run the TUI until the user quits; returns the process exit status."""
+    app = make_app(config, runs_dir=runs_dir, start=start)
+
+    async def main() -> None:
+        await app.run_async()
+        # The terminal is restored now; a trainer still finishing its step is waited for
+        # here, visibly, so the run ends marked "stopped" and no thread is orphaned.
+        session = app.training_session
+        if session is not None and session.running:
+            print("Waiting for the training run to stop after its current step…", file=sys.stderr)
+            await asyncio.to_thread(session.done.wait)
+
+    asyncio.run(main())
+    return app.return_code or 0

@@ -1,0 +1,202 @@
+"""The Predict tab: untrained base vs fine-tuned model, side by side, as you type.
+
+Loading predictors (seconds: torch) and predicting (~10 ms) both happen in thread
+workers, so typing never waits; answers to stale requests are dropped by number.
+"""
+
+from __future__ import annotations
+
+import threading
+from typing import Any
+
+from textual import on, work
+from textual.app import ComposeResult
+from textual.containers import Horizontal, Vertical
+from textual.timer import Timer
+from textual.widgets import DataTable, Input, Label, Static
+
+from lorasent_tui.core.config import TrainConfig
+from lorasent_tui.core.errors import describe_exception
+from lorasent_tui.core.store import RunStore
+from lorasent_tui.tui.messages import ExamplesReady, PredictionsReady, PredictorsLoaded, ShowStatus
+from lorasent_tui.tui.widgets.prob_bar import ProbBar, verdict_text
+
+EXAMPLES = (
+    "It was good.",
+    "Not a fan, don't recommend.",
+    "Better than the first one.",
+    "This is not worth watching even once.",
+    "This one is a pass.",
+)
+DEBOUNCE_SECONDS = 0.3
+
+
+def base_key(config: TrainConfig) -> tuple[Any, ...]:
+    """Settings that change what the untrained base predicts; same key, same predictor."""
+    return (config.model, config.seed, config.max_length, config.truncation)
+
+
+class PredictPanel(Vertical):
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.base: Any = None
+        self.trained: Any = None
+        self.run_id: str | None = None
+        self._base_key: tuple[Any, ...] | None = None
+        self._load_request = 0
+        self._predict_request = 0
+        self._loading = False
+        self._debounce: Timer | None = None
+        # Predictors are shared by overlapping workers (exclusive only flags old threads).
+        self._model_lock = threading.Lock()
+
+    def compose(self) -> ComposeResult:
+        yield Static("No model loaded yet.", id="predict-source")
+        yield Input(placeholder="Type a movie review… (predictions update as you type; Enter = now)",
+                    id="review")
+        with Horizontal(id="verdicts"):
+            with Vertical(classes="verdict"):
+                yield Label("Untrained base", id="base-title", classes="verdict-title")
+                yield ProbBar(id="base-bar")
+            with Vertical(classes="verdict"):
+                yield Label("Fine-tuned: no run loaded", id="trained-title", classes="verdict-title")
+                yield ProbBar(id="trained-bar")
+        yield Label("Reference examples", classes="section-title")
+        yield DataTable(id="examples", cursor_type="row", zebra_stripes=True)
+
+    def on_mount(self) -> None:
+        table = self.query_one("#examples", DataTable)
+        table.add_column("Text", key="text")
+        table.add_column("Untrained", key="base")
+        table.add_column("Trained", key="trained")
+        for index, text in enumerate(EXAMPLES):
+            table.add_row(text, "–", "–", key=f"ex{index}")
+        self.query_one("#trained-bar", ProbBar).clear(
+            "train a model, or pick a run on the Runs tab and press p")
+
+    # -- loading -------------------------------------------------------------------------
+    def ensure_base(self, config: TrainConfig) -> None:
+        """Load the untrained base for ``config`` unless it (or a run) is loaded or loading."""
+        if self._loading or self.run_id is not None or self._base_key == base_key(config):
+            return
+        self._start_load(config, None)
+
+    def load_run(self, run_id: str) -> None:
+        self._start_load(None, run_id)
+
+    def _start_load(self, config: TrainConfig | None, run_id: str | None) -> None:
+        self._load_request += 1
+        self._loading = True
+        what = f"fine-tuned model from run {run_id}" if run_id else "untrained base model"
+        self.query_one("#predict-source", Static).update(f"Loading {what}… (this can take a few seconds)")
+        self.query_one("#base-bar", ProbBar).clear("loading…")
+        if run_id:
+            self.query_one("#trained-bar", ProbBar).clear("loading…")
+        self._load(config, run_id, self._load_request)
+
+    @work(thread=True, exclusive=True, group="load", exit_on_error=False, name="load predictors")
+    def _load(self, config: TrainConfig | None, run_id: str | None, request: int) -> None:
+        services = self.app.services
+        try:
+            trained = None
+            if run_id is not None:
+                # The base must be the same model the run fine-tuned.
+                config = RunStore(services.runs_dir).get(run_id).config()
+                trained = services.predictors.from_run(run_id, services.runs_dir)
+            assert config is not None
+            key = base_key(config)
+            base = self.base if key == self._base_key else services.predictors.from_base(config)
+        except Exception as exc:
+            self.post_message(PredictorsLoaded(None, None, run_id, None, request))
+            self.post_message(ShowStatus(f"Could not load the model: {describe_exception(exc)}", "error"))
+            return
+        self.post_message(PredictorsLoaded(base, trained, run_id, key, request))
+
+    def on_predictors_loaded(self, message: PredictorsLoaded) -> None:
+        message.stop()
+        if message.request != self._load_request:
+            return
+        self._loading = False
+        if message.base is None:  # failed; the status line says why
+            self.query_one("#predict-source", Static).update("Loading failed, see the status line.")
+            self._show_predictors()
+            return
+        self.base, self._base_key = message.base, message.base_key
+        if message.run_id is not None:
+            self.trained, self.run_id = message.trained, message.run_id
+        self._show_predictors()
+        self._run_examples()
+        self.predict_now()
+
+    def _show_predictors(self) -> None:
+        source = f"Run {self.run_id} vs its untrained base." if self.run_id else "Untrained base only."
+        self.query_one("#predict-source", Static).update(source)
+        title = f"Fine-tuned: {self.run_id}" if self.run_id else "Fine-tuned: no run loaded"
+        self.query_one("#trained-title", Label).update(title)
+        for bar_id, model in (("#base-bar", self.base), ("#trained-bar", self.trained)):
+            if model is not None:
+                self.query_one(bar_id, ProbBar).clear("type a review")
+
+    # -- predicting ----------------------------------------------------------------------
+    @on(Input.Changed, "#review")
+    def _typed(self, event: Input.Changed) -> None:
+        event.stop()
+        if self._debounce is not None:
+            self._debounce.stop()
+        self._debounce = self.set_timer(DEBOUNCE_SECONDS, self.predict_now)
+
+    @on(Input.Submitted, "#review")
+    def _submitted(self, event: Input.Submitted) -> None:
+        event.stop()
+        if self._debounce is not None:
+            self._debounce.stop()
+        self.predict_now()
+
+    def predict_now(self) -> None:
+        text = self.query_one("#review", Input).value.strip()
+        if not text or (self.base is None and self.trained is None):
+            return
+        self._predict_request += 1
+        self._predict(text, self._predict_request)
+
+    def _predict_one(self, model: Any, texts: list[str]) -> list[Any] | None:
+        if model is None:
+            return None
+        with self._model_lock:
+            return list(model.predict(texts))
+
+    @work(thread=True, exclusive=True, group="predict", exit_on_error=False, name="predict")
+    def _predict(self, text: str, request: int) -> None:
+        try:
+            base = self._predict_one(self.base, [text])
+            trained = self._predict_one(self.trained, [text])
+        except Exception as exc:
+            self.post_message(ShowStatus(f"Prediction failed: {describe_exception(exc)}", "error"))
+            return
+        self.post_message(PredictionsReady(request, text, base and base[0], trained and trained[0]))
+
+    def on_predictions_ready(self, message: PredictionsReady) -> None:
+        message.stop()
+        if message.request != self._predict_request:
+            return
+        for bar_id, pred in (("#base-bar", message.base), ("#trained-bar", message.trained)):
+            if pred is not None:
+                self.query_one(bar_id, ProbBar).show(pred.label, pred.score)
+
+    @work(thread=True, exclusive=True, group="examples", exit_on_error=False, name="examples")
+    def _run_examples(self) -> None:
+        try:
+            base = self._predict_one(self.base, list(EXAMPLES))
+            trained = self._predict_one(self.trained, list(EXAMPLES))
+        except Exception as exc:
+            self.post_message(ShowStatus(f"Prediction failed: {describe_exception(exc)}", "error"))
+            return
+        self.post_message(ExamplesReady(base, trained))
+
+    def on_examples_ready(self, message: ExamplesReady) -> None:
+        message.stop()
+        table = self.query_one("#examples", DataTable)
+        for column, preds in (("base", message.base), ("trained", message.trained)):
+            for index, pred in enumerate(preds or []):
+                table.update_cell(f"ex{index}", column, verdict_text(pred.label, pred.score, 8, compact=True),
+                                  update_width=True)

@@ -1,0 +1,148 @@
+"""Run detail and comparison: metrics rows and charts of one or more runs, overlaid."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from textual import on
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Horizontal, Vertical
+from textual.screen import ModalScreen
+from textual.widgets import DataTable, Footer, Static
+
+from lorasent_tui.core.store import RunStore, RunSummary
+from lorasent_tui.tui.messages import RunReady
+from lorasent_tui.tui.widgets.charts import LossChart, RocChart, ScoreChart
+from lorasent_tui.tui.widgets.metrics_table import METRIC_COLUMNS, MetricsTable, format_metric
+
+
+@dataclass
+class RunData:
+    summary: RunSummary
+    metrics: list[dict[str, Any]]
+    roc: dict[str, dict[str, Any]]
+
+    @property
+    def run_id(self) -> str:
+        return self.summary.run_id
+
+    @property
+    def best_epoch(self) -> int | None:
+        if self.summary.best_epoch is not None:
+            return int(self.summary.best_epoch)
+        if self.metrics:  # e.g. a stopped run whose status has no best epoch yet
+            return int(max(self.metrics, key=lambda r: r.get("accuracy") or 0.0)["epoch"])
+        return None
+
+    def best_row(self) -> dict[str, Any]:
+        return next((r for r in self.metrics if r.get("epoch") == self.best_epoch), {})
+
+
+def load_run_data(runs_dir: Path, run_id: str) -> RunData:
+    """Read one run (raises RunError for a damaged one); called in a thread worker."""
+    run = RunStore(runs_dir).get(run_id)
+    return RunData(summary=run.summary(), metrics=run.metrics(), roc=run.roc())
+
+
+class RunDetailScreen(ModalScreen[None]):
+    DEFAULT_CSS = """
+    RunDetailScreen { align: center middle; }
+    RunDetailScreen > #detail {
+        width: 96%; height: 94%; padding: 0 1;
+        border: thick $primary; background: $surface;
+    }
+    RunDetailScreen #detail-title { height: auto; text-style: bold; }
+    RunDetailScreen #compare-table { height: auto; max-height: 12; margin-bottom: 1; }
+    RunDetailScreen #detail-charts { height: 1fr; min-height: 10; }
+    """
+
+    BINDINGS = [
+        Binding("escape,q", "dismiss", "Close", id="detail-close"),
+        Binding("p", "predict", "Predict with run", id="detail-predict"),
+    ]
+
+    def __init__(self, runs: list[RunData]) -> None:
+        super().__init__()
+        self.runs = runs
+        self.compare = len(runs) > 1
+        # Short names keep chart legends readable: A, B, ...
+        self.names = {r.run_id: (chr(ord("A") + i) if self.compare else "") for i, r in enumerate(runs)}
+        self.roc_epochs = {r.run_id: r.best_epoch for r in runs}
+
+    def compose(self) -> ComposeResult:
+        with Vertical(id="detail"):
+            yield Static(self._title(), id="detail-title")
+            if self.compare:
+                yield DataTable(id="compare-table", cursor_type="row", zebra_stripes=True)
+            yield MetricsTable(show_run=self.compare, id="detail-metrics")
+            with Horizontal(id="detail-charts"):
+                yield LossChart(id="detail-loss")
+                yield ScoreChart(id="detail-score")
+                yield RocChart(id="detail-roc")
+        yield Footer()  # the app's footer sits under this screen and would show stale keys
+
+    def _title(self) -> str:
+        lines = []
+        for run in self.runs:
+            s = run.summary
+            name = f"{self.names[run.run_id]} = " if self.compare else ""
+            lines.append(f"{name}{s.run_id} · {s.model} on {s.dataset} · {s.state} · "
+                         f"{s.epochs_done}/{s.epochs} epochs · best epoch {run.best_epoch or '–'}")
+        return "\n".join(lines)
+
+    def on_mount(self) -> None:
+        table = self.query_one(MetricsTable)
+        for run in self.runs:
+            table.set_rows(run.metrics, run.best_epoch, run=self.names[run.run_id])
+        if self.compare:
+            self._fill_compare_table()
+        self._draw_charts()
+        # Start on the best epoch so the highlight (which picks the ROC epoch) agrees with it.
+        first = self.runs[0]
+        best_index = table.index_of(self.names[first.run_id], first.best_epoch)
+        if best_index is not None:
+            table.move_cursor(row=best_index)
+        table.focus()
+
+    def _fill_compare_table(self) -> None:
+        """Best-epoch metrics of every run side by side, one metric per row."""
+        table = self.query_one("#compare-table", DataTable)
+        table.add_column("Metric (best epoch)")
+        for run in self.runs:
+            table.add_column(f"{self.names[run.run_id]} (epoch {run.best_epoch or '–'})")
+        for key, heading in METRIC_COLUMNS:
+            table.add_row(heading, *(format_metric(run.best_row().get(key)) for run in self.runs))
+
+    def _draw_charts(self) -> None:
+        loss, score, roc = [], [], []
+        for run in self.runs:
+            prefix = f"{self.names[run.run_id]} " if self.compare else ""
+            loss += self.query_one(LossChart).show_losses(run.metrics, prefix=prefix)
+            score += ScoreChart.score_series(run.metrics, prefix=prefix)
+            epoch = self.roc_epochs.get(run.run_id)
+            roc += RocChart.roc_series(run.roc.get(str(epoch)), f"{prefix}epoch {epoch}")
+        self.query_one(LossChart).set_series(loss)
+        self.query_one(ScoreChart).set_series(score)
+        self.query_one(RocChart).set_series(roc)
+
+    @on(DataTable.RowHighlighted, "#detail-metrics")
+    def _row_highlighted(self, event: DataTable.RowHighlighted) -> None:
+        picked = self.query_one(MetricsTable).epoch_at(event.cursor_row)
+        if picked is None:
+            return
+        name, epoch = picked
+        run_id = next((rid for rid, n in self.names.items() if n == name), None)
+        if run_id is not None and self.roc_epochs.get(run_id) != epoch:
+            self.roc_epochs[run_id] = epoch
+            self._draw_charts()
+
+    def action_predict(self) -> None:
+        run = self.runs[0] if not self.compare else None
+        if run is None:
+            self.notify("Open a single run to load it for prediction.", severity="warning")
+            return
+        self.app.post_message(RunReady(run.run_id, switch_tab=True))
+        self.dismiss(None)

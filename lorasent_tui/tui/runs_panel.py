@@ -1,0 +1,202 @@
+"""The Runs tab: every run under the runs folder; open, compare, predict with, delete.
+
+Reading run folders happens in thread workers (a slow or network disk must not freeze
+the UI); damaged folders are listed with their problem rather than hidden.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from textual import on, work
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Vertical
+from textual.widgets import DataTable, Static
+
+from lorasent_tui.core.errors import describe_exception
+from lorasent_tui.core.store import RunStore, RunSummary
+from lorasent_tui.tui.confirm import ConfirmScreen
+from lorasent_tui.tui.messages import RunDataLoaded, RunReady, RunsChanged, RunsListed, ShowStatus
+from lorasent_tui.tui.run_detail import RunDetailScreen, load_run_data
+from lorasent_tui.tui.widgets.metrics_table import format_metric
+
+MARK = "✓"
+COLUMNS = (("mark", " "), ("run", "Run"), ("model", "Model"), ("dataset", "Dataset"),
+           ("state", "State"), ("epochs", "Epochs"), ("acc", "Best acc"), ("f1", "Best F1"),
+           ("started", "Started"), ("problem", "Problem"))
+
+
+class RunsTable(DataTable):
+    # DataTable hides its Enter binding; here Enter opens a run, so the footer should say so.
+    BINDINGS = [Binding("enter", "select_cursor", "Open", id="runs-open")]
+
+
+class RunsPanel(Vertical):
+    BINDINGS = [
+        Binding("space", "toggle_mark", "Mark", id="runs-mark"),
+        Binding("c", "compare", "Compare", id="runs-compare"),
+        Binding("p", "predict_with", "Predict", id="runs-predict"),
+        Binding("d", "delete", "Delete", id="runs-delete"),
+        Binding("r", "reload", "Refresh", id="runs-refresh"),
+    ]
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.summaries: dict[str, RunSummary] = {}
+        self.marked: list[str] = []
+
+    def compose(self) -> ComposeResult:
+        yield Static("", id="runs-info")
+        yield RunsTable(id="runs-table", cursor_type="row", zebra_stripes=True)
+        yield Static("", id="run-problem")
+
+    def on_mount(self) -> None:
+        table = self.query_one(RunsTable)
+        for key, heading in COLUMNS:
+            table.add_column(heading, key=key)
+        self.reload()
+
+    @property
+    def runs_dir(self):
+        return self.app.services.runs_dir
+
+    # -- listing -------------------------------------------------------------------------
+    def reload(self) -> None:
+        self._list_runs()
+
+    def action_reload(self) -> None:
+        self.reload()
+
+    @work(thread=True, exclusive=True, group="runs", exit_on_error=False, name="list runs")
+    def _list_runs(self) -> None:
+        try:
+            self.post_message(RunsListed(RunStore(self.runs_dir).list()))
+        except Exception as exc:
+            self.post_message(RunsListed([], describe_exception(exc)))
+
+    def on_runs_listed(self, message: RunsListed) -> None:
+        message.stop()
+        table = self.query_one(RunsTable)
+        current = self.selected_run_id()
+        self.summaries = {s.run_id: s for s in message.summaries}
+        self.marked = [run_id for run_id in self.marked if run_id in self.summaries]
+        table.clear()
+        for s in message.summaries:
+            table.add_row(*self._cells(s), key=s.run_id)
+        if current in self.summaries:
+            table.move_cursor(row=table.get_row_index(current))
+        count = len(message.summaries)
+        info = message.error or (f"{count} run{'s' if count != 1 else ''} in {self.runs_dir}. "
+                                 "enter open · space mark · c compare two · p predict · d delete · r refresh")
+        self.query_one("#runs-info", Static).update(info)
+
+    def _cells(self, s: RunSummary) -> list[str]:
+        started = s.started_at.replace("T", " ")[:16]
+        epochs = f"{s.epochs_done}/{s.epochs}" if s.state != "damaged" else "–"
+        return [MARK if s.run_id in self.marked else "", s.run_id, s.model, s.dataset, s.state,
+                epochs, format_metric(s.best_accuracy) if s.best_accuracy is not None else "–",
+                format_metric(s.best_f1) if s.best_f1 is not None else "–", started, s.problem or ""]
+
+    def on_runs_changed(self, message: RunsChanged) -> None:
+        message.stop()
+        self.reload()
+
+    # -- selection -----------------------------------------------------------------------
+    def selected_run_id(self) -> str | None:
+        table = self.query_one(RunsTable)
+        if not table.row_count:
+            return None
+        row_key, _ = table.coordinate_to_cell_key(table.cursor_coordinate)
+        return row_key.value
+
+    def _usable(self, run_id: str | None) -> RunSummary | None:
+        if run_id is None or run_id not in self.summaries:
+            self.post_message(ShowStatus("No run selected.", "warning"))
+            return None
+        summary = self.summaries[run_id]
+        if summary.state == "damaged":
+            self.post_message(ShowStatus(f"Cannot use a damaged run: {summary.problem}", "error"))
+            return None
+        return summary
+
+    def action_toggle_mark(self) -> None:
+        run_id = self.selected_run_id()
+        if run_id is None:
+            return
+        if run_id in self.marked:
+            self.marked.remove(run_id)
+        else:
+            self.marked.append(run_id)
+        self.query_one(RunsTable).update_cell(run_id, "mark", MARK if run_id in self.marked else "")
+
+    @on(DataTable.RowHighlighted, "#runs-table")
+    def _row_highlighted(self, event: DataTable.RowHighlighted) -> None:
+        # Problems are long; the table column truncates them, so show the full text here.
+        summary = self.summaries.get(event.row_key.value)
+        problem = summary.problem if summary is not None else None
+        self.query_one("#run-problem", Static).update(f"⚠ {problem}" if problem else "")
+
+    # -- open / compare ------------------------------------------------------------------
+    @on(DataTable.RowSelected, "#runs-table")
+    def _row_selected(self, event: DataTable.RowSelected) -> None:
+        event.stop()
+        self.open_runs([event.row_key.value])
+
+    def action_compare(self) -> None:
+        if len(self.marked) < 2:
+            self.post_message(ShowStatus("Mark two runs with space, then press c to compare.", "warning"))
+            return
+        self.open_runs(self.marked[-2:] if len(self.marked) > 2 else list(self.marked))
+
+    def open_runs(self, run_ids: list[str]) -> None:
+        if all(self._usable(run_id) for run_id in run_ids):
+            self._load_runs(run_ids)
+
+    @work(thread=True, exclusive=True, group="runs-detail", exit_on_error=False, name="read runs")
+    def _load_runs(self, run_ids: list[str]) -> None:
+        try:
+            runs = [load_run_data(self.runs_dir, run_id) for run_id in run_ids]
+        except Exception as exc:
+            self.post_message(ShowStatus(describe_exception(exc), "error"))
+            return
+        self.post_message(RunDataLoaded(runs))
+
+    def on_run_data_loaded(self, message: RunDataLoaded) -> None:
+        message.stop()
+        self.app.push_screen(RunDetailScreen(message.runs))
+
+    # -- predict / delete ----------------------------------------------------------------
+    def action_predict_with(self) -> None:
+        summary = self._usable(self.selected_run_id())
+        if summary is None:
+            return
+        if summary.best_epoch is None and summary.epochs_done == 0:
+            self.post_message(ShowStatus(f"Run {summary.run_id} has no trained epoch yet.", "warning"))
+            return
+        self.post_message(RunReady(summary.run_id, switch_tab=True))
+
+    def action_delete(self) -> None:
+        run_id = self.selected_run_id()
+        if run_id is None:
+            return
+        if self.summaries[run_id].state == "running":
+            self.post_message(ShowStatus(f"Run {run_id} is still training; stop it first.", "error"))
+            return
+
+        def confirmed(answer: bool | None) -> None:
+            if answer:
+                self._delete(run_id)
+
+        self.app.push_screen(ConfirmScreen(f"Delete run {run_id}?\nIts folder and adapter are removed."),
+                             confirmed)
+
+    @work(thread=True, exclusive=True, group="runs", exit_on_error=False, name="delete run")
+    def _delete(self, run_id: str) -> None:
+        try:
+            RunStore(self.runs_dir).delete(run_id)
+        except Exception as exc:
+            self.post_message(ShowStatus(f"Could not delete {run_id}: {describe_exception(exc)}", "error"))
+        else:
+            self.post_message(ShowStatus(f"Deleted run {run_id}."))
+        self.post_message(RunsListed(RunStore(self.runs_dir).list()))

@@ -1,0 +1,293 @@
+"""The Train tab: settings, start/stop, live progress, metrics and charts, data preview.
+
+The trainer runs in a thread worker and reports through ``MessageBridge`` (throttled,
+thread-safe ``post_message``); every UI change happens here, on the event loop.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from textual import on, work
+from textual.app import ComposeResult
+from textual.containers import Horizontal, Vertical
+from textual.reactive import reactive
+from textual.widgets import Button, DataTable, Label, ProgressBar, Static, TabbedContent, TabPane
+
+from lorasent_tui.core.config import TrainConfig
+from lorasent_tui.core.errors import describe_exception
+from lorasent_tui.core.events import RunFailed, RunFinished
+from lorasent_tui.tui.messages import (
+    PreviewLoaded, RunReady, RunsChanged, ShowStatus, TrainEpoch, TrainFailed, TrainFinished,
+    TrainProgress, TrainStatus,
+)
+from lorasent_tui.tui.services import MessageBridge, TrainingSession, build_preview
+from lorasent_tui.tui.settings_form import SettingsForm
+from lorasent_tui.tui.widgets.charts import LossChart, RocChart, ScoreChart
+from lorasent_tui.tui.widgets.data_charts import BalanceChart, LengthHistogram
+from lorasent_tui.tui.widgets.metrics_table import MetricsTable
+
+ACTIVE_STATES = ("starting", "running", "stopping")
+
+
+def fmt_duration(seconds: float | None) -> str:
+    if seconds is None or seconds < 0:
+        return "–"
+    seconds = int(round(seconds))
+    hours, rest = divmod(seconds, 3600)
+    return f"{hours}:{rest // 60:02d}:{rest % 60:02d}" if hours else f"{rest // 60}:{rest % 60:02d}"
+
+
+class TrainPanel(Vertical):
+    state: reactive[str] = reactive("idle")
+
+    def __init__(self, config: TrainConfig, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self._initial_config = config
+        self.session: TrainingSession | None = None
+        self.run_id: str | None = None
+        self.rows: list[dict[str, Any]] = []
+        self.rocs: dict[int, dict[str, Any]] = {}
+        self.best_epoch: int | None = None
+        self.step_losses: list[tuple[float, float]] = []  # (fractional epoch, loss)
+        self._preview_key: str | None = None
+
+    def compose(self) -> ComposeResult:
+        with Horizontal(id="train-body"):
+            yield SettingsForm(self._initial_config, id="settings")
+            with Vertical(id="train-main"):
+                with Horizontal(id="train-controls"):
+                    yield Button("Start ^s", id="start", variant="success")
+                    yield Button("Stop ^t", id="stop", variant="error", disabled=True)
+                    yield Button("Preview data", id="preview")
+                    yield Label("idle", id="train-state")
+                # A known total from the start: an indeterminate bar animates (repaints) forever.
+                yield ProgressBar(total=1, id="train-progress", show_eta=False)
+                yield Static("Not started. Check the settings, then press Start (ctrl+s).",
+                             id="progress-detail")
+                with TabbedContent(id="train-views"):
+                    with TabPane("Live", id="live-pane"):
+                        yield MetricsTable(id="live-metrics")
+                        with Horizontal(id="live-charts"):
+                            yield LossChart(id="loss-chart")
+                            yield ScoreChart(id="score-chart")
+                            yield RocChart(id="roc-chart")
+                    with TabPane("Data preview", id="data-pane"):
+                        yield Static("Press 'Preview data' to load the dataset.", id="preview-info")
+                        with Horizontal(id="preview-charts"):
+                            yield BalanceChart(id="balance-chart")
+                            yield LengthHistogram(id="length-chart")
+                        yield DataTable(id="preview-samples", cursor_type="row", zebra_stripes=True)
+
+    def on_mount(self) -> None:
+        samples = self.query_one("#preview-samples", DataTable)
+        samples.add_columns("Split", "Label", "Review")
+
+    @property
+    def form(self) -> SettingsForm:
+        return self.query_one(SettingsForm)
+
+    @property
+    def running(self) -> bool:
+        return self.session is not None and self.session.running
+
+    def watch_state(self, state: str) -> None:
+        self.query_one("#train-state", Label).update(state)
+        self.set_class(state in ACTIVE_STATES, "-training")
+        self.query_one("#start", Button).disabled = state in ACTIVE_STATES
+        self.query_one("#stop", Button).disabled = state not in ("starting", "running")
+        self.app.refresh_bindings()  # the footer dims Start/Stop from check_action
+
+    # -- start / stop --------------------------------------------------------------------
+    def start_training(self) -> bool:
+        if self.running:
+            self.post_message(ShowStatus("Training is already running; stop it first.", "warning"))
+            return False
+        config = self.form.validate()
+        if config is None:
+            problems = "; ".join(f"{k}: {v}" for k, v in self.form.errors.items())
+            self.post_message(ShowStatus(f"Not started, fix the settings first: {problems}", "error"))
+            self.form.focus_first_error()
+            return False
+        self._reset_live()
+        self.session = TrainingSession(config)
+        self.app.training_session = self.session
+        self.state = "starting"
+        self.query_one("#progress-detail", Static).update("Starting… (loading the model can take a few seconds)")
+        self._train(self.session)
+        return True
+
+    def stop_training(self) -> bool:
+        if not self.running or self.state == "stopping":
+            return False
+        assert self.session is not None
+        self.session.stop_event.set()
+        self.state = "stopping"
+        self.post_message(ShowStatus("Stopping after the current step…"))
+        return True
+
+    @work(thread=True, exclusive=True, group="train", exit_on_error=False, name="train")
+    def _train(self, session: TrainingSession) -> None:
+        bridge = MessageBridge(self)
+        try:
+            result = self.app.services.trainer(
+                session.config, runs_dir=self.app.services.runs_dir, callbacks=bridge.callbacks(),
+                stop_event=session.stop_event)
+            # The trainer reports its end through a callback; cover one that only returns.
+            if not bridge.finished and isinstance(result, RunFinished):
+                bridge.on_finished(result)
+            elif not bridge.finished:
+                bridge.on_failed(result if isinstance(result, RunFailed) else
+                                 RunFailed("training ended without a result"))
+        except Exception as exc:  # a bug in the trainer must not take the app down
+            bridge.on_failed(RunFailed(describe_exception(exc)))
+        finally:
+            session.done.set()
+
+    def _reset_live(self) -> None:
+        self.rows, self.rocs, self.best_epoch, self.step_losses, self.run_id = [], {}, None, [], None
+        self.query_one(MetricsTable).clear_rows()
+        self.query_one("#train-progress", ProgressBar).update(total=1, progress=0)
+        self._draw_charts()
+
+    # -- trainer messages ----------------------------------------------------------------
+    def on_train_status(self, message: TrainStatus) -> None:
+        message.stop()
+        update = message.update
+        if update.run_id and update.run_id != self.run_id:
+            self.post_message(RunsChanged())  # list the new run (state "running") at once
+            self.post_message(ShowStatus(f"Training run {update.run_id}… (ctrl+t stops it)"))
+        self.run_id = update.run_id or self.run_id
+        if self.state == "starting":
+            self.state = "running"
+        device = f" · device {update.device}" if update.device else ""
+        self.query_one("#progress-detail", Static).update(f"{update.message}{device}")
+
+    def on_train_progress(self, message: TrainProgress) -> None:
+        message.stop()
+        p = message.progress
+        if self.state == "starting":
+            self.state = "running"
+        self.query_one("#train-progress", ProgressBar).update(total=p.total, progress=p.step)
+        self.query_one("#progress-detail", Static).update(
+            f"epoch {p.epoch}/{p.epochs} · step {p.step}/{p.total} · elapsed {fmt_duration(p.elapsed)}"
+            f" · ETA {fmt_duration(p.eta)} · device {p.device}")
+        if message.loss_points and p.total:
+            # Steps count over the whole run; in epoch units they line up with the epoch points.
+            scale = p.epochs / p.total
+            self.step_losses += [(step * scale, loss) for step, loss in message.loss_points]
+            loss_chart = self.query_one(LossChart)
+            loss_chart.set_series(loss_chart.show_losses(self.rows, self.step_losses))
+
+    def on_train_epoch(self, message: TrainEpoch) -> None:
+        message.stop()
+        result = message.result
+        row = dict(result.metrics)
+        epoch = int(row.get("epoch", len(self.rows) + 1))
+        self.rows = [r for r in self.rows if int(r.get("epoch", 0)) != epoch] + [row]
+        self.rocs[epoch] = {**result.roc, "auc": row.get("roc_auc")}
+        self.best_epoch = result.best_epoch
+        self.query_one(MetricsTable).add_epoch(row, result.best_epoch)
+        self._draw_charts()
+
+    def on_train_finished(self, message: TrainFinished) -> None:
+        message.stop()
+        result = message.result
+        self.run_id = result.run_id
+        self.state = result.state
+        bar = self.query_one("#train-progress", ProgressBar)
+        if result.state == "completed" and bar.total:
+            bar.update(progress=bar.total)
+        best = ""
+        if result.best_epoch is not None and result.best_metrics:
+            acc = result.best_metrics.get("accuracy")
+            best = f"; best epoch {result.best_epoch}" + (f", accuracy {acc:.4f}" if acc is not None else "")
+        self.post_message(ShowStatus(f"Run {result.run_id} {result.state}{best}."))
+        self.post_message(RunsChanged())
+        if result.best_epoch is not None:
+            self.post_message(RunReady(result.run_id))
+
+    def on_train_failed(self, message: TrainFailed) -> None:
+        message.stop()
+        self.state = "failed"
+        self.query_one("#progress-detail", Static).update(f"Failed: {message.failure.message}")
+        self.post_message(ShowStatus(f"Training failed: {message.failure.message}", "error"))
+        if message.failure.run_id:
+            self.post_message(RunsChanged())
+
+    # -- charts --------------------------------------------------------------------------
+    def _draw_charts(self, roc_epoch: int | None = None) -> None:
+        loss = self.query_one(LossChart)
+        loss.set_series(loss.show_losses(self.rows, self.step_losses))
+        self.query_one(ScoreChart).set_series(ScoreChart.score_series(self.rows))
+        epoch = roc_epoch if roc_epoch in self.rocs else self.best_epoch
+        if epoch not in self.rocs and self.rocs:
+            epoch = max(self.rocs)
+        chart = self.query_one(RocChart)
+        chart.set_series(RocChart.roc_series(self.rocs.get(epoch), f"epoch {epoch}") if epoch else [])
+
+    @on(DataTable.RowHighlighted, "#live-metrics")
+    def _show_selected_roc(self, event: DataTable.RowHighlighted) -> None:
+        # Redrawing the table moves the cursor too; only a user's choice overrides "best".
+        table = self.query_one(MetricsTable)
+        if table.has_focus:
+            picked = table.epoch_at(event.cursor_row)
+            self._draw_charts(picked[1] if picked else None)
+
+    # -- buttons and data preview --------------------------------------------------------
+    @on(Button.Pressed, "#start")
+    def _start_pressed(self) -> None:
+        self.start_training()
+
+    @on(Button.Pressed, "#stop")
+    def _stop_pressed(self) -> None:
+        self.stop_training()
+
+    @on(Button.Pressed, "#preview")
+    def _preview_pressed(self) -> None:
+        self.load_preview(force=True)
+
+    @on(TabbedContent.TabActivated, "#train-views")
+    def _view_changed(self, event: TabbedContent.TabActivated) -> None:
+        event.stop()
+        if event.pane.id == "data-pane":
+            self.load_preview()
+
+    def load_preview(self, force: bool = False) -> None:
+        config = self.form.validate()
+        if config is None:
+            self.post_message(ShowStatus("Fix the settings before previewing the data.", "error"))
+            return
+        self.query_one("#train-views", TabbedContent).active = "data-pane"
+        key = repr((config.dataset, config.text_column, config.label_column,
+                    config.train_size, config.eval_size, config.seed))
+        if key == self._preview_key and not force:
+            return
+        self._preview_key = key
+        self.query_one("#preview-info", Static).update(f"Loading {config.dataset}…")
+        self._load_preview(config)
+
+    @work(thread=True, exclusive=True, group="preview", exit_on_error=False, name="preview")
+    def _load_preview(self, config: TrainConfig) -> None:
+        try:
+            preview = build_preview(self.app.services.data.load_splits(config))
+        except Exception as exc:
+            self._preview_key = None
+            self.post_message(ShowStatus(f"Data preview failed: {describe_exception(exc)}", "error"))
+            return
+        self.post_message(PreviewLoaded(preview))
+
+    def on_preview_loaded(self, message: PreviewLoaded) -> None:
+        message.stop()
+        preview = message.preview
+        sizes = ", ".join(f"{split} {sum(c.values())}" for split, c in preview.counts.items())
+        info = f"{preview.source or 'dataset'}: {sizes}"
+        if preview.warnings:
+            info += "\n⚠ " + "\n⚠ ".join(preview.warnings)
+        self.query_one("#preview-info", Static).update(info)
+        self.query_one(BalanceChart).set_counts(preview.counts)
+        self.query_one(LengthHistogram).set_lengths(preview.lengths)
+        table = self.query_one("#preview-samples", DataTable)
+        table.clear()
+        for split, label, text in preview.samples:
+            table.add_row(split, label, text[:300])

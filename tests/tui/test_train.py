@@ -1,0 +1,175 @@
+from textual.widgets import ProgressBar
+
+from lorasent_tui.core.events import StatusUpdate, StepProgress
+from lorasent_tui.core.store import RunStore
+from lorasent_tui.tui.messages import TrainProgress
+from lorasent_tui.tui.services import MessageBridge
+from lorasent_tui.tui.widgets.charts import LossChart, RocChart, ScoreChart
+from lorasent_tui.tui.widgets.data_charts import BalanceChart
+from lorasent_tui.tui.widgets.metrics_table import MetricsTable
+from tests.tui.conftest import SIZE, run_async, settle, status_text, wait_until
+from tests.tui.fakes import FakeTrainer
+
+
+def test_training_fills_table_charts_and_progress(app_factory):
+    app = app_factory()
+
+    async def scenario():
+        async with app.run_test(size=SIZE) as pilot:
+            await pilot.press("ctrl+s")
+            await settle(pilot)
+            panel = app.train_panel
+            assert panel.state == "completed"
+            table = app.query_one("#live-metrics", MetricsTable)
+            assert table.row_count == 3
+            assert [str(c) for c in table.get_column_at(0)] == ["1", "2 ★", "3"]
+            assert app.query_one(LossChart).has_data
+            labels = [s.label for s in app.query_one(LossChart).series]
+            assert labels == ["step loss", "train", "validation"]
+            assert app.query_one(ScoreChart).has_data
+            assert "epoch 2" in app.query_one(RocChart).series[0].label  # the best epoch
+            bar = app.query_one("#train-progress", ProgressBar)
+            assert bar.total == 15 and bar.progress == 15
+            assert "completed" in status_text(app)
+            # The finished run was handed to the Predict tab and listed on the Runs tab.
+            (run_id,) = app.services.predictors.loaded_runs
+            assert app.predict_panel.run_id == run_id
+            assert run_id in app.runs_panel.summaries
+
+    run_async(scenario())
+
+
+def test_stop_midway_marks_run_stopped(app_factory):
+    trainer = FakeTrainer(wait_after_epoch=1)
+    app = app_factory(trainer=trainer)
+
+    async def scenario():
+        async with app.run_test(size=SIZE) as pilot:
+            await pilot.click("#start")
+            await wait_until(pilot, lambda: app.query_one(MetricsTable).row_count == 1)
+            assert app.train_panel.state == "running"
+            await pilot.click("#stop")
+            await settle(pilot)
+            assert app.train_panel.state == "stopped"
+            assert str(app.query_one("#train-state").render()) == "stopped"
+            (summary,) = RunStore(app.services.runs_dir).list()
+            assert summary.state == "stopped" and summary.epochs_done == 1
+
+    run_async(scenario())
+
+
+def test_trainer_failure_is_shown_and_app_stays_usable(app_factory):
+    message = "CUDA out of memory: lower --batch-size or --max-length (or use --device cpu) and try again"
+    app = app_factory(trainer=FakeTrainer(fail=message))
+
+    async def scenario():
+        async with app.run_test(size=SIZE) as pilot:
+            await pilot.press("ctrl+s")
+            await settle(pilot)
+            assert app.train_panel.state == "failed"
+            assert message in status_text(app)
+            await pilot.press("f3")
+            assert app.query_one("#main-tabs").active == "runs"
+            await settle(pilot)
+            assert [s.state for s in app.runs_panel.summaries.values()] == ["failed"]
+            await pilot.press("f1", "ctrl+s")  # can start again
+            await settle(pilot)
+            assert len(app.services.trainer.calls) == 2
+
+    run_async(scenario())
+
+
+def test_trainer_exception_becomes_one_line_message(app_factory):
+    def broken_trainer(config, **kwargs):
+        raise RuntimeError("boom\nwith a traceback-ish second line")
+
+    app = app_factory(trainer=broken_trainer)
+
+    async def scenario():
+        async with app.run_test(size=SIZE) as pilot:
+            await pilot.press("ctrl+s")
+            await settle(pilot)
+            assert app.train_panel.state == "failed"
+            assert "RuntimeError: boom" in status_text(app)
+            assert "second line" not in status_text(app)
+
+    run_async(scenario())
+
+
+def test_closing_during_training_stops_the_worker(app_factory):
+    trainer = FakeTrainer(wait_after_epoch=1)
+    app = app_factory(trainer=trainer)
+
+    async def scenario():
+        async with app.run_test(size=SIZE) as pilot:
+            await pilot.press("ctrl+s")
+            await wait_until(pilot, lambda: app.query_one(MetricsTable).row_count == 1)
+            session = app.training_session
+            await pilot.press("ctrl+q")
+        return session
+
+    session = run_async(scenario())
+    assert session.stop_event.is_set() and session.done.is_set()
+    (summary,) = RunStore(app.services.runs_dir).list()
+    assert summary.state == "stopped"
+
+
+def test_start_flag_starts_training_on_mount(app_factory):
+    app = app_factory(start=True)
+
+    async def scenario():
+        async with app.run_test(size=SIZE) as pilot:
+            await wait_until(pilot, lambda: app.services.trainer.calls)
+            await settle(pilot)
+            assert app.train_panel.state == "completed"
+
+    run_async(scenario())
+
+
+def test_data_preview_shows_balance_and_samples(app_factory):
+    app = app_factory()
+
+    async def scenario():
+        async with app.run_test(size=SIZE) as pilot:
+            await pilot.click("#preview")
+            await settle(pilot)
+            assert app.query_one(BalanceChart).counts == {
+                "train": {"negative": 6, "positive": 6}, "eval": {"negative": 2, "positive": 2}}
+            samples = app.query_one("#preview-samples")
+            assert samples.row_count >= 4
+            assert {str(c) for c in samples.get_column_at(1)} == {"negative", "positive"}
+
+    run_async(scenario())
+
+
+class Recorder:
+    def __init__(self):
+        self.messages = []
+
+    def post_message(self, message):
+        self.messages.append(message)
+
+
+def test_progress_is_throttled_but_keeps_last_step_and_losses():
+    target, now = Recorder(), [0.0]
+    bridge = MessageBridge(target, min_interval=0.1, clock=lambda: now[0])
+    callbacks = bridge.callbacks()
+    for step in range(1, 1001):
+        now[0] = step * 0.0005  # 1000 steps in half a second
+        loss = 1.0 / (1 + step // 10)  # a new logging-window loss every 10 steps
+        callbacks.on_progress(StepProgress(step, 1000, 1, 1, now[0], 0.0, loss))
+    progress = [m for m in target.messages if isinstance(m, TrainProgress)]
+    assert len(progress) <= 7  # ~10 per second, not 1000
+    assert progress[-1].progress.step == 1000
+    points = [p for m in progress for p in m.loss_points]
+    assert len(points) == 101 and points[-1] == (1000, 1.0 / 101)
+
+
+def test_held_progress_is_flushed_before_an_epoch_result():
+    target, now = Recorder(), [0.0]
+    bridge = MessageBridge(target, min_interval=10.0, clock=lambda: now[0])
+    bridge.on_progress(StepProgress(1, 10, 1, 2, 0.0, None, 0.5))
+    bridge.on_progress(StepProgress(5, 10, 1, 2, 0.0, None, 0.5))  # held back
+    bridge.on_status(StatusUpdate("evaluating"))
+    steps = [m.progress.step for m in target.messages if isinstance(m, TrainProgress)]
+    assert steps == [1, 5]
