@@ -113,9 +113,16 @@ def cmd_train(args: argparse.Namespace) -> int:
     if threading.current_thread() is threading.main_thread():
         _install_stop_handler(stop)
     reporter = ConsoleReporter(quiet=args.quiet)
-    result = train(config, runs_dir=Path(args.runs_dir),
-                   callbacks=combine_callbacks(reporter.callbacks(), trackers),
-                   stop_event=stop, resume=args.resume, run_id=args.run_id)
+    callbacks = combine_callbacks(reporter.callbacks(), trackers)
+    if config.processes > 1 and "WORLD_SIZE" not in os.environ:
+        from lorasent_tui.core.launcher import train_subprocess
+
+        result = train_subprocess(config, runs_dir=Path(args.runs_dir), callbacks=callbacks,
+                                  stop_event=stop, resume=args.resume, nproc=config.processes,
+                                  run_id=args.run_id)
+    else:
+        result = train(config, runs_dir=Path(args.runs_dir), callbacks=callbacks,
+                       stop_event=stop, resume=args.resume, run_id=args.run_id)
     if os.environ.get("RANK", "0") != "0":
         return 0 if isinstance(result, RunFinished) and result.state == "completed" else 1
     if isinstance(result, RunFailed):

@@ -51,6 +51,8 @@ class TrainConfig:
     length_bucketing: bool = True
     seed: int = 42
     device: str = "auto"
+    # More than one: data-parallel training in a torchrun job (one process per GPU).
+    processes: int = 1
     logging_steps: int = 10
 
     def to_dict(self) -> dict[str, Any]:
@@ -173,6 +175,7 @@ def _check_ranges(cfg: TrainConfig) -> dict[str, str]:
     need("weight_decay", 0 <= cfg.weight_decay < 1, "must be >= 0 and < 1")
     need("warmup_ratio", 0 <= cfg.warmup_ratio < 1, "must be >= 0 and < 1")
     need("seed", 0 <= cfg.seed < 2**32, "must be between 0 and 2**32 - 1")
+    need("processes", 1 <= cfg.processes <= 64, "must be between 1 and 64")
     need("logging_steps", 1 <= cfg.logging_steps <= 100_000, "must be between 1 and 100000")
     device_ok = cfg.device in DEVICES or cfg.device.startswith("cuda:")
     need("device", device_ok, f"choose {', '.join(DEVICES)} (or cuda:N)")

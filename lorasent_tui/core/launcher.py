@@ -32,12 +32,16 @@ def torchrun_command(config_file: Path, runs_dir: Path, run_id: str, nproc: int,
 
 def train_subprocess(config: TrainConfig, *, runs_dir: Path, callbacks: TrainCallbacks | None = None,
                      stop_event: threading.Event | None = None, resume: str | None = None,
-                     nproc: int = 2) -> RunFinished | RunFailed:
+                     nproc: int = 2, run_id: str | None = None) -> RunFinished | RunFailed:
     callbacks = callbacks or TrainCallbacks()
     stop_event = stop_event or threading.Event()
     runs_dir = Path(runs_dir)
     store = RunStore(runs_dir)
-    run_id = resume or store.new_run_id(config)
+    if resume:
+        resumed = store.get(resume)
+        runs_dir, run_id, resume = resumed.path.parent, resumed.run_id, resumed.run_id
+    else:
+        run_id = run_id or store.new_run_id(config)
     run_path = runs_dir / run_id
     with tempfile.TemporaryDirectory() as tmp:
         config_file = Path(tmp) / "config.json"

@@ -24,6 +24,11 @@ from lorasent_tui.tui.messages import (
 
 def default_trainer(config: TrainConfig, *, runs_dir: Path, callbacks: TrainCallbacks,
                     stop_event: threading.Event, resume: str | None = None) -> RunFinished | RunFailed:
+    if config.processes > 1:
+        from lorasent_tui.core.launcher import train_subprocess
+
+        return train_subprocess(config, runs_dir=runs_dir, callbacks=callbacks, stop_event=stop_event,
+                                resume=resume, nproc=config.processes)
     from lorasent_tui.core.trainer import train
 
     return train(config, runs_dir=runs_dir, callbacks=callbacks, stop_event=stop_event, resume=resume)

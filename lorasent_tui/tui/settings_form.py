@@ -48,8 +48,10 @@ FIELDS: tuple[FieldSpec, ...] = (
     FieldSpec("lora_alpha", "LoRA alpha"),
     FieldSpec("lora_dropout", "LoRA dropout"),
     FieldSpec("target_modules", "LoRA targets", "query key value attn_out ffn_in ffn_out"),
+    FieldSpec("lora_layers", "LoRA layers", "top N layers only (lower ones cached); empty: all"),
     FieldSpec("seed", "Seed"),
     FieldSpec("device", "Device", choices=DEVICES),
+    FieldSpec("processes", "Processes", "more than 1: a torchrun job, one process per GPU"),
 )
 FORM_FIELDS = tuple(spec.name for spec in FIELDS)
 
