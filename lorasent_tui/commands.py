@@ -137,9 +137,11 @@ def cmd_train(args: argparse.Namespace) -> int:
 def _read_texts(args: argparse.Namespace) -> list[str]:
     if args.texts:
         return list(args.texts)
-    if sys.stdin is None or sys.stdin.isatty():
+    texts = [] if sys.stdin is None or sys.stdin.isatty() else \
+        [line.rstrip("\n") for line in sys.stdin if line.strip()]
+    if not texts:
         raise LorasentError("no texts: pass them as arguments or one per line on stdin")
-    return [line.rstrip("\n") for line in sys.stdin if line.strip()]
+    return texts
 
 
 def _base_config(args: argparse.Namespace):

@@ -303,6 +303,8 @@ class RunStore:
 
     def delete(self, ref: str) -> None:
         run = self.get(ref)
+        if run.path.resolve().parent != self.root.resolve():
+            raise RunError(f"{ref} is not a run in {self.root}; only runs there can be deleted")
         # Rename first so a half-finished delete never looks like a damaged run.
         trash = run.path.with_name(f".deleting-{run.run_id}-{int(time.time())}")
         os.replace(run.path, trash)

@@ -8,6 +8,7 @@ batches and cached tokenization, all of which are simpler to own than to hook in
 from __future__ import annotations
 
 import os
+import shutil
 import socket
 import threading
 import time
@@ -156,6 +157,8 @@ def _save_adapter(session: Session) -> None:
 
     from lorasent_tui.core.fsutil import atomic_replace_dir
 
+    for leftover in session.run.path.glob(".adapter-*"):  # from a crash mid-save; one writer
+        shutil.rmtree(leftover, ignore_errors=True)
     staging = Path(tempfile.mkdtemp(prefix=".adapter-", dir=session.run.path))
     session.model.save_pretrained(staging, safe_serialization=True)
     atomic_replace_dir(staging, session.run.adapter_dir)

@@ -1,0 +1,160 @@
+"""``python -m lorasent_tui`` with phase markers on stderr, for tests/test_kill.py.
+
+Run as ``python tests/kill_target.py train ...``. Each marker is a stderr line
+``@@ <phase> <detail>``, flushed just before the step it names runs, so a test can SIGKILL
+the process at a chosen moment. With ``LORASENT_KILL_PAUSE="<phase>[:<regex>][#<n>]"`` the
+n-th marker (default the first) of that phase whose detail matches the regex blocks forever
+after printing ``@@ paused``, so that a kill lands exactly there (e.g. between the two renames
+of ``fsutil.atomic_replace_dir``).
+
+Nothing in lorasent_tui is changed: the hooks wrap its functions from outside, in this
+process only.
+
+``python tests/kill_target.py --zygote`` imports torch, transformers and peft once, then
+forks one training process per request, so a kill test does not pay ~5 s of imports per
+kill. Requests are JSON lines on stdin, ``{"argv": [...], "env": {...}, "stderr": FIFO}``;
+for each it prints ``{"pid": N}`` when the child is forked and ``{"exit": N, "status": S}``
+once the child has ended and been reaped. The child runs ``lorasent_tui.cli.main(argv)``
+with the markers installed, its stderr going to the FIFO and its stdout to /dev/null.
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+import os
+import re
+import shutil
+import sys
+import time
+from pathlib import Path
+
+_seen: dict[str, int] = {}
+
+
+def mark(phase: str, detail: object = "") -> None:
+    detail = str(detail)
+    print(f"@@ {phase} {detail}".rstrip(), file=sys.stderr, flush=True)
+    pause = os.environ.get("LORASENT_KILL_PAUSE", "")
+    if not pause:
+        return
+    spec, _, nth = pause.partition("#")
+    want_phase, _, pattern = spec.partition(":")
+    if phase != want_phase or not re.search(pattern, detail):
+        return
+    _seen[spec] = _seen.get(spec, 0) + 1
+    if _seen[spec] == int(nth or 1):
+        print("@@ paused", file=sys.stderr, flush=True)
+        while True:
+            time.sleep(3600)
+
+
+def _before(owner: object, name: str, phase: str, describe=lambda *a, **k: "") -> None:
+    """Wrap ``owner.<name>`` (the first of ``name``'s "|"-separated spellings that exists)."""
+    name = next((n for n in name.split("|") if hasattr(owner, n)), None)
+    if name is None:
+        return  # the trainer was refactored: that marker is simply not printed
+    real = getattr(owner, name)
+
+    @functools.wraps(real)
+    def wrapper(*args, **kwargs):
+        mark(phase, describe(*args, **kwargs))
+        return real(*args, **kwargs)
+
+    setattr(owner, name, wrapper)
+
+
+def install() -> None:
+    import safetensors.torch
+
+    from lorasent_tui.core import checkpoint, store, trainer
+
+    def name(path) -> str:
+        return Path(path).name
+
+    _before(os, "replace", "replace", lambda src, dst, *a, **k: f"{name(src)} -> {name(dst)}")
+    _before(shutil, "rmtree", "rmtree", lambda path, *a, **k: name(path))
+    _before(safetensors.torch, "save_file", "save_file", lambda tensors, filename, *a, **k: name(filename))
+    _before(store.RunStore, "create", "create")
+    _before(store.Run, "write_metrics", "metrics", lambda self, rows: len(rows))
+    _before(store.Run, "write_roc", "roc", lambda self, roc: len(roc))
+    _before(store.Run, "update_status", "status", lambda self, **changes: " ".join(
+        f"{k}={changes[k]}" for k in ("state", "epochs_done") if k in changes))
+    _before(checkpoint, "save_checkpoint", "checkpoint", lambda folder, m, o, s, state: state["epoch"])
+    _before(trainer, "_prepare_model|prepare_model", "load-model")
+    _before(trainer, "_prepare_data|prepare_data", "load-data")
+    _before(trainer, "_restore", "restore")
+    _before(trainer, "_evaluate", "eval", lambda session, epoch, loss: epoch)
+    _before(trainer, "_save_adapter", "adapter", lambda session: session.best_epoch)
+
+    real_report = trainer._report_step
+
+    def report_step(session, epoch, *args, **kwargs):
+        real_report(session, epoch, *args, **kwargs)
+        mark("step", f"{session.global_step} epoch {epoch}")
+
+    trainer._report_step = report_step
+
+
+def _child(request: dict) -> None:
+    """In the forked child: never returns."""
+    code = 1
+    try:
+        os.environ.pop("LORASENT_KILL_PAUSE", None)
+        os.environ.update(request.get("env", {}))
+        err = os.open(request["stderr"], os.O_WRONLY)
+        null = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(err, 2)
+        os.dup2(null, 1)
+        os.close(err)
+        os.close(null)
+        install()
+        from lorasent_tui.cli import main
+
+        code = main(request["argv"])
+    except SystemExit as exc:
+        code = exc.code if isinstance(exc.code, int) else 1
+    except BaseException:  # noqa: BLE001
+        import traceback
+
+        traceback.print_exc()
+    finally:
+        try:
+            sys.stdout.flush()
+            sys.stderr.flush()
+        finally:
+            os._exit(code)
+
+
+def zygote() -> None:
+    # Imported once here; the children only load the model and data. No torch op runs in
+    # this process, so forking after the import is safe (no thread pools yet).
+    import pandas  # noqa: F401
+    import peft  # noqa: F401
+    import safetensors.torch  # noqa: F401
+    import torch  # noqa: F401
+    import transformers  # noqa: F401
+    from transformers import AutoModelForSequenceClassification, AutoTokenizer  # noqa: F401
+
+    import lorasent_tui.cli  # noqa: F401
+    from lorasent_tui.core import batching, checkpoint, data, metrics, models, trainer  # noqa: F401
+
+    print(json.dumps({"ready": os.getpid()}), flush=True)
+    for line in sys.stdin:
+        request = json.loads(line)
+        pid = os.fork()
+        if pid == 0:
+            _child(request)
+        print(json.dumps({"pid": pid}), flush=True)
+        _, status = os.waitpid(pid, 0)
+        print(json.dumps({"exit": pid, "status": status}), flush=True)
+
+
+if __name__ == "__main__":
+    if sys.argv[1:] == ["--zygote"]:
+        zygote()
+    else:
+        install()
+        from lorasent_tui.cli import main
+
+        sys.exit(main(sys.argv[1:]))

@@ -1,0 +1,235 @@
+"""Resuming a run gives exactly what an uninterrupted run gives (CPU, fixed seed)."""
+
+from __future__ import annotations
+
+import json
+import signal
+import subprocess
+import sys
+import threading
+
+import pytest
+
+from lorasent_tui.core.config import build_config
+from lorasent_tui.core.errors import RunError
+from lorasent_tui.core.events import RunFailed, RunFinished, TrainCallbacks
+from lorasent_tui.core.store import RunStore
+
+SETTINGS = {"train_size": 24, "eval_size": 16, "epochs": 3, "max_length": 32, "batch_size": 8,
+            "logging_steps": 1, "device": "cpu", "seed": 7}
+
+
+def tiny_config(model_dir, **extra):
+    return build_config({"model": str(model_dir), **SETTINGS, **extra})
+
+
+def adapter_tensors(run_path):
+    from safetensors.torch import load_file
+
+    return load_file(run_path / "adapter" / "adapter_model.safetensors")
+
+
+def checkpoint_tensors(run_path):
+    from safetensors.torch import load_file
+
+    return load_file(run_path / "checkpoint" / "trainable.safetensors")
+
+
+def assert_same_rows(rows, expected):
+    assert [r["epoch"] for r in rows] == [r["epoch"] for r in expected]
+    for row, want in zip(rows, expected):
+        assert set(row) == set(want)
+        for key, value in want.items():
+            assert row[key] == pytest.approx(value, abs=1e-6), (row["epoch"], key)
+
+
+def assert_same_tensors(got, want):
+    import torch
+
+    assert set(got) == set(want)
+    for name in want:
+        assert torch.allclose(got[name], want[name], atol=1e-6, rtol=0), name
+
+
+@pytest.fixture(scope="module")
+def baseline(tiny_model_dir, tmp_path_factory):
+    """One uninterrupted 3-epoch run, shared by the tests of this module."""
+    from lorasent_tui.core.trainer import train
+
+    runs = tmp_path_factory.mktemp("baseline-runs")
+    result = train(tiny_config(tiny_model_dir("bert")), runs_dir=runs)
+    assert isinstance(result, RunFinished) and result.state == "completed", result
+    run = RunStore(runs).get(result.run_id)
+    return {"rows": run.metrics(), "adapter": adapter_tensors(run.path),
+            "checkpoint": checkpoint_tensors(run.path), "best_epoch": result.best_epoch,
+            "roc": run.roc()}
+
+
+def stop_after_epoch(n):
+    stop = threading.Event()
+
+    def on_epoch(event):
+        if event.metrics["epoch"] == n:
+            stop.set()
+
+    return stop, TrainCallbacks(on_epoch=on_epoch)
+
+
+def test_stop_after_epoch_1_then_resume_equals_uninterrupted(baseline, tiny_model_dir, tmp_path):
+    from lorasent_tui.core.checkpoint import checkpoint_state
+    from lorasent_tui.core.trainer import train
+
+    stop, callbacks = stop_after_epoch(1)
+    first = train(tiny_config(tiny_model_dir("bert")), runs_dir=tmp_path, callbacks=callbacks,
+                  stop_event=stop)
+    assert isinstance(first, RunFinished) and first.state == "stopped", first
+    run = RunStore(tmp_path).get(first.run_id)
+    assert run.effective_state() == "stopped"
+    assert [r["epoch"] for r in run.metrics()] == [1]
+    assert checkpoint_state(run.checkpoint_dir)["epoch"] == 1
+
+    epochs_seen = []
+    resumed = train(tiny_config("ignored-on-resume"), runs_dir=tmp_path, resume=first.run_id,
+                    callbacks=TrainCallbacks(on_epoch=lambda e: epochs_seen.append(e.metrics["epoch"])))
+    assert isinstance(resumed, RunFinished) and resumed.state == "completed", resumed
+    assert resumed.run_id == first.run_id
+    assert epochs_seen == [2, 3]  # epoch 1 is not trained again
+    assert_same_rows(run.metrics(), baseline["rows"])
+    assert resumed.best_epoch == baseline["best_epoch"]
+    assert_same_tensors(adapter_tensors(run.path), baseline["adapter"])
+    assert_same_tensors(checkpoint_tensors(run.path), baseline["checkpoint"])
+    assert sorted(run.roc()) == sorted(baseline["roc"])
+    status = run.status()
+    assert status["state"] == "completed" and status["epochs_done"] == 3 and status["error"] is None
+    assert [t["epoch"] for t in status["epoch_times"]] == [1, 2, 3]
+
+
+def test_resume_of_a_completed_run_is_a_clear_error(tiny_model_dir, tmp_path):
+    from lorasent_tui.core.trainer import train
+
+    run = RunStore(tmp_path).create(tiny_config(tiny_model_dir("bert")), run_id="done")
+    run.update_status(state="completed")
+    result = train(tiny_config(tiny_model_dir("bert")), runs_dir=tmp_path, resume="done")
+    assert isinstance(result, RunFailed) and result.user_error
+    assert result.message == "run done is already completed; nothing to resume"
+    assert run.status()["state"] == "completed"  # the finished run is left as it was
+
+
+def test_resume_of_a_missing_or_bad_run_id(tmp_path, tiny_model_dir):
+    from lorasent_tui.core.trainer import train
+
+    cfg = tiny_config(tiny_model_dir("bert"))
+    for ref in ("nope", "../etc", "a b"):
+        result = train(cfg, runs_dir=tmp_path, resume=ref)
+        assert isinstance(result, RunFailed) and result.user_error and result.run_id is None
+        assert "\n" not in result.message
+
+
+def test_resume_without_a_complete_checkpoint_starts_at_epoch_1(baseline, tiny_model_dir, tmp_path):
+    """Stopped inside epoch 1: nothing was checkpointed, so resuming trains from scratch."""
+    from lorasent_tui.core.checkpoint import checkpoint_state
+    from lorasent_tui.core.trainer import train
+
+    stop = threading.Event()
+
+    def on_progress(event):
+        if event.step == 2:
+            stop.set()
+
+    first = train(tiny_config(tiny_model_dir("bert")), runs_dir=tmp_path, stop_event=stop,
+                  callbacks=TrainCallbacks(on_progress=on_progress))
+    assert first.state == "stopped"
+    run = RunStore(tmp_path).get(first.run_id)
+    assert run.metrics() == [] and checkpoint_state(run.checkpoint_dir) is None
+    # A half-written checkpoint (no COMPLETE marker) must be ignored, not loaded.
+    run.checkpoint_dir.mkdir()
+    (run.checkpoint_dir / "state.json").write_text('{"epoch": 2, "global_step": 6}')
+    assert checkpoint_state(run.checkpoint_dir) is None
+
+    epochs_seen = []
+    resumed = train(tiny_config(tiny_model_dir("bert")), runs_dir=tmp_path, resume=first.run_id,
+                    callbacks=TrainCallbacks(on_epoch=lambda e: epochs_seen.append(e.metrics["epoch"])))
+    assert resumed.state == "completed", resumed
+    assert epochs_seen == [1, 2, 3]
+    assert_same_rows(run.metrics(), baseline["rows"])
+    assert_same_tensors(adapter_tensors(run.path), baseline["adapter"])
+
+
+def test_resume_drops_records_of_an_epoch_after_the_checkpoint(baseline, tiny_model_dir, tmp_path):
+    """A crash after metrics.jsonl got epoch 2 but before its checkpoint: epoch 2 is redone."""
+    from lorasent_tui.core.trainer import train
+
+    stop, callbacks = stop_after_epoch(1)
+    first = train(tiny_config(tiny_model_dir("bert")), runs_dir=tmp_path, callbacks=callbacks,
+                  stop_event=stop)
+    run = RunStore(tmp_path).get(first.run_id)
+    bogus = {**baseline["rows"][1], "accuracy": 0.123}
+    run.write_metrics(run.metrics() + [bogus])
+    run.write_roc({**run.roc(), "2": {"fpr": [0, 1], "tpr": [0, 1], "auc": 0.5}})
+    run.update_status(state="running", pid=_dead_pid())
+    assert run.effective_state() == "interrupted"
+    resumed = train(tiny_config(tiny_model_dir("bert")), runs_dir=tmp_path, resume=first.run_id)
+    assert resumed.state == "completed", resumed
+    assert_same_rows(run.metrics(), baseline["rows"])
+
+
+def _dead_pid() -> int:
+    child = subprocess.Popen([sys.executable, "-c", "pass"])
+    child.wait()
+    return child.pid
+
+
+def test_resume_of_an_interrupted_run(baseline, tiny_model_dir, tmp_path):
+    """status.json says running but its writer is gone (killed): resumable, same result."""
+    from lorasent_tui.core.trainer import train
+
+    stop, callbacks = stop_after_epoch(2)
+    first = train(tiny_config(tiny_model_dir("bert")), runs_dir=tmp_path, callbacks=callbacks,
+                  stop_event=stop)
+    run = RunStore(tmp_path).get(first.run_id)
+    run.update_status(state="running", pid=_dead_pid(), finished_at=None)
+    assert run.effective_state() == "interrupted"
+    (summary,) = RunStore(tmp_path).list()
+    assert summary.state == "interrupted" and summary.epochs_done == 2
+
+    resumed = train(tiny_config(tiny_model_dir("bert")), runs_dir=tmp_path, resume=first.run_id)
+    assert resumed.state == "completed", resumed
+    assert_same_rows(run.metrics(), baseline["rows"])
+    assert_same_tensors(adapter_tensors(run.path), baseline["adapter"])
+
+
+def test_resume_of_a_live_run_is_refused(tiny_model_dir, tmp_path):
+    from lorasent_tui.core.trainer import train
+
+    run = RunStore(tmp_path).create(tiny_config(tiny_model_dir("bert")), run_id="live")
+    assert run.effective_state() == "running"  # this very process is its writer
+    result = train(tiny_config(tiny_model_dir("bert")), runs_dir=tmp_path, resume="live")
+    assert isinstance(result, RunFailed) and "still running" in result.message
+
+
+def test_cli_train_resume(baseline, tiny_model_dir, tmp_path, capsys):
+    from lorasent_tui.cli import main
+    from lorasent_tui.core.trainer import train
+
+    stop, callbacks = stop_after_epoch(1)
+    first = train(tiny_config(tiny_model_dir("bert")), runs_dir=tmp_path, callbacks=callbacks,
+                  stop_event=stop)
+    handlers = {sig: signal.getsignal(sig) for sig in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        code = main(["train", "--resume", first.run_id, "--runs-dir", str(tmp_path), "--quiet"])
+    finally:  # cmd_train installs its Ctrl+C handler in this (pytest's) main thread
+        for sig, handler in handlers.items():
+            signal.signal(sig, handler)
+    out = capsys.readouterr().out
+    assert code == 0, out
+    assert f"({'completed'}, best epoch {baseline['best_epoch']})" in out
+    # Only the resumed epochs are printed, and the run holds all three.
+    printed = [line.split()[0] for line in out.splitlines() if line.strip()[:1].isdigit()]
+    assert printed == ["2", "3"]
+    rows = [json.loads(line) for line in
+            (tmp_path / first.run_id / "metrics.jsonl").read_text().splitlines()]
+    assert_same_rows(rows, baseline["rows"])
+
+    assert main(["train", "--resume", first.run_id, "--runs-dir", str(tmp_path)]) == 2
+    assert "already completed" in capsys.readouterr().err
+
