@@ -39,6 +39,7 @@ TRAIN_FLAGS: tuple[tuple[str, str, str], ...] = (
     ("--length-bucketing", "length_bucketing", "batch reviews of similar length: true/false"),
     ("--seed", "seed", "random seed for sampling, initialisation and batch order"),
     ("--device", "device", "auto, cpu, cuda, cuda:N or mps"),
+    ("--precision", "precision", "auto (bf16 where the hardware has it), fp32 or bf16"),
     ("--processes", "processes", "data-parallel processes (one per GPU), started with torchrun"),
     ("--logging-steps", "logging_steps", "steps between training-loss reports"),
 )

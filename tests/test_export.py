@@ -22,7 +22,7 @@ PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 
 
 def _config(model_dir, **extra):
-    return build_config({"model": str(model_dir), "train_size": 24, "eval_size": 16, "epochs": 2,
+    return build_config({"model": str(model_dir), "precision": "fp32", "train_size": 24, "eval_size": 16, "epochs": 2,
                          "max_length": 32, "batch_size": 8, "logging_steps": 1,
                          "target_modules": "query,value", "head_learning_rate": "0.05", **extra})
 

@@ -13,7 +13,7 @@ from tests.tiny_models import ARCHITECTURES
 def _train_tiny(model_dir, runs_dir, **extra):
     from lorasent_tui.core.trainer import train
 
-    cfg = build_config({"model": str(model_dir), "train_size": 24, "eval_size": 16, "epochs": 2,
+    cfg = build_config({"model": str(model_dir), "precision": "fp32", "train_size": 24, "eval_size": 16, "epochs": 2,
                         "max_length": 32, "batch_size": 8, "logging_steps": 1, **extra})
     result = train(cfg, runs_dir=runs_dir)
     assert isinstance(result, RunFinished), result
@@ -106,7 +106,7 @@ def test_cached_frozen_layers_give_the_full_models_predictions(tiny_model_dir, t
     from lorasent_tui.core.trainer import train
 
     cfg = build_config({"model": str(tiny_model_dir("bert")), "train_size": 24, "eval_size": 16,
-                        "epochs": 2, "max_length": 32, "batch_size": 8, "lora_layers": 1,
+                        "epochs": 2, "max_length": 32, "batch_size": 8, "lora_layers": 1, "precision": "fp32",
                         "head_learning_rate": 0.05})
     result = train(cfg, runs_dir=tmp_path,
                    callbacks=TrainCallbacks(on_status=lambda e: statuses.append(e.message)))
@@ -118,3 +118,23 @@ def test_cached_frozen_layers_give_the_full_models_predictions(tiny_model_dir, t
     probs = [p.score for p in Predictor.from_run(result.run_id, tmp_path).predict(splits.eval_texts)]
     metrics, _ = classification_metrics(splits.eval_labels, probs)
     assert metrics["roc_auc"] == pytest.approx(result.best_metrics["roc_auc"], abs=1e-6)
+
+
+def test_bf16_run_reloads_with_the_same_predictions(tiny_model_dir, tmp_path):
+    """Under bf16 autocast, the unmerged reload computes exactly what validation computed and
+    the merged one agrees to bf16 rounding."""
+    from lorasent_tui.core.data import load_splits
+    from lorasent_tui.core.metrics import classification_metrics
+    from lorasent_tui.core.predict import Predictor
+
+    cfg, result = _train_tiny(tiny_model_dir("bert"), tmp_path, precision="bf16",
+                              head_learning_rate="0.05")
+    splits = load_splits(cfg)
+    exact = Predictor.from_run(result.run_id, tmp_path, merge=False)
+    assert exact.precision == "bf16"
+    metrics, _ = classification_metrics(splits.eval_labels, [p.score for p in exact.predict(splits.eval_texts)])
+    assert metrics["roc_auc"] == pytest.approx(result.best_metrics["roc_auc"], abs=1e-6)
+    merged = Predictor.from_run(result.run_id, tmp_path, merge=True)
+    a = [p.score for p in exact.predict(splits.eval_texts)]
+    b = [p.score for p in merged.predict(splits.eval_texts)]
+    assert max(abs(x - y) for x, y in zip(a, b)) < 0.02

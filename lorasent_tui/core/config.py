@@ -9,6 +9,7 @@ from dataclasses import dataclass, field, fields
 from typing import Any
 
 from lorasent_tui.core.errors import ConfigError
+from lorasent_tui.core.precision import PRECISIONS
 
 DEFAULT_MODEL = "minilm"
 DEFAULT_DATASET = "imdb"
@@ -51,6 +52,8 @@ class TrainConfig:
     length_bucketing: bool = True
     seed: int = 42
     device: str = "auto"
+    # auto: bf16 autocast where the device computes bf16 natively (recent CPUs and GPUs).
+    precision: str = "auto"
     # More than one: data-parallel training in a torchrun job (one process per GPU).
     processes: int = 1
     logging_steps: int = 10
@@ -70,14 +73,15 @@ PRESETS: dict[str, dict[str, Any]] = {
     "seed": dict(
         epochs=10, learning_rate=1e-3, head_learning_rate=None, batch_size=4, eval_batch_size=4,
         max_length=512, truncation="left", lora_r=4, lora_alpha=32, lora_dropout=0.01,
-        target_modules=["query"], lora_layers=None, model_dropout=None, weight_decay=0.01, warmup_ratio=0.0,
+        target_modules=["query"], lora_layers=None, model_dropout=None, precision="fp32",
+        weight_decay=0.01, warmup_ratio=0.0,
         length_bucketing=False,
     ),
     # Tuned for speed at equal or better accuracy (see bench/ and the README).
     "fast": dict(
         epochs=3, learning_rate=1e-3, head_learning_rate=3e-3, batch_size=16, eval_batch_size=64,
         max_length=256, truncation="head_tail", lora_r=8, lora_alpha=16, lora_dropout=0.0,
-        model_dropout=0.0,
+        model_dropout=0.0, precision="auto",
         target_modules=["query", "key", "value", "attn_out", "ffn_in", "ffn_out"],
         weight_decay=0.01, warmup_ratio=0.06, length_bucketing=True,
     ),
@@ -176,6 +180,7 @@ def _check_ranges(cfg: TrainConfig) -> dict[str, str]:
     need("warmup_ratio", 0 <= cfg.warmup_ratio < 1, "must be >= 0 and < 1")
     need("seed", 0 <= cfg.seed < 2**32, "must be between 0 and 2**32 - 1")
     need("processes", 1 <= cfg.processes <= 64, "must be between 1 and 64")
+    need("precision", cfg.precision in PRECISIONS, f"choose {', '.join(PRECISIONS)}")
     need("logging_steps", 1 <= cfg.logging_steps <= 100_000, "must be between 1 and 100000")
     device_ok = cfg.device in DEVICES or cfg.device.startswith("cuda:")
     need("device", device_ok, f"choose {', '.join(DEVICES)} (or cuda:N)")

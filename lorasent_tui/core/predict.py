@@ -9,6 +9,7 @@ from typing import Any, Sequence
 
 from lorasent_tui.core.config import TrainConfig
 from lorasent_tui.core.errors import RunError
+from lorasent_tui.core.precision import autocast, resolve_precision
 from lorasent_tui.core.store import RunStore
 
 MAX_TEXT_CHARS = 1_000_000
@@ -40,7 +41,9 @@ class Predictor:
         self.tokenizer = tokenizer
         self.config = config
         self.name = name
-        self.device = device or torch.device("cpu")
+        self.device = torch.device(device) if device is not None else torch.device("cpu")
+        # The run's own precision, so that a run predicts what its validation measured.
+        self.precision = resolve_precision(config.precision, self.device)
         self._lock = threading.Lock()
 
     @classmethod
@@ -85,7 +88,7 @@ class Predictor:
         from lorasent_tui.core.batching import iter_batches, sorted_batches
 
         probs = [0.0] * len(encoded)
-        with torch.inference_mode():
+        with torch.inference_mode(), autocast(self.precision, self.device):
             batches = sorted_batches([len(ids) for ids in encoded], batch_size)
             for index, batch in iter_batches(encoded, batches, self.tokenizer.pad_token_id):
                 batch = {k: v.to(self.device) for k, v in batch.items()}

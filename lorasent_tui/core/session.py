@@ -21,6 +21,7 @@ class Session:
     run: Run
     device: Any
     dist: DistContext = field(default_factory=DistContext)
+    precision: str = "fp32"  # resolved: fp32 or bf16
     model: Any = None
     tokenizer: Any = None
     optimizer: Any = None
@@ -104,8 +105,9 @@ def cache_frozen_layers(session: Session, callbacks: TrainCallbacks) -> None:
     session.prefix = FrozenPrefix(session.model, session.first_layer)
     pad_id = session.tokenizer.pad_token_id
     batch = session.config.eval_batch_size
-    session.train_states = session.prefix.compute(session.train_ids, pad_id, session.device, batch)
-    session.eval_states = session.prefix.compute(session.eval_ids, pad_id, session.device, batch)
+    with autocast(session):
+        session.train_states = session.prefix.compute(session.train_ids, pad_id, session.device, batch)
+        session.eval_states = session.prefix.compute(session.eval_ids, pad_id, session.device, batch)
 
 
 def batch_logits(session: Session, index: list[int], split: str) -> Any:
@@ -145,10 +147,6 @@ def build_optimizer(session: Session) -> None:
     session.scheduler = torch.optim.lr_scheduler.LambdaLR(session.optimizer, schedule)
 
 def autocast(session: Session) -> Any:
-    import contextlib
+    from lorasent_tui.core.precision import autocast as precision_autocast
 
-    import torch
-
-    if session.device.type == "cuda" and torch.cuda.is_bf16_supported():
-        return torch.autocast("cuda", dtype=torch.bfloat16)
-    return contextlib.nullcontext()
+    return precision_autocast(session.precision, session.device)

@@ -20,6 +20,7 @@ from lorasent_tui.core.distributed import DistContext, init_distributed
 from lorasent_tui.core.errors import LorasentError, RunError, describe_exception
 from lorasent_tui.core.events import (EpochResult, RunFailed, RunFinished, StatusUpdate,
                                       StepProgress, TrainCallbacks, combine_callbacks)
+from lorasent_tui.core.precision import resolve_precision
 from lorasent_tui.core.session import (Session, autocast, batch_logits, build_optimizer,
                                        cache_frozen_layers, pick_device, prepare_data, prepare_model)
 from lorasent_tui.core.store import Run, RunStore, now_iso
@@ -286,8 +287,10 @@ def train(config: TrainConfig, *, runs_dir: Path, callbacks: TrainCallbacks | No
         device = dist.device(pick_device(config.device))
         if dist.is_main:
             run.update_status(state="running", pid=os.getpid(), host=socket.gethostname(),
-                              device=str(device), world_size=dist.world, error=None, finished_at=None)
-        session = Session(config=config, run=run, device=device, dist=dist)
+                              device=str(device), world_size=dist.world, error=None, finished_at=None,
+                              precision=resolve_precision(config.precision, device))
+        session = Session(config=config, run=run, device=device, dist=dist,
+                          precision=resolve_precision(config.precision, device))
         _setup(session, callbacks)
         if resume is not None:
             _restore(session)
