@@ -33,6 +33,7 @@ TRAIN_FLAGS: tuple[tuple[str, str, str], ...] = (
     ("--target-modules", "target_modules",
      "comma-separated roles (query,key,value,attn_out,ffn_in,ffn_out) or module names"),
     ("--lora-layers", "lora_layers", "LoRA only in the top N layers (lower ones are cached); default all"),
+    ("--train-pooler", "train_pooler", "train the pre-trained pooler fully with the head: true/false"),
     ("--model-dropout", "model_dropout", "dropout inside the encoder (default: the model's own)"),
     ("--weight-decay", "weight_decay", "AdamW weight decay"),
     ("--warmup-ratio", "warmup_ratio", "fraction of steps with a linear learning-rate warmup"),

@@ -199,6 +199,10 @@ def build_lora_model(model: Any, config: Any, head_modules: list[str]) -> Any:
     from peft import LoraConfig, TaskType, get_peft_model
 
     set_model_dropout(model, config.model_dropout)
+    if config.train_pooler:
+        poolers = [n for n in linear_module_names(model) if n.split(".")[-2:-1] == ["pooler"]
+                   or n.endswith(".pooler")]
+        head_modules = sorted(set(head_modules) | set(poolers))
     targets = resolve_target_modules(model, list(config.target_modules), head_modules)
     targets = restrict_to_top_layers(targets, first_adapted_layer(model, config.lora_layers))
     lora = LoraConfig(

@@ -6,23 +6,28 @@
 from __future__ import annotations
 
 import asyncio
+import os
 import sys
 from pathlib import Path
 from typing import Any, Callable
 
+from textual import work
 from textual.app import App, ComposeResult
 from textual.binding import Binding
-from textual.widgets import Footer, Header, Static, TabbedContent, TabPane
+from textual.widgets import Header, Static, TabbedContent, TabPane
 
 from lorasent_tui.core.config import TrainConfig, build_config
+from lorasent_tui.core.errors import describe_exception
 from lorasent_tui.tui.commands import LorasentCommands
-from lorasent_tui.tui.messages import RunReady, RunsChanged, ShowStatus
+from lorasent_tui.tui.messages import ResumeRun, RunReady, RunsChanged, ShowStatus
 from lorasent_tui.tui.predict_panel import PredictPanel
 from lorasent_tui.tui.runs_panel import RunsPanel
+from lorasent_tui.tui.settings_file import DEFAULT_SETTINGS_FILE, load_settings, save_settings
 from lorasent_tui.tui.services import (
     DefaultDataLoader, DefaultPredictorFactory, Services, TrainingSession, default_trainer,
 )
 from lorasent_tui.tui.train_panel import TrainPanel
+from lorasent_tui.tui.widgets.footer import StableFooter
 
 TITLE = "lorasent-tui"
 # How long quitting waits, UI still showing, for a stopped trainer to mark its run stopped;
@@ -49,10 +54,23 @@ class LorasentApp(App[int]):
         Binding("3", "show_tab('runs')", show=False),
         Binding("ctrl+s,f5", "start_training", "Start", id="start-training"),
         Binding("ctrl+t,f6", "stop_training", "Stop", id="stop-training"),
+        # Not ctrl+w for saving: Input binds it (delete word) and would swallow it on the
+        # Train and Predict tabs. Palette-only in the footer, which is full already.
+        Binding("f7", "save_settings", "Save settings", show=False, id="save-settings"),
+        Binding("ctrl+l,f8", "load_settings", "Load settings", show=False, id="load-settings"),
+        Binding("f12", "save_screenshot", "Screenshot", show=False, id="save-screenshot"),
     ]
 
-    def __init__(self, config: TrainConfig, services: Services, start: bool = False) -> None:
+    def __init__(self, config: TrainConfig, services: Services, start: bool = False,
+                 config_path: Path | None = None) -> None:
         super().__init__()
+        # What Save/Load settings offer first: the --config file the app started with, then
+        # the last file saved or loaded.
+        self.settings_path = Path(config_path or DEFAULT_SETTINGS_FILE)
+        if "TEXTUAL_ANIMATIONS" not in os.environ:
+            # The tab underline slide repaints for 0.3 s after every switch (~40 ms CPU each
+            # time); on a busy machine that competes with the trainer. A user setting wins.
+            self.animation_level = "none"
         self.initial_config = config
         self.services = services
         self.start_on_mount = start
@@ -70,7 +88,7 @@ class LorasentApp(App[int]):
                 yield RunsPanel(id="runs-panel")
         yield Static("Ready. F1/F2/F3 switch tabs · ctrl+s starts training · ctrl+p lists every command.",
                      id="status-line")
-        yield Footer()
+        yield StableFooter()
 
     def on_mount(self) -> None:
         if self.start_on_mount:
@@ -138,6 +156,29 @@ class LorasentApp(App[int]):
     def action_predict_with_run(self) -> None:
         self._on_runs(RunsPanel.action_predict_with)
 
+    def action_resume_run(self) -> None:
+        self._on_runs(RunsPanel.action_resume)
+
+    @work(exclusive=True, group="settings-file", exit_on_error=False)
+    async def action_save_settings(self) -> None:
+        await save_settings(self)
+
+    @work(exclusive=True, group="settings-file", exit_on_error=False)
+    async def action_load_settings(self) -> None:
+        await load_settings(self)
+
+    def action_save_screenshot(self) -> None:
+        # After a refresh: from the command palette, the palette must be gone from the shot.
+        self.call_after_refresh(self._save_screenshot)
+
+    def _save_screenshot(self) -> None:
+        try:
+            path = Path(self.save_screenshot(path=str(Path.cwd())))
+        except Exception as exc:
+            self.show_status(f"Screenshot not saved: {describe_exception(exc)}", "error")
+            return
+        self.show_status(f"Screenshot saved: {path.name} (in {path.parent})")
+
     def action_delete_run(self) -> None:
         self._on_runs(RunsPanel.action_delete)
 
@@ -171,6 +212,13 @@ class LorasentApp(App[int]):
         self.predict_panel.load_run(message.run_id)
         if message.switch_tab:
             self.action_show_tab("predict")
+
+    def on_resume_run(self, message: ResumeRun) -> None:
+        if self.train_panel.running:  # say so where the user is, not on the Train tab
+            self.show_status("Training is already running; stop it before resuming a run.", "warning")
+            return
+        self.action_show_tab("train")
+        self.train_panel.start_training(resume=message.run_id)
 
     def on_runs_changed(self, message: RunsChanged) -> None:
         self.runs_panel.reload()
@@ -210,20 +258,25 @@ class LorasentApp(App[int]):
 
 def make_app(config: TrainConfig | None = None, *, runs_dir: Path = Path("runs"), start: bool = False,
              trainer: Callable[..., Any] | None = None, predictor_factory: Any = None,
-             data_loader: Any = None) -> LorasentApp:
-    """Build the app; pass fakes for ``trainer``, ``predictor_factory`` and ``data_loader`` in tests."""
+             data_loader: Any = None, config_path: Path | None = None) -> LorasentApp:
+    """Build the app; pass fakes for ``trainer``, ``predictor_factory`` and ``data_loader`` in tests.
+
+    ``config`` is the resolved start configuration (the CLI's --config file and flags);
+    ``config_path`` is that file, offered first by Save/Load settings.
+    """
     services = Services(
         runs_dir=Path(runs_dir),
         trainer=trainer or default_trainer,
         predictors=predictor_factory or DefaultPredictorFactory(),
         data=data_loader or DefaultDataLoader(),
     )
-    return LorasentApp(config or build_config(), services, start=start)
+    return LorasentApp(config or build_config(), services, start=start, config_path=config_path)
 
 
-def run_tui(config: TrainConfig | None, runs_dir: Path, start: bool = False) -> int:
+def run_tui(config: TrainConfig | None, runs_dir: Path, start: bool = False,
+            config_path: Path | None = None) -> int:
     """Run the TUI until the user quits; returns the process exit status."""
-    app = make_app(config, runs_dir=runs_dir, start=start)
+    app = make_app(config, runs_dir=runs_dir, start=start, config_path=config_path)
 
     async def main() -> None:
         await app.run_async()

@@ -15,8 +15,14 @@ COMMAND_LIST: tuple[tuple[str, str, str], ...] = (
     ("Open run", "Open the run selected on the Runs tab", "open_run"),
     ("Compare runs", "Compare the two runs marked on the Runs tab", "compare_runs"),
     ("Predict with selected run", "Load the selected run into the Predict tab", "predict_with_run"),
+    ("Resume run", "Continue the stopped, failed or interrupted run selected on the Runs tab",
+     "resume_run"),
     ("Delete run", "Delete the run selected on the Runs tab (asks first)", "delete_run"),
     ("Refresh runs", "Re-read the runs folder", "refresh_runs"),
+    ("Save settings…", "Write the Train tab's settings to a TOML file (f7)", "save_settings"),
+    ("Load settings…", "Fill the Train tab from a TOML or JSON settings file (ctrl+l)", "load_settings"),
+    ("Save screenshot", "Save an SVG picture of the screen in the current folder (f12)",
+     "save_screenshot"),
 )
 
 

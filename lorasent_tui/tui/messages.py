@@ -11,6 +11,7 @@ from typing import Any
 
 from textual.message import Message
 
+from lorasent_tui.core.config import TrainConfig
 from lorasent_tui.core.events import EpochResult, RunFailed, RunFinished, StatusUpdate, StepProgress
 
 
@@ -40,6 +41,24 @@ class TrainFinished(Message):
 @dataclass
 class TrainFailed(Message):
     failure: RunFailed
+
+
+@dataclass
+class ResumeLoaded(Message):
+    """A run about to be resumed, as saved: its settings and the epochs it finished."""
+
+    run_id: str
+    config: TrainConfig
+    rows: list[dict[str, Any]]  # metrics.jsonl
+    rocs: dict[str, dict[str, Any]]  # roc.json
+    best_epoch: int | None = None
+
+
+@dataclass
+class ResumeRun(Message):
+    """The Runs tab asks for run ``run_id`` to be continued on the Train tab."""
+
+    run_id: str
 
 
 @dataclass

@@ -1,4 +1,4 @@
-"""The Runs tab: every run under the runs folder; open, compare, predict with, delete.
+"""The Runs tab: every run under the runs folder; open, compare, predict with, resume, delete.
 
 Reading run folders happens in thread workers (a slow or network disk must not freeze
 the UI); damaged folders are listed with their problem rather than hidden.
@@ -17,8 +17,11 @@ from textual.widgets import DataTable, Static
 from lorasent_tui.core.errors import describe_exception
 from lorasent_tui.core.store import RunStore, RunSummary
 from lorasent_tui.tui.confirm import ConfirmScreen
-from lorasent_tui.tui.messages import RunDataLoaded, RunReady, RunsChanged, RunsListed, ShowStatus
+from lorasent_tui.tui.messages import (
+    ResumeRun, RunDataLoaded, RunReady, RunsChanged, RunsListed, ShowStatus,
+)
 from lorasent_tui.tui.run_detail import RunDetailScreen, load_run_data
+from lorasent_tui.tui.services import RESUMABLE_STATES
 from lorasent_tui.tui.widgets.metrics_table import format_metric
 
 MARK = "✓"
@@ -37,6 +40,7 @@ class RunsPanel(Vertical):
         Binding("space", "toggle_mark", "Mark", id="runs-mark"),
         Binding("c", "compare", "Compare", id="runs-compare"),
         Binding("p", "predict_with", "Predict", id="runs-predict"),
+        Binding("u", "resume", "Resume", id="runs-resume"),
         Binding("d", "delete", "Delete", id="runs-delete"),
         Binding("r", "reload", "Refresh", id="runs-refresh"),
     ]
@@ -88,7 +92,8 @@ class RunsPanel(Vertical):
             table.move_cursor(row=table.get_row_index(current))
         count = len(message.summaries)
         info = message.error or (f"{count} run{'s' if count != 1 else ''} in {self.runs_dir}. "
-                                 "enter open · space mark · c compare two · p predict · d delete · r refresh")
+                                 "enter open · space mark · c compare two · p predict · u resume · "
+                                 "d delete · r refresh")
         self.query_one("#runs-info", Static).update(info)
 
     def _cells(self, s: RunSummary) -> list[str]:
@@ -175,6 +180,23 @@ class RunsPanel(Vertical):
             self.post_message(ShowStatus(f"Run {summary.run_id} has no trained epoch yet.", "warning"))
             return
         self.post_message(RunReady(summary.run_id, switch_tab=True))
+
+    def action_resume(self) -> None:
+        """Continue a stopped, failed or interrupted run on the Train tab."""
+        run_id = self.selected_run_id()
+        if run_id is None or run_id not in self.summaries:
+            self.post_message(ShowStatus("No run selected.", "warning"))
+            return
+        summary = self.summaries[run_id]
+        if summary.state in RESUMABLE_STATES:
+            self.post_message(ResumeRun(run_id))
+            return
+        why = {
+            "completed": f"Run {run_id} is completed; there is nothing to resume.",
+            "running": f"Run {run_id} is still running; only stopped, failed or interrupted runs resume.",
+            "damaged": f"Cannot resume the damaged run {run_id}: {summary.problem}",
+        }.get(summary.state, f"Run {run_id} is {summary.state}; it cannot be resumed.")
+        self.post_message(ShowStatus(why, "error" if summary.state == "damaged" else "warning"))
 
     def action_delete(self) -> None:
         run_id = self.selected_run_id()

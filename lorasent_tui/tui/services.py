@@ -14,12 +14,15 @@ from pathlib import Path
 from typing import Any, Callable
 
 from lorasent_tui.core.config import TrainConfig
+from lorasent_tui.core.store import RunStore
 from lorasent_tui.core.events import (
     EpochResult, RunFailed, RunFinished, StatusUpdate, StepProgress, TrainCallbacks,
 )
 from lorasent_tui.tui.messages import (
-    DataPreview, TrainEpoch, TrainFailed, TrainFinished, TrainProgress, TrainStatus,
+    DataPreview, ResumeLoaded, TrainEpoch, TrainFailed, TrainFinished, TrainProgress, TrainStatus,
 )
+
+RESUMABLE_STATES = ("stopped", "failed", "interrupted")
 
 
 def default_trainer(config: TrainConfig, *, runs_dir: Path, callbacks: TrainCallbacks,
@@ -63,9 +66,13 @@ class Services:
 
 @dataclass
 class TrainingSession:
-    """The one training run in flight; the app sets ``stop_event`` when it closes."""
+    """The one training run in flight; the app sets ``stop_event`` when it closes.
 
-    config: TrainConfig
+    ``config`` is None while a resumed run's saved settings are still being read.
+    """
+
+    config: TrainConfig | None
+    resume: str | None = None  # the run id being continued
     stop_event: threading.Event = field(default_factory=threading.Event)
     done: threading.Event = field(default_factory=threading.Event)
 
@@ -139,6 +146,14 @@ class MessageBridge:
         self.flush()
         self.finished = True
         self.target.post_message(TrainFailed(failure))
+
+
+def read_resume(runs_dir: Path, run_id: str) -> ResumeLoaded:
+    """What the Train tab shows of a run before resuming it; raises RunError. Thread only."""
+    run = RunStore(runs_dir).get(run_id)
+    best = run.status().get("best_epoch")
+    return ResumeLoaded(run.run_id, run.config(), run.metrics(), run.roc(),
+                        best if isinstance(best, int) else None)
 
 
 def label_name(label: Any) -> str:

@@ -2,6 +2,11 @@
 
 Validation is the core's ``build_config`` (same rules as the CLI); its
 ``ConfigError.field_errors`` are shown next to the fields they belong to.
+
+Kept flat on purpose: every widget here is re-laid out and re-rendered on each switch
+to the Train tab, so a field is one row (label + input) plus a hidden error line, and
+hints are tooltips plus one shared help line for the focused field rather than a
+Static per field (111 -> 80 widgets).
 """
 
 from __future__ import annotations
@@ -10,7 +15,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from textual.app import ComposeResult
-from textual.containers import Horizontal, Vertical, VerticalScroll
+from textual import events
+from textual.containers import Horizontal, VerticalScroll
 from textual.suggester import SuggestFromList
 from textual.widgets import Input, Label, Select, Static
 
@@ -54,6 +60,8 @@ FIELDS: tuple[FieldSpec, ...] = (
     FieldSpec("processes", "Processes", "more than 1: a torchrun job, one process per GPU"),
 )
 FORM_FIELDS = tuple(spec.name for spec in FIELDS)
+SPECS = {spec.name: spec for spec in FIELDS}
+HELP_DEFAULT = "Tab moves between settings; invalid ones are flagged below their row."
 
 
 def to_text(value: Any) -> str:
@@ -67,11 +75,10 @@ def to_text(value: Any) -> str:
 class SettingsForm(VerticalScroll):
     # One line per setting (compact inputs) so the whole form fits a 40-row terminal.
     DEFAULT_CSS = """
-    SettingsForm > .field { height: auto; }
     SettingsForm .field-row { height: 1; }
     SettingsForm .field-label { width: 14; color: $text-muted; }
     SettingsForm .field-row > Input, SettingsForm .field-row > Select { width: 1fr; }
-    SettingsForm .field-hint { color: $text-muted; text-style: italic; }
+    SettingsForm #field-help { dock: bottom; height: 3; color: $text-muted; text-style: italic; }
     SettingsForm .field-row > Input { background: $boost; }
     SettingsForm .field-error { color: $error; text-style: bold; display: none; }
     SettingsForm .field-error.-shown { display: block; }
@@ -87,28 +94,32 @@ class SettingsForm(VerticalScroll):
         # Settings without a field (truncation, warmup, ...) ride along from the config/preset.
         self._hidden = {k: v for k, v in config.to_dict().items() if k not in FORM_FIELDS}
         self.errors: dict[str, str] = {}
+        self._help_text = HELP_DEFAULT
+        self._choices: dict[str, list[str]] = {}  # options of each Select field
 
     def compose(self) -> ComposeResult:
         values = self._config.to_dict()
         for spec in FIELDS:
-            with Vertical(classes="field", id=f"row-{spec.name}"):
-                with Horizontal(classes="field-row"):
-                    yield Label(spec.label, classes="field-label")
-                    yield self._make_input(spec, values.get(spec.name))
-                if spec.hint:
-                    yield Static(spec.hint, classes="field-hint")
-                yield Static("", classes="field-error", id=f"error-{spec.name}")
+            with Horizontal(classes="field-row", id=f"row-{spec.name}"):
+                yield Label(spec.label, classes="field-label")
+                yield self._make_input(spec, values.get(spec.name))
+            yield Static("", classes="field-error", id=f"error-{spec.name}")
+        # Docked: stays in view while the fields scroll.
+        yield Static(HELP_DEFAULT, id="field-help")
 
     def _make_input(self, spec: FieldSpec, value: Any) -> Input | Select:
         widget_id = f"field-{spec.name}"
         if spec.choices:
-            choices = list(spec.choices)
+            choices = self._choices[spec.name] = list(spec.choices)
             if value not in choices:  # e.g. device "cuda:1" from a config file
                 choices.append(str(value))
-            return Select([(c, c) for c in choices], value=value, allow_blank=False, id=widget_id,
-                          compact=True)
-        suggester = SuggestFromList(spec.suggestions, case_sensitive=False) if spec.suggestions else None
-        return Input(to_text(value), id=widget_id, suggester=suggester, compact=True)
+            widget: Input | Select = Select([(c, c) for c in choices], value=value, allow_blank=False,
+                                            id=widget_id, compact=True)
+        else:
+            suggester = SuggestFromList(spec.suggestions, case_sensitive=False) if spec.suggestions else None
+            widget = Input(to_text(value), id=widget_id, suggester=suggester, compact=True)
+        widget.tooltip = spec.hint or None
+        return widget
 
     # -- reading and writing -------------------------------------------------------------
     def values(self) -> dict[str, Any]:
@@ -121,6 +132,10 @@ class SettingsForm(VerticalScroll):
     def set_value(self, name: str, value: Any) -> None:
         widget = self.query_one(f"#field-{name}")
         if isinstance(widget, Select):
+            choices = self._choices[name]
+            if str(value) not in choices:  # a loaded file or resumed run may name e.g. cuda:1
+                choices.append(str(value))
+                widget.set_options([(c, c) for c in choices])
             widget.value = str(value)
         else:
             widget.value = to_text(value)
@@ -178,6 +193,17 @@ class SettingsForm(VerticalScroll):
                 return
 
     # -- events --------------------------------------------------------------------------
+    def on_descendant_focus(self, event: events.DescendantFocus) -> None:
+        spec = SPECS.get((event.widget.id or "").removeprefix("field-"))
+        if spec is None:
+            return
+        text = f"{spec.label}: {spec.hint}" if spec.hint else HELP_DEFAULT
+        help_line = self.query_one("#field-help", Static)
+        # Fixed height, so no re-layout; and entering the tab refocuses the same field.
+        if text != self._help_text:
+            self._help_text = text
+            help_line.update(text, layout=False)
+
     def on_input_changed(self, event: Input.Changed) -> None:
         event.stop()
         self.validate()

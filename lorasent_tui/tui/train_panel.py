@@ -1,4 +1,4 @@
-"""The Train tab: settings, start/stop, live progress, metrics and charts, data preview.
+"""The Train tab: settings, start/stop/resume, live progress, metrics and charts, data preview.
 
 The trainer runs in a thread worker and reports through ``MessageBridge`` (throttled,
 thread-safe ``post_message``); every UI change happens here, on the event loop.
@@ -18,14 +18,14 @@ from lorasent_tui.core.config import TrainConfig
 from lorasent_tui.core.errors import describe_exception
 from lorasent_tui.core.events import RunFailed, RunFinished
 from lorasent_tui.tui.messages import (
-    PreviewLoaded, RunReady, RunsChanged, ShowStatus, TrainEpoch, TrainFailed, TrainFinished,
+    ResumeLoaded, RunReady, RunsChanged, ShowStatus, TrainEpoch, TrainFailed, TrainFinished,
     TrainProgress, TrainStatus,
 )
-from lorasent_tui.tui.services import MessageBridge, TrainingSession, build_preview
+from lorasent_tui.tui.preview_pane import DataPreviewPane
+from lorasent_tui.tui.services import MessageBridge, TrainingSession, read_resume
 from lorasent_tui.tui.settings_form import SettingsForm
 from lorasent_tui.tui.widgets.charts import LossChart, RocChart, ScoreChart
-from lorasent_tui.tui.widgets.data_charts import BalanceChart, LengthHistogram
-from lorasent_tui.tui.widgets.metrics_table import MetricsTable
+from lorasent_tui.tui.widgets.metrics_table import MetricsTable, epoch_of
 
 ACTIVE_STATES = ("starting", "running", "stopping")
 
@@ -50,7 +50,6 @@ class TrainPanel(Vertical):
         self.rocs: dict[int, dict[str, Any]] = {}
         self.best_epoch: int | None = None
         self.step_losses: list[tuple[float, float]] = []  # (fractional epoch, loss)
-        self._preview_key: str | None = None
 
     def compose(self) -> ComposeResult:
         with Horizontal(id="train-body"):
@@ -73,15 +72,7 @@ class TrainPanel(Vertical):
                             yield ScoreChart(id="score-chart")
                             yield RocChart(id="roc-chart")
                     with TabPane("Data preview", id="data-pane"):
-                        yield Static("Press 'Preview data' to load the dataset.", id="preview-info")
-                        with Horizontal(id="preview-charts"):
-                            yield BalanceChart(id="balance-chart")
-                            yield LengthHistogram(id="length-chart")
-                        yield DataTable(id="preview-samples", cursor_type="row", zebra_stripes=True)
-
-    def on_mount(self) -> None:
-        samples = self.query_one("#preview-samples", DataTable)
-        samples.add_columns("Split", "Label", "Review")
+                        yield DataPreviewPane(id="data-preview")
 
     @property
     def form(self) -> SettingsForm:
@@ -99,21 +90,26 @@ class TrainPanel(Vertical):
         self.app.refresh_bindings()  # the footer dims Start/Stop from check_action
 
     # -- start / stop --------------------------------------------------------------------
-    def start_training(self) -> bool:
+    def start_training(self, resume: str | None = None) -> bool:
+        """Train with the form's settings, or continue run ``resume`` with its own settings."""
         if self.running:
             self.post_message(ShowStatus("Training is already running; stop it first.", "warning"))
             return False
-        config = self.form.validate()
-        if config is None:
-            problems = "; ".join(f"{k}: {v}" for k, v in self.form.errors.items())
-            self.post_message(ShowStatus(f"Not started, fix the settings first: {problems}", "error"))
-            self.form.focus_first_error()
-            return False
+        config = None  # resuming: the worker reads the run's saved settings
+        if resume is None:
+            config = self.form.validate()
+            if config is None:
+                problems = "; ".join(f"{k}: {v}" for k, v in self.form.errors.items())
+                self.post_message(ShowStatus(f"Not started, fix the settings first: {problems}", "error"))
+                self.form.focus_first_error()
+                return False
         self._reset_live()
-        self.session = TrainingSession(config)
+        self.session = TrainingSession(config, resume=resume)
         self.app.training_session = self.session
         self.state = "starting"
-        self.query_one("#progress-detail", Static).update("Starting… (loading the model can take a few seconds)")
+        self.query_one("#progress-detail", Static).update(
+            f"Resuming run {resume}… (loading the model can take a few seconds)" if resume
+            else "Starting… (loading the model can take a few seconds)")
         self._train(self.session)
         return True
 
@@ -129,10 +125,18 @@ class TrainPanel(Vertical):
     @work(thread=True, exclusive=True, group="train", exit_on_error=False, name="train")
     def _train(self, session: TrainingSession) -> None:
         bridge = MessageBridge(self)
+        runs_dir = self.app.services.runs_dir
         try:
+            config = session.config
+            if session.resume is not None:
+                # Posted before any trainer message (same thread, same target: FIFO), so the
+                # finished epochs are in the table before the continued ones arrive.
+                loaded = read_resume(runs_dir, session.resume)
+                config = session.config = loaded.config
+                self.post_message(loaded)
             result = self.app.services.trainer(
-                session.config, runs_dir=self.app.services.runs_dir, callbacks=bridge.callbacks(),
-                stop_event=session.stop_event)
+                config, runs_dir=runs_dir, callbacks=bridge.callbacks(),
+                stop_event=session.stop_event, resume=session.resume)
             # The trainer reports its end through a callback; cover one that only returns.
             if not bridge.finished and isinstance(result, RunFinished):
                 bridge.on_finished(result)
@@ -151,12 +155,23 @@ class TrainPanel(Vertical):
         self._draw_charts()
 
     # -- trainer messages ----------------------------------------------------------------
+    def on_resume_loaded(self, message: ResumeLoaded) -> None:
+        """Show the run being resumed: its settings in the form, its finished epochs live."""
+        message.stop()
+        self.form.fill(message.config)
+        self.rows = [dict(row) for row in message.rows]
+        self.rocs = {int(epoch): roc for epoch, roc in message.rocs.items()}
+        self.best_epoch = message.best_epoch
+        self.query_one(MetricsTable).set_rows(self.rows, self.best_epoch)
+        self._draw_charts()
+
     def on_train_status(self, message: TrainStatus) -> None:
         message.stop()
         update = message.update
         if update.run_id and update.run_id != self.run_id:
             self.post_message(RunsChanged())  # list the new run (state "running") at once
-            self.post_message(ShowStatus(f"Training run {update.run_id}… (ctrl+t stops it)"))
+            verb = "Resuming" if self.session and self.session.resume else "Training"
+            self.post_message(ShowStatus(f"{verb} run {update.run_id}… (ctrl+t stops it)"))
         self.run_id = update.run_id or self.run_id
         if self.state == "starting":
             self.state = "running"
@@ -184,10 +199,13 @@ class TrainPanel(Vertical):
         result = message.result
         row = dict(result.metrics)
         epoch = int(row.get("epoch", len(self.rows) + 1))
-        self.rows = [r for r in self.rows if int(r.get("epoch", 0)) != epoch] + [row]
+        # Epochs arrive in order, so rows from this epoch on are stale: a resumed run
+        # redoes the epochs after its last checkpoint (metrics.jsonl may list more).
+        self.rows = [r for r in self.rows if epoch_of(r) < epoch] + [row]
+        self.rocs = {e: roc for e, roc in self.rocs.items() if e < epoch}
         self.rocs[epoch] = {**result.roc, "auc": row.get("roc_auc")}
         self.best_epoch = result.best_epoch
-        self.query_one(MetricsTable).add_epoch(row, result.best_epoch)
+        self.query_one(MetricsTable).set_rows(self.rows, result.best_epoch)
         self._draw_charts()
 
     def on_train_finished(self, message: TrainFinished) -> None:
@@ -259,35 +277,4 @@ class TrainPanel(Vertical):
             self.post_message(ShowStatus("Fix the settings before previewing the data.", "error"))
             return
         self.query_one("#train-views", TabbedContent).active = "data-pane"
-        key = repr((config.dataset, config.text_column, config.label_column,
-                    config.train_size, config.eval_size, config.seed))
-        if key == self._preview_key and not force:
-            return
-        self._preview_key = key
-        self.query_one("#preview-info", Static).update(f"Loading {config.dataset}…")
-        self._load_preview(config)
-
-    @work(thread=True, exclusive=True, group="preview", exit_on_error=False, name="preview")
-    def _load_preview(self, config: TrainConfig) -> None:
-        try:
-            preview = build_preview(self.app.services.data.load_splits(config))
-        except Exception as exc:
-            self._preview_key = None
-            self.post_message(ShowStatus(f"Data preview failed: {describe_exception(exc)}", "error"))
-            return
-        self.post_message(PreviewLoaded(preview))
-
-    def on_preview_loaded(self, message: PreviewLoaded) -> None:
-        message.stop()
-        preview = message.preview
-        sizes = ", ".join(f"{split} {sum(c.values())}" for split, c in preview.counts.items())
-        info = f"{preview.source or 'dataset'}: {sizes}"
-        if preview.warnings:
-            info += "\n⚠ " + "\n⚠ ".join(preview.warnings)
-        self.query_one("#preview-info", Static).update(info)
-        self.query_one(BalanceChart).set_counts(preview.counts)
-        self.query_one(LengthHistogram).set_lengths(preview.lengths)
-        table = self.query_one("#preview-samples", DataTable)
-        table.clear()
-        for split, label, text in preview.samples:
-            table.add_row(split, label, text[:300])
+        self.query_one(DataPreviewPane).load(config, force)

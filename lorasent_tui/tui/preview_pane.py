@@ -1,0 +1,70 @@
+"""The Train tab's data preview: label balance, review lengths and a few samples.
+
+Loading the dataset (seconds for a hub dataset) happens in a thread worker; the same
+settings are not loaded twice unless asked.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from textual import work
+from textual.app import ComposeResult
+from textual.containers import Horizontal, Vertical
+from textual.widgets import DataTable, Static
+
+from lorasent_tui.core.config import TrainConfig
+from lorasent_tui.core.errors import describe_exception
+from lorasent_tui.tui.messages import PreviewLoaded, ShowStatus
+from lorasent_tui.tui.services import build_preview
+from lorasent_tui.tui.widgets.data_charts import BalanceChart, LengthHistogram
+
+
+class DataPreviewPane(Vertical):
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self._loaded_key: str | None = None
+
+    def compose(self) -> ComposeResult:
+        yield Static("Press 'Preview data' to load the dataset.", id="preview-info")
+        with Horizontal(id="preview-charts"):
+            yield BalanceChart(id="balance-chart")
+            yield LengthHistogram(id="length-chart")
+        yield DataTable(id="preview-samples", cursor_type="row", zebra_stripes=True)
+
+    def on_mount(self) -> None:
+        self.query_one("#preview-samples", DataTable).add_columns("Split", "Label", "Review")
+
+    def load(self, config: TrainConfig, force: bool = False) -> None:
+        key = repr((config.dataset, config.text_column, config.label_column,
+                    config.train_size, config.eval_size, config.seed))
+        if key == self._loaded_key and not force:
+            return
+        self._loaded_key = key
+        self.query_one("#preview-info", Static).update(f"Loading {config.dataset}…")
+        self._load(config)
+
+    @work(thread=True, exclusive=True, group="preview", exit_on_error=False, name="preview")
+    def _load(self, config: TrainConfig) -> None:
+        try:
+            preview = build_preview(self.app.services.data.load_splits(config))
+        except Exception as exc:
+            self._loaded_key = None
+            self.post_message(ShowStatus(f"Data preview failed: {describe_exception(exc)}", "error"))
+            return
+        self.post_message(PreviewLoaded(preview))
+
+    def on_preview_loaded(self, message: PreviewLoaded) -> None:
+        message.stop()
+        preview = message.preview
+        sizes = ", ".join(f"{split} {sum(c.values())}" for split, c in preview.counts.items())
+        info = f"{preview.source or 'dataset'}: {sizes}"
+        if preview.warnings:
+            info += "\n⚠ " + "\n⚠ ".join(preview.warnings)
+        self.query_one("#preview-info", Static).update(info)
+        self.query_one(BalanceChart).set_counts(preview.counts)
+        self.query_one(LengthHistogram).set_lengths(preview.lengths)
+        table = self.query_one("#preview-samples", DataTable)
+        table.clear()
+        for split, label, text in preview.samples:
+            table.add_row(split, label, text[:300])
