@@ -13,6 +13,7 @@ from hypothesis import strategies as st
 
 from lorasent_tui.core import data
 from lorasent_tui.core.config import TrainConfig
+from lorasent_tui.core import datafiles
 from lorasent_tui.core.data import (
     BUILTIN_DATASETS, LABEL_NAMES, Splits, dataset_kind, load_splits, summarize,
 )
@@ -339,15 +340,15 @@ def test_utf8_check_across_chunk_boundary(tmp_path, monkeypatch):
     path.write_bytes(raw)
     bad = raw[:50] + b"\xff" + raw[50:]
     for size in (1, 2, 3, 5, 7):  # split multi-byte characters at every boundary
-        monkeypatch.setattr(data, "_UTF8_CHUNK", size)
+        monkeypatch.setattr(datafiles, "_UTF8_CHUNK", size)
         path.write_bytes(raw)
-        data._check_utf8(path, "long.jsonl")
+        datafiles.check_utf8(path, "long.jsonl")
         path.write_bytes(bad)
         with pytest.raises(DataError, match="long.jsonl: not valid UTF-8 at byte 50;"):
-            data._check_utf8(path, "long.jsonl")
+            datafiles.check_utf8(path, "long.jsonl")
     path.write_bytes(raw[:-2] + "é".encode()[:1])  # truncated at the very end
     with pytest.raises(DataError, match=f"at byte {len(raw) - 2};"):
-        data._check_utf8(path, "long.jsonl")
+        datafiles.check_utf8(path, "long.jsonl")
 
 
 def test_empty_file(tmp_path):
@@ -381,7 +382,7 @@ def test_too_large_file_refused_without_reading(tmp_path, monkeypatch):
     def no_read(*a, **kw):
         raise AssertionError("the file must not be read")
 
-    monkeypatch.setattr(data, "_check_utf8", no_read)
+    monkeypatch.setattr(data, "check_utf8", no_read)
     expect_error(cfg(dataset=str(path)), "big.csv", "600 MB", "512 MB limit",
                  "LORASENT_MAX_FILE_MB")
     small = write_csv(tmp_path / "small.csv", review_rows(5))

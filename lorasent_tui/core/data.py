@@ -20,36 +20,20 @@ This module never imports torch or textual; pandas, pyarrow and datasets are imp
 from __future__ import annotations
 
 import functools
-import json
-import math
 import os
 from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Iterable
+from typing import Any
 
 import numpy as np
 
+from lorasent_tui.core.datafiles import (LABEL_NAMES, FORMATS, LABEL_WORDS, as_text, check_file, check_two_classes, check_utf8, clean, dedupe, extension, read_csv, read_json, read_jsonl, read_parquet, resolve_columns, short)
 from lorasent_tui.core.errors import DataError
 
-LABEL_NAMES = ("negative", "positive")  # label 1 = positive
 BUILTIN_DATASETS = ("imdb", "rotten_tomatoes")
 
 _BUILTIN_TITLES = {"imdb": "IMDb", "rotten_tomatoes": "Rotten Tomatoes"}
-_FORMATS = {
-    ".csv": "CSV", ".tsv": "TSV", ".jsonl": "JSONL", ".ndjson": "JSONL",
-    ".json": "JSON", ".parquet": "Parquet", ".pq": "Parquet",
-}
-_SUPPORTED = "CSV, TSV, JSONL, JSON or Parquet"
-DEFAULT_MAX_FILE_MB = 512.0
-_MAX_FILE_ENV = "LORASENT_MAX_FILE_MB"
-_UTF8_CHUNK = 1 << 20
-
-_LABEL_WORDS = {
-    "0": 0, "1": 1, "0.0": 0, "1.0": 1,
-    "negative": 0, "positive": 1, "neg": 0, "pos": 1,
-    "false": 0, "true": 1,
-}
 _TRAIN_SPLITS = ("train", "training")
 _EVAL_SPLITS = ("validation", "valid", "val", "dev", "eval")
 _TEST_SPLITS = ("test",)
@@ -81,7 +65,7 @@ def dataset_kind(name: str) -> str:
     path = Path(os.path.expanduser(text))
     if path.exists():
         return "file"
-    if _extension(text) in _FORMATS:
+    if extension(text) in FORMATS:
         return "file"
     if os.path.isabs(text) or text.startswith((".", "~")) or "\\" in text or text.count("/") > 1:
         return "file"
@@ -231,7 +215,7 @@ def _builtin_frame():
         return pd.read_csv(path, usecols=["text", "label", "source"],
                            dtype={"text": str, "source": str}, encoding="utf-8")
     except Exception as exc:  # noqa: BLE001
-        raise DataError(f"{path}: cannot read the built-in reviews: {_short(exc)}") from None
+        raise DataError(f"{path}: cannot read the built-in reviews: {short(exc)}") from None
 
 
 @functools.lru_cache(maxsize=len(BUILTIN_DATASETS))
@@ -261,345 +245,20 @@ def _load_builtin(name: str, train_size: int, eval_size: int, seed: int) -> Spli
     )
 
 
-# ---------------------------------------------------------------------------------------------
-# Local files
-
-
-def _extension(name: str) -> str:
-    return Path(name).suffix.lower()
-
-
-def _max_file_bytes() -> tuple[float, int]:
-    raw = os.environ.get(_MAX_FILE_ENV, "").strip()
-    if not raw:
-        return DEFAULT_MAX_FILE_MB, int(DEFAULT_MAX_FILE_MB * 2**20)
-    try:
-        mb = float(raw)
-    except ValueError:
-        mb = float("nan")
-    if not math.isfinite(mb) or mb <= 0:
-        raise DataError(f"{_MAX_FILE_ENV} must be a positive number of megabytes, got {raw!r}")
-    return mb, int(mb * 2**20)
-
-
-def _check_file(name: str) -> tuple[Path, str]:
-    path = Path(os.path.expanduser(name))
-    try:
-        st = path.stat()
-    except FileNotFoundError:
-        parent = path.parent
-        if str(parent) not in ("", ".") and not parent.exists():
-            raise DataError(f"{name}: no such file (folder {parent} does not exist)") from None
-        raise DataError(f"{name}: no such file") from None
-    except OSError as exc:
-        raise DataError(f"{name}: cannot access it ({exc.strerror or exc})") from None
-    if path.is_dir():
-        raise DataError(f"{name}: is a folder; pass a data file ({_SUPPORTED})")
-    ext = _extension(name)
-    if ext not in _FORMATS:
-        shown = f"'{ext}'" if ext else "no extension"
-        raise DataError(f"{name}: unsupported file type ({shown}); use a .csv, .tsv, .jsonl, "
-                        ".ndjson, .json or .parquet file")
-    if st.st_size == 0:
-        raise DataError(f"{name}: the file is empty")
-    limit_mb, limit_bytes = _max_file_bytes()
-    if st.st_size > limit_bytes:
-        raise DataError(
-            f"{name}: {st.st_size / 2**20:,.0f} MB is over the {limit_mb:g} MB limit for data "
-            f"files; use a smaller sample or set {_MAX_FILE_ENV} to raise the limit")
-    return path, _FORMATS[ext]
-
-
-def _check_utf8(path: Path, name: str) -> None:
-    """Stream the file through a strict decoder; the error names the absolute byte offset."""
-    offset = 0  # absolute offset of data[0]
-    tail = b""
-    try:
-        with open(path, "rb") as fh:
-            while True:
-                chunk = fh.read(_UTF8_CHUNK)
-                data = tail + chunk
-                if not data:
-                    return
-                try:
-                    data.decode("utf-8")
-                    tail = b""
-                    offset += len(data)
-                except UnicodeDecodeError as exc:
-                    if chunk and exc.reason == "unexpected end of data":
-                        tail = data[exc.start:]  # a character split by the chunk boundary
-                        offset += exc.start
-                    else:
-                        raise DataError(f"{name}: not valid UTF-8 at byte {offset + exc.start}; "
-                                        "re-save it as UTF-8") from None
-                if not chunk:
-                    return
-    except OSError as exc:
-        raise DataError(f"{name}: cannot read it ({exc.strerror or exc})") from None
-
-
-def _short(exc: BaseException, limit: int = 160) -> str:
-    text = str(exc).strip()
-    line = text.splitlines()[0].strip() if text else type(exc).__name__
-    if len(line) > limit:
-        line = line[: limit - 1] + "…"
-    return line
-
-
-def _pick_column(wanted: str, columns: list[str]) -> str | None:
-    """The exact column, else its unique case-insensitive match, else None."""
-    if wanted in columns:
-        return wanted
-    folded = [c for c in columns if str(c).strip().lower() == wanted.strip().lower()]
-    return folded[0] if len(folded) == 1 else None
-
-
-def _resolve_columns(
-    name: str, columns: list[str], text_col: str, label_col: str,
-) -> tuple[str, str, str | None]:
-    text_key = _pick_column(text_col, columns)
-    label_key = _pick_column(label_col, columns)
-    if text_key is None or label_key is None:
-        shown = ", ".join(str(c) for c in columns[:20]) or "none"
-        if len(columns) > 20:
-            shown += f", … ({len(columns)} in all)"
-        if text_key is None and label_key is None:
-            what = f"no column '{text_col}' or '{label_col}'"
-            fix = "set --text-column and --label-column"
-        elif text_key is None:
-            what, fix = f"no column '{text_col}'", "set --text-column"
-        else:
-            what, fix = f"no column '{label_col}'", "set --label-column"
-        raise DataError(f"{name}: {what} (columns: {shown}); {fix}")
-    if text_key == label_key:
-        raise DataError(f"{name}: the text and label columns are both '{text_key}'; "
-                        "set --text-column and --label-column to different columns")
-    split_key = None
-    if "split" in columns and "split" not in (text_key, label_key):
-        split_key = "split"
-    return text_key, label_key, split_key
-
-
-def _read_csv(path: Path, name: str, fmt: str, text_col: str, label_col: str):
-    import pandas as pd
-
-    sep = "\t" if fmt == "TSV" else ","
-    try:
-        header = pd.read_csv(path, sep=sep, nrows=0, encoding="utf-8-sig")
-        columns = [str(c) for c in header.columns]
-        text_key, label_key, split_key = _resolve_columns(name, columns, text_col, label_col)
-        keys = [k for k in (text_key, label_key, split_key) if k]
-        frame = pd.read_csv(path, sep=sep, usecols=keys, dtype=str, keep_default_na=False,
-                            encoding="utf-8-sig", engine="c")
-    except DataError:
-        raise
-    except pd.errors.EmptyDataError:
-        raise DataError(f"{name}: the file has no header or rows") from None
-    except Exception as exc:  # noqa: BLE001 - parser errors vary by pandas version
-        raise DataError(f"{name}: cannot parse it as {fmt}: {_short(exc)}") from None
-    texts = frame[text_key].tolist()
-    labels = frame[label_key].tolist()
-    splits = frame[split_key].tolist() if split_key else None
-    return texts, labels, splits, (text_key, label_key)
-
-
-def _rows_from_objects(name: str, rows: Iterable[tuple[int, Any]], text_col: str, label_col: str):
-    """Collect columns from JSON objects; keys missing from a row read as empty."""
-    seen: dict[str, None] = {}
-    kept: list[dict[str, Any]] = []
-    for where, obj in rows:
-        if not isinstance(obj, dict):
-            raise DataError(f"{name}: {where} is not a JSON object "
-                            "(expected objects like {\"text\": ..., \"label\": ...})")
-        for key in obj:
-            if key not in seen:
-                seen[key] = None
-        kept.append({k: obj.get(k) for k in (text_col, label_col, "split") if k in obj}
-                    if (text_col in obj and label_col in obj) else obj)
-    columns = list(seen)
-    text_key, label_key, split_key = _resolve_columns(name, columns, text_col, label_col)
-    texts = [obj.get(text_key) for obj in kept]
-    labels = [obj.get(label_key) for obj in kept]
-    splits = [obj.get(split_key) for obj in kept] if split_key else None
-    return texts, labels, splits, (text_key, label_key)
-
-
-def _iter_jsonl(fh, name: str):
-    for lineno, line in enumerate(fh, start=1):
-        if not line.strip():
-            continue
-        try:
-            yield f"line {lineno}", json.loads(line)
-        except json.JSONDecodeError as exc:
-            raise DataError(f"{name}: line {lineno} is not valid JSON ({exc.msg} at column "
-                            f"{exc.colno})") from None
-
-
-def _read_jsonl(path: Path, name: str, text_col: str, label_col: str):
-    with open(path, encoding="utf-8-sig") as fh:
-        return _rows_from_objects(name, _iter_jsonl(fh, name), text_col, label_col)
-
-
-def _read_json(path: Path, name: str, text_col: str, label_col: str):
-    with open(path, encoding="utf-8-sig") as fh:
-        raw = fh.read()
-    try:
-        data = json.loads(raw)
-    except json.JSONDecodeError as exc:
-        if exc.msg == "Extra data":  # one object per line saved as .json
-            import io
-
-            rows = _iter_jsonl(io.StringIO(raw), name)
-            return _rows_from_objects(name, rows, text_col, label_col)
-        raise DataError(f"{name}: not valid JSON ({exc.msg} at line {exc.lineno} column "
-                        f"{exc.colno})") from None
-    if not isinstance(data, list):
-        raise DataError(f"{name}: expected a JSON list of objects like "
-                        "[{\"text\": ..., \"label\": ...}], got a JSON "
-                        f"{type(data).__name__.replace('dict', 'object')}")
-    return _rows_from_objects(name, ((f"item {i}", obj) for i, obj in enumerate(data, 1)),
-                              text_col, label_col)
-
-
-def _read_parquet(path: Path, name: str, text_col: str, label_col: str):
-    try:
-        import pyarrow.parquet as pq
-
-        schema = pq.read_schema(path)
-        columns = [str(c) for c in schema.names]
-        text_key, label_key, split_key = _resolve_columns(name, columns, text_col, label_col)
-        keys = [k for k in (text_key, label_key, split_key) if k]
-        table = pq.read_table(path, columns=keys)
-    except DataError:
-        raise
-    except Exception as exc:  # noqa: BLE001 - ArrowInvalid, OSError, ...
-        raise DataError(f"{name}: not a readable Parquet file ({_short(exc)})") from None
-    texts = table.column(text_key).to_pylist()
-    labels = table.column(label_key).to_pylist()
-    splits = table.column(split_key).to_pylist() if split_key else None
-    return texts, labels, splits, (text_key, label_key)
-
-
-def _as_text(value: Any) -> str:
-    if value is None:
-        return ""
-    if isinstance(value, str):
-        return value
-    if isinstance(value, float) and math.isnan(value):
-        return ""
-    return str(value)
-
-
-def _label_value(value: Any) -> int | None:
-    if isinstance(value, (bool, np.bool_)):
-        return int(value)
-    if isinstance(value, (int, np.integer)):
-        return int(value) if value in (0, 1) else None
-    if isinstance(value, (float, np.floating)):
-        return int(value) if value in (0.0, 1.0) else None
-    if isinstance(value, str):
-        return _LABEL_WORDS.get(value.strip().lower())
-    return None
-
-
-def _clean(
-    name: str, texts: list[Any], labels: list[Any], label_col: str,
-    positions: list[int] | None = None,
-) -> tuple[list[str], np.ndarray, list[int], list[str]]:
-    """Drop empty texts, parse labels; returns texts, labels, kept row positions, warnings."""
-    warnings: list[str] = []
-    out_texts: list[str] = []
-    out_labels: list[int] = []
-    kept: list[int] = []
-    empty = 0
-    bad: Counter = Counter()
-    first_bad: dict[Any, int] = {}
-    cache: dict[Any, int | None] = {}
-    for i, (raw_text, raw_label) in enumerate(zip(texts, labels)):
-        row = positions[i] if positions is not None else i
-        text = _as_text(raw_text)
-        if not text.strip():
-            empty += 1
-            continue
-        try:
-            value = cache[raw_label] if raw_label in cache else cache.setdefault(
-                raw_label, _label_value(raw_label))
-        except TypeError:  # unhashable (a JSON list or object)
-            value = None
-        if value is None:
-            key = _bad_label_repr(raw_label)
-            bad[key] += 1
-            first_bad.setdefault(key, row + 1)
-            continue
-        out_texts.append(text)
-        out_labels.append(value)
-        kept.append(row)
-    if bad:
-        parts = [f"{k} ({n} row{'s' if n != 1 else ''}, first at row {first_bad[k]})"
-                 for k, n in bad.most_common(3)]
-        more = f" and {len(bad) - 3} more values" if len(bad) > 3 else ""
-        noun = "label" if len(bad) == 1 else "labels"
-        raise DataError(
-            f"{name}: unrecognised {noun} {', '.join(parts)}{more} in column '{label_col}'; "
-            "labels must be 0/1, true/false or negative/positive (pos/neg)")
-    if empty:
-        warnings.append(f"{name}: dropped {empty} row{'s' if empty != 1 else ''} with an "
-                        "empty text")
-    if not out_texts:
-        raise DataError(f"{name}: no rows with a non-empty text")
-    return out_texts, np.asarray(out_labels, dtype=np.int64), kept, warnings
-
-
-def _bad_label_repr(value: Any) -> str:
-    if value is None or (isinstance(value, float) and math.isnan(value)):
-        return "(empty)"
-    if isinstance(value, str) and not value.strip():
-        return "(empty)"
-    text = repr(value)
-    return text if len(text) <= 40 else text[:39] + "…"
-
-
-def _check_two_classes(name: str, labels: np.ndarray) -> None:
-    present = sorted(set(np.unique(labels).tolist()))
-    if len(present) < 2:
-        only = LABEL_NAMES[present[0]]
-        raise DataError(f"{name}: all {len(labels)} reviews are labelled {only}; both negative "
-                        "and positive reviews are needed")
-
-
-def _dedupe(texts: list[str], labels: np.ndarray) -> tuple[list[str], np.ndarray, int, int]:
-    """Keep the first of identical texts; returns texts, labels, removed, label conflicts."""
-    first: dict[str, int] = {}
-    keep: list[int] = []
-    conflicts = 0
-    for i, text in enumerate(texts):
-        key = text.strip()
-        j = first.get(key)
-        if j is None:
-            first[key] = i
-            keep.append(i)
-        elif labels[j] != labels[i]:
-            conflicts += 1
-    removed = len(texts) - len(keep)
-    if not removed:
-        return texts, labels, 0, 0
-    return [texts[i] for i in keep], labels[np.asarray(keep, dtype=np.int64)], removed, conflicts
-
-
 def _load_file(name: str, text_col: str, label_col: str,
                train_size: int, eval_size: int, seed: int) -> Splits:
-    path, fmt = _check_file(name)
+    path, fmt = check_file(name)
     if fmt != "Parquet":
-        _check_utf8(path, name)
+        check_utf8(path, name)
     try:
         if fmt in ("CSV", "TSV"):
-            read = _read_csv(path, name, fmt, text_col, label_col)
+            read = read_csv(path, name, fmt, text_col, label_col)
         elif fmt == "JSONL":
-            read = _read_jsonl(path, name, text_col, label_col)
+            read = read_jsonl(path, name, text_col, label_col)
         elif fmt == "JSON":
-            read = _read_json(path, name, text_col, label_col)
+            read = read_json(path, name, text_col, label_col)
         else:
-            read = _read_parquet(path, name, text_col, label_col)
+            read = read_parquet(path, name, text_col, label_col)
     except DataError:
         raise
     except OSError as exc:
@@ -615,9 +274,9 @@ def _load_file(name: str, text_col: str, label_col: str,
                                     train_size, eval_size, seed)
         if result is not None:
             return result
-    clean_texts, clean_labels, _, warnings = _clean(name, texts, labels, label_key)
-    _check_two_classes(name, clean_labels)
-    clean_texts, clean_labels, removed, conflicts = _dedupe(clean_texts, clean_labels)
+    clean_texts, clean_labels, _, warnings = clean(name, texts, labels, label_key)
+    check_two_classes(name, clean_labels)
+    clean_texts, clean_labels, removed, conflicts = dedupe(clean_texts, clean_labels)
     if removed:
         note = (f"; {conflicts} of them had a different label (the first was kept)"
                 if conflicts else "")
@@ -637,7 +296,7 @@ def _load_file(name: str, text_col: str, label_col: str,
 
 
 def _split_role(value: Any) -> str | None:
-    text = _as_text(value).strip().lower()
+    text = as_text(value).strip().lower()
     if text in _TRAIN_SPLITS:
         return "train"
     if text in _EVAL_SPLITS:
@@ -651,7 +310,7 @@ def _from_split_column(name, label, texts, labels, split_values, label_key,
                        train_size, eval_size, seed) -> Splits | None:
     """Use a ``split`` column (train / validation or test); None if it has no eval rows."""
     roles = [_split_role(v) for v in split_values]
-    unknown = Counter(_as_text(v).strip() or "(empty)"
+    unknown = Counter(as_text(v).strip() or "(empty)"
                       for v, r in zip(split_values, roles) if r is None)
     if unknown:
         shown = ", ".join(f"{v!r} ({n} row{'s' if n != 1 else ''})"
@@ -680,11 +339,11 @@ def _from_pools(name, label, train_pool, eval_pool, eval_name, label_key,
     split is the same whatever ``train_size`` is.
     """
     warnings: list[str] = []
-    t_texts, t_labels, _, w = _clean(f"{name} (train)", train_pool[0], train_pool[1], label_key,
+    t_texts, t_labels, _, w = clean(f"{name} (train)", train_pool[0], train_pool[1], label_key,
                                      train_pool[2])
     warnings += w
-    _check_two_classes(f"{name} (train)", t_labels)
-    e_texts, e_labels, _, w = _clean(f"{name} ({eval_name})", eval_pool[0], eval_pool[1],
+    check_two_classes(f"{name} (train)", t_labels)
+    e_texts, e_labels, _, w = clean(f"{name} ({eval_name})", eval_pool[0], eval_pool[1],
                                      label_key, eval_pool[2])
     warnings += w
     train_keys = {t.strip() for t in t_texts}
@@ -745,7 +404,7 @@ def _class_label_map(ds: Any, column: str) -> dict[int, int] | None:
         return None
     if not names or len(names) != 2:
         return None
-    mapped = [_LABEL_WORDS.get(str(n).strip().lower()) for n in names]
+    mapped = [LABEL_WORDS.get(str(n).strip().lower()) for n in names]
     if None in mapped or mapped[0] == mapped[1]:
         return None
     return {0: mapped[0], 1: mapped[1]}
@@ -759,7 +418,7 @@ def _load_hub(name: str, text_col: str, label_col: str,
         loaded = datasets.load_dataset(name)
         split_names = list(loaded.keys()) if hasattr(loaded, "keys") else []
     except Exception as exc:  # noqa: BLE001 - wrap anything from datasets into one line
-        raise _hub_error(name, f"{type(exc).__name__}: {_short(exc)}") from None
+        raise _hub_error(name, f"{type(exc).__name__}: {short(exc)}") from None
     if not split_names:
         loaded, split_names = {"train": loaded}, ["train"]
     lower = {str(s).lower(): s for s in split_names}
@@ -776,7 +435,7 @@ def _load_hub(name: str, text_col: str, label_col: str,
                 continue
             ds = loaded[split]
             columns = [str(c) for c in ds.column_names]
-            text_key, label_key, _ = _resolve_columns(f"{shown} ({split})", columns,
+            text_key, label_key, _ = resolve_columns(f"{shown} ({split})", columns,
                                                       text_col, label_col)
             texts = _hub_column(ds, text_key)
             labels = _hub_column(ds, label_key)
@@ -787,13 +446,13 @@ def _load_hub(name: str, text_col: str, label_col: str,
     except DataError:
         raise
     except Exception as exc:  # noqa: BLE001
-        raise _hub_error(name, f"{type(exc).__name__}: {_short(exc)}") from None
+        raise _hub_error(name, f"{type(exc).__name__}: {short(exc)}") from None
     label = f"{name} (Hugging Face Hub)"
     if eval_split is None:
         texts, labels, _ = pools["train"]
-        clean_texts, clean_labels, _, warnings = _clean(shown, texts, labels, label_key)
-        _check_two_classes(shown, clean_labels)
-        clean_texts, clean_labels, removed, _ = _dedupe(clean_texts, clean_labels)
+        clean_texts, clean_labels, _, warnings = clean(shown, texts, labels, label_key)
+        check_two_classes(shown, clean_labels)
+        clean_texts, clean_labels, removed, _ = dedupe(clean_texts, clean_labels)
         if removed:
             warnings.append(f"{shown}: removed {removed} duplicate reviews before sampling")
         warnings.append(f"{shown}: no validation or test split; sampled eval from train")

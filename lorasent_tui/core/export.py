@@ -158,7 +158,7 @@ def model_card_text(run: Run, merged: bool = False) -> str:
                   "", "```python", "import torch",
                   "from peft import PeftModel",
                   "from transformers import AutoModelForSequenceClassification, AutoTokenizer", "",
-                  f"base = AutoModelForSequenceClassification.from_pretrained(",
+                  "base = AutoModelForSequenceClassification.from_pretrained(",
                   f"    {base!r}, num_labels=2,",
                   '    id2label={0: "negative", 1: "positive"}, label2id={"negative": 0, "positive": 1})',
                   'model = PeftModel.from_pretrained(base, "path/to/run/adapter").eval()',
@@ -200,19 +200,11 @@ def _check_target(out_dir: Path, run: Run) -> None:
 
 
 def _build_merged(run: Run) -> tuple[Any, Any]:
-    from peft import PeftModel
-
     from lorasent_tui.core import models
+    from lorasent_tui.core.predict import load_trained
 
     config = run.config()
-    adapter = run.complete_adapter_dir()
-    if adapter is None or not (adapter / "adapter_model.safetensors").is_file():
-        raise RunError(f"run {run.run_id} has no saved adapter yet (no finished epoch); nothing to export")
-    tokenizer = models.load_tokenizer(config.model)
-    base, _ = models.load_classifier(config.model, config.seed)
-    # The head layers the base checkpoint lacks are in the adapter (modules_to_save), so the
-    # merged model does not depend on the random initialisation of the head.
-    model = PeftModel.from_pretrained(base, str(adapter), is_trainable=False).merge_and_unload()
+    model, tokenizer = load_trained(run, merge=True)
     model.config.id2label = dict(models.ID2LABEL)
     model.config.label2id = dict(models.LABEL2ID)
     model.config.num_labels = len(models.ID2LABEL)

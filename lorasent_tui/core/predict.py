@@ -10,7 +10,7 @@ from typing import Any, Sequence
 from lorasent_tui.core.config import TrainConfig
 from lorasent_tui.core.errors import RunError
 from lorasent_tui.core.precision import autocast, resolve_precision
-from lorasent_tui.core.store import RunStore
+from lorasent_tui.core.store import Run, RunStore
 
 MAX_TEXT_CHARS = 1_000_000
 
@@ -29,6 +29,30 @@ def clean_text(text: str) -> str:
     """Printable text for the tokenizer: control characters become spaces, size is capped."""
     text = text[:MAX_TEXT_CHARS]
     return "".join(ch if ch.isprintable() or ch in "\t\n" else " " for ch in text)
+
+
+def load_trained(run: Run, merge: bool = True) -> tuple[Any, Any]:
+    """A run's base model with its best adapter (merged into the weights, or as PEFT layers)."""
+    from peft import PeftModel
+
+    from lorasent_tui.core import models
+
+    config = run.config()
+    adapter = run.complete_adapter_dir()
+    if adapter is None or not (adapter / "adapter_model.safetensors").is_file():
+        raise RunError(f"run {run.run_id} has no saved adapter yet (no finished epoch)")
+    tokenizer = models.load_tokenizer(config.model)
+    base, _ = models.load_classifier(config.model, config.seed)
+    # Only safetensors are read: PEFT prefers adapter_model.safetensors when it exists,
+    # which was checked above, so a planted pickle beside it is never opened. The head
+    # layers the base checkpoint lacks come from the adapter too (modules_to_save).
+    try:
+        model = PeftModel.from_pretrained(base, str(adapter), is_trainable=False)
+    except Exception as exc:  # noqa: BLE001 - a damaged adapter file, in whatever way
+        first = (str(exc).strip().splitlines() or [""])[0][:200]
+        raise RunError(f"run {run.run_id}: the saved adapter cannot be loaded "
+                       f"({type(exc).__name__}: {first})") from None
+    return (model.merge_and_unload() if merge else model), tokenizer
 
 
 class Predictor:
@@ -59,28 +83,9 @@ class Predictor:
     def from_run(cls, ref: str, runs_dir: Path | str = "runs", device: str = "cpu",
                  merge: bool = True) -> "Predictor":
         """A run's best adapter on its base model, merged into the weights for speed."""
-        from peft import PeftModel
-
-        from lorasent_tui.core import models
-
         run = RunStore(runs_dir).get(ref)
-        config = run.config()
-        adapter = run.complete_adapter_dir()
-        if adapter is None or not (adapter / "adapter_model.safetensors").is_file():
-            raise RunError(f"run {run.run_id} has no saved adapter yet (no finished epoch)")
-        tokenizer = models.load_tokenizer(config.model)
-        base, _ = models.load_classifier(config.model, config.seed)
-        # Only safetensors are read: PEFT prefers adapter_model.safetensors when it exists,
-        # which was checked above, so a planted pickle beside it is never opened.
-        try:
-            model = PeftModel.from_pretrained(base, str(adapter), is_trainable=False)
-        except Exception as exc:  # noqa: BLE001 - a damaged adapter file, in whatever way
-            first = (str(exc).strip().splitlines() or [""])[0][:200]
-            raise RunError(f"run {run.run_id}: the saved adapter cannot be loaded "
-                           f"({type(exc).__name__}: {first})") from None
-        if merge:
-            model = model.merge_and_unload()
-        return cls(model.to(device), tokenizer, config, run.run_id, device)
+        model, tokenizer = load_trained(run, merge)
+        return cls(model.to(device), tokenizer, run.config(), run.run_id, device)
 
     def _probs(self, encoded: list, batch_size: int) -> list[float]:
         import torch
