@@ -82,7 +82,7 @@ PRESETS: dict[str, dict[str, Any]] = {
     ),
     # Tuned for speed at equal or better accuracy (see bench/ and the README).
     "fast": dict(
-        epochs=3, learning_rate=2e-3, head_learning_rate=1e-2, batch_size=8, eval_batch_size=64,
+        epochs=3, learning_rate=1e-3, head_learning_rate=5e-3, batch_size=8, eval_batch_size=64,
         max_length=256, truncation="head_tail", lora_r=8, lora_alpha=16, lora_dropout=0.0,
         model_dropout=0.0, precision="auto", train_pooler=True,
         target_modules=["query", "key", "value", "attn_out", "ffn_in", "ffn_out"],
