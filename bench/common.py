@@ -31,11 +31,12 @@ def machine() -> dict[str, Any]:
     return info
 
 
-def matmul_peak_gflops(device: str = "cpu", size: int = 1024, seconds: float = 3.0) -> float:
-    """Best fp32 matrix-product rate over a few seconds (the yardstick for training FLOP/s)."""
+def matmul_peak_gflops(device: str = "cpu", size: int = 1024, seconds: float = 3.0,
+                       dtype_name: str = "fp32") -> float:
+    """Best matrix-product rate over a few seconds (the yardstick for training FLOP/s)."""
     import torch
 
-    dtype = torch.float32
+    dtype = torch.bfloat16 if dtype_name == "bf16" else torch.float32
     a = torch.randn(size, size, device=device, dtype=dtype)
     b = torch.randn(size, size, device=device, dtype=dtype)
     best = 0.0

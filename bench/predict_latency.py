@@ -59,7 +59,7 @@ def main() -> None:
         runs_dir, ref = Path(args.runs_dir), args.run
         if ref is None:
             runs_dir = Path(tmp)
-            result = train(build_config({"train_size": 32, "eval_size": 32, "epochs": 1, "max_length": 64}),
+            result = train(build_config({"train_size": 32, "eval_size": 32, "epochs": 1}),
                            runs_dir=runs_dir)
             ref = result.run_id
         reviews = load_splits(build_config({"train_size": 2, "eval_size": args.batch, "seed": 1})).eval_texts
