@@ -139,7 +139,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         config = resolve_config(args)
         from lorasent_tui.tui.app import run_tui
 
-        return run_tui(config, Path(args.runs_dir), start=args.start)
+        return run_tui(config, Path(args.runs_dir), start=args.start,
+                       config_path=Path(args.config) if args.config else None)
     except LorasentError as exc:
         print(f"lorasent-tui: error: {exc}", file=sys.stderr)
         return exc.exit_code

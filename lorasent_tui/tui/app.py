@@ -88,7 +88,7 @@ class LorasentApp(App[int]):
                 yield RunsPanel(id="runs-panel")
         yield Static("Ready. F1/F2/F3 switch tabs · ctrl+s starts training · ctrl+p lists every command.",
                      id="status-line")
-        yield StableFooter()
+        yield StableFooter(compact=True)  # compact: the Runs tab's keys fit 120 columns
 
     def on_mount(self) -> None:
         if self.start_on_mount:

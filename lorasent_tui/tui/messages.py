@@ -50,7 +50,7 @@ class ResumeLoaded(Message):
     run_id: str
     config: TrainConfig
     rows: list[dict[str, Any]]  # metrics.jsonl
-    rocs: dict[str, dict[str, Any]]  # roc.json
+    rocs: dict[int, dict[str, Any]]  # roc.json, by epoch
     best_epoch: int | None = None
 
 

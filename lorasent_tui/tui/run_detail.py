@@ -11,11 +11,12 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
 from textual.screen import ModalScreen
-from textual.widgets import DataTable, Footer, Static
+from textual.widgets import DataTable, Static
 
 from lorasent_tui.core.store import RunStore, RunSummary
 from lorasent_tui.tui.messages import RunReady
 from lorasent_tui.tui.widgets.charts import LossChart, RocChart, ScoreChart
+from lorasent_tui.tui.widgets.footer import StableFooter
 from lorasent_tui.tui.widgets.metrics_table import METRIC_COLUMNS, MetricsTable, format_metric
 
 
@@ -82,7 +83,7 @@ class RunDetailScreen(ModalScreen[None]):
                 yield LossChart(id="detail-loss")
                 yield ScoreChart(id="detail-score")
                 yield RocChart(id="detail-roc")
-        yield Footer()  # the app's footer sits under this screen and would show stale keys
+        yield StableFooter()  # the app's footer sits under this screen and would show stale keys
 
     def _title(self) -> str:
         lines = []

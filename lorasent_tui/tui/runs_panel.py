@@ -42,7 +42,8 @@ class RunsPanel(Vertical):
         Binding("p", "predict_with", "Predict", id="runs-predict"),
         Binding("u", "resume", "Resume", id="runs-resume"),
         Binding("d", "delete", "Delete", id="runs-delete"),
-        Binding("r", "reload", "Refresh", id="runs-refresh"),
+        # In the hint line only: with it the footer no longer fits 120 columns.
+        Binding("r", "reload", "Refresh", id="runs-refresh", show=False),
     ]
 
     def __init__(self, **kwargs: Any) -> None:

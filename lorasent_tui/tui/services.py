@@ -152,7 +152,11 @@ def read_resume(runs_dir: Path, run_id: str) -> ResumeLoaded:
     """What the Train tab shows of a run before resuming it; raises RunError. Thread only."""
     run = RunStore(runs_dir).get(run_id)
     best = run.status().get("best_epoch")
-    return ResumeLoaded(run.run_id, run.config(), run.metrics(), run.roc(),
+    try:
+        rocs = {int(epoch): roc for epoch, roc in run.roc().items()}
+    except ValueError:
+        rocs = {}  # only the ROC chart of the finished epochs is lost; resuming still works
+    return ResumeLoaded(run.run_id, run.config(), run.metrics(), rocs,
                         best if isinstance(best, int) else None)
 
 

@@ -160,7 +160,7 @@ class TrainPanel(Vertical):
         message.stop()
         self.form.fill(message.config)
         self.rows = [dict(row) for row in message.rows]
-        self.rocs = {int(epoch): roc for epoch, roc in message.rocs.items()}
+        self.rocs = dict(message.rocs)
         self.best_epoch = message.best_epoch
         self.query_one(MetricsTable).set_rows(self.rows, self.best_epoch)
         self._draw_charts()

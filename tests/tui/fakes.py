@@ -25,7 +25,8 @@ class FakeTrainer:
     """Writes a real run folder (so Runs and Predict can read it) and reports like the core.
 
     ``accuracies`` gives one accuracy per epoch; ``wait_after_epoch`` blocks on the stop
-    event after that epoch (to test Stop); ``fail`` reports a failure instead.
+    event after that epoch (to test Stop); ``fail`` reports a failure instead. With
+    ``resume`` it continues the run after the epochs in its metrics.jsonl, as the core does.
     """
 
     def __init__(self, accuracies=(0.70, 0.85, 0.80), steps_per_epoch=5, wait_after_epoch=None,
@@ -35,13 +36,25 @@ class FakeTrainer:
         self.wait_after_epoch = wait_after_epoch
         self.fail = fail
         self.calls: list = []
+        self.resumes: list = []  # the ``resume`` argument of every call
         self.progress_events = 0
         self.epoch_started = threading.Event()
 
     def __call__(self, config, *, runs_dir: Path, callbacks: TrainCallbacks,
                  stop_event: threading.Event, resume=None):
         self.calls.append(config)
-        run = RunStore(runs_dir).create(config)
+        self.resumes.append(resume)
+        rows, roc = [], {}
+        if resume is None:
+            run = RunStore(runs_dir).create(config)
+        else:  # like the core: continue after the epochs already in metrics.jsonl
+            run = RunStore(runs_dir).get(resume)
+            if run.effective_state() in ("completed", "running"):
+                failure = RunFailed(f"run {run.run_id} cannot be resumed")
+                callbacks.on_failed(failure)
+                return failure
+            rows, roc = run.metrics(), run.roc()
+            run.update_status(state="running")
         callbacks.on_status(StatusUpdate("Loading model", run.run_id, "cpu"))
         if self.fail:
             failure = RunFailed(self.fail, run.run_id, str(run.path))
@@ -50,8 +63,11 @@ class FakeTrainer:
             return failure
         epochs = len(self.accuracies)
         total = epochs * self.steps_per_epoch
-        rows, roc, best, stopped = [], {}, None, False
+        best = max(rows, key=lambda r: r["accuracy"])["epoch"] if rows else None
+        stopped = False
         for epoch, accuracy in enumerate(self.accuracies, 1):
+            if epoch <= len(rows):
+                continue  # finished before the resume
             self.epoch_started.set()
             for s in range(self.steps_per_epoch):
                 if stop_event.is_set():

@@ -41,3 +41,53 @@ def test_footer_bindings_have_ids(app_factory):
     app = app_factory()
     ids = {b.id for b in app.BINDINGS if getattr(b, "show", True)}
     assert {"tab-train", "tab-predict", "tab-runs", "start-training", "stop-training"} <= ids
+
+
+def test_footer_rebuilds_only_when_its_keys_change(app_factory):
+    from textual.widgets._footer import FooterKey
+
+    from lorasent_tui.tui.widgets.footer import StableFooter
+
+    app = app_factory()
+
+    async def scenario():
+        async with app.run_test(size=(120, 40)) as pilot:
+            await settle(pilot)
+            footer = app.query_one(StableFooter)
+            rebuilds = []
+            original = footer.recompose
+
+            async def counting_recompose():
+                rebuilds.append(app.query_one("#main-tabs").active)
+                await original()
+
+            footer.recompose = counting_recompose
+
+            def shown():
+                return {key.description for key in footer.query(FooterKey)}
+
+            await pilot.press("f2")  # Train -> Predict: the same keys, no rebuild
+            await settle(pilot)
+            assert rebuilds == [] and "Resume" not in shown()
+            await pilot.press("f3")  # Runs adds its own keys
+            await settle(pilot)
+            assert rebuilds == ["runs"] and {"Resume", "Compare"} <= shown()
+            await pilot.press("f1")
+            await settle(pilot)
+            assert rebuilds == ["runs", "train"] and "Resume" not in shown()
+
+    run_async(scenario())
+
+
+def test_settings_hints_show_for_the_focused_field(app_factory):
+    app = app_factory()
+
+    async def scenario():
+        async with app.run_test(size=(120, 40)) as pilot:
+            form = app.train_panel.form
+            form.query_one("#field-lora_layers").focus()
+            await pilot.pause()
+            assert "top N layers" in str(form.query_one("#field-help").render())
+            assert "top N layers" in str(form.query_one("#field-lora_layers").tooltip)
+
+    run_async(scenario())
