@@ -2,6 +2,8 @@ import subprocess
 import sys
 
 CORE_MODULES = ["config", "errors", "events", "fsutil", "store", "metrics", "batching", "models",
+                "datafiles", "datahub", "precision", "distributed", "eventlog", "launcher", "session",
+                "frozen_prefix", "export", "report", "trackers",
                 "data", "trainer", "predict", "checkpoint", "configfile"]
 
 
