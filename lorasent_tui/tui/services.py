@@ -6,6 +6,7 @@ which happens inside thread workers, so the first frame never waits for torch.
 
 from __future__ import annotations
 
+import os
 import threading
 import time
 from collections import Counter
@@ -25,8 +26,21 @@ from lorasent_tui.tui.messages import (
 RESUMABLE_STATES = ("stopped", "failed", "interrupted")
 
 
+def _yield_cpu_to_the_ui() -> None:
+    """Lower this worker thread's scheduling priority (Linux: nice is per thread).
+
+    torch's OpenMP threads are created by the first parallel region, here, and inherit it, so
+    on a machine whose cores training fills, the UI thread still runs as soon as a key comes.
+    """
+    try:
+        os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), 10)
+    except (AttributeError, OSError):
+        pass  # not Linux, or not permitted: training just competes on equal terms
+
+
 def default_trainer(config: TrainConfig, *, runs_dir: Path, callbacks: TrainCallbacks,
                     stop_event: threading.Event, resume: str | None = None) -> RunFinished | RunFailed:
+    _yield_cpu_to_the_ui()
     if config.processes > 1:
         from lorasent_tui.core.launcher import train_subprocess
 
