@@ -50,6 +50,16 @@ class LineChart(PlotextPlot):
         super().__init__(**kwargs)
         self.spec = spec
         self.series: list[Series] = []
+        self._version = 0
+        self._rendered: tuple[Any, Any] | None = None
+
+    def render(self) -> Any:
+        # plotext rebuilds the whole figure in Python on every render, and showing a tab
+        # renders every chart on it: reuse the last figure while data, size and theme stand.
+        key = (self._version, self.size, self.app.theme)
+        if self._rendered is None or self._rendered[0] != key:
+            self._rendered = (key, super().render())
+        return self._rendered[1]
 
     def on_mount(self) -> None:
         self._draw()
@@ -87,6 +97,7 @@ class LineChart(PlotextPlot):
                 options["color"] = s.color
             draw = plt.scatter if s.style == "scatter" or len(s.xs) == 1 else plt.plot
             draw(s.xs, s.ys, **options)
+        self._version += 1
         self.refresh()
 
 
