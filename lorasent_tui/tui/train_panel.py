@@ -6,6 +6,8 @@ thread-safe ``post_message``); every UI change happens here, on the event loop.
 
 from __future__ import annotations
 
+import time
+
 from typing import Any
 
 from textual import on, work
@@ -36,6 +38,9 @@ def fmt_duration(seconds: float | None) -> str:
     seconds = int(round(seconds))
     hours, rest = divmod(seconds, 3600)
     return f"{hours}:{rest // 60:02d}:{rest % 60:02d}" if hours else f"{rest // 60}:{rest % 60:02d}"
+
+
+STEP_CHART_INTERVAL_S = 2.0
 
 
 class TrainPanel(Vertical):
@@ -148,6 +153,8 @@ class TrainPanel(Vertical):
         finally:
             session.done.set()
 
+    _last_step_chart = 0.0
+
     def _reset_live(self) -> None:
         self.rows, self.rocs, self.best_epoch, self.step_losses, self.run_id = [], {}, None, [], None
         self.query_one(MetricsTable).clear_rows()
@@ -191,8 +198,13 @@ class TrainPanel(Vertical):
             # Steps count over the whole run; in epoch units they line up with the epoch points.
             scale = p.epochs / p.total
             self.step_losses += [(step * scale, loss) for step, loss in message.loss_points]
-            loss_chart = self.query_one(LossChart)
-            loss_chart.set_series(loss_chart.show_losses(self.rows, self.step_losses))
+            # A plotext figure costs tens of milliseconds of the UI thread: step points are
+            # drawn at most every STEP_CHART_INTERVAL_S, so keys never queue behind them.
+            now = time.monotonic()
+            if now - self._last_step_chart >= STEP_CHART_INTERVAL_S:
+                self._last_step_chart = now
+                loss_chart = self.query_one(LossChart)
+                loss_chart.set_series(loss_chart.show_losses(self.rows, self.step_losses))
 
     def on_train_epoch(self, message: TrainEpoch) -> None:
         message.stop()
