@@ -385,7 +385,6 @@ def _from_pools(name, label, train_pool, eval_pool, eval_name, label_key,
     )
 
 
-
 def _size(config: Any, field_name: str) -> int:
     value = getattr(config, field_name, None)
     if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:

@@ -14,6 +14,7 @@ from lorasent_tui.core.datafiles import (LABEL_WORDS, check_two_classes, clean, 
                                          short)
 from lorasent_tui.core.errors import DataError
 
+
 def _hub_error(name: str, reason: str) -> DataError:
     return DataError(f"dataset '{name}' is not a local file and could not be loaded from the "
                      f"Hugging Face Hub (offline?): {reason}; pass a CSV/JSONL/Parquet path "

@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from lorasent_tui.core.errors import LorasentError, RunError
-from lorasent_tui.core.fsutil import atomic_replace_dir, atomic_write_text
+from lorasent_tui.core.fsutil import atomic_replace_dir, atomic_write_text, current_umask
 from lorasent_tui.core.store import Run, RunStore, now_iso
 
 # Written into every export; its presence is what lets a later export replace the folder.
@@ -31,18 +31,10 @@ _CARD_METRICS = (("epoch", "Epoch"), ("train_loss", "Train loss"), ("eval_loss",
                  ("f1", "F1"), ("roc_auc", "ROC AUC"))
 
 
-def current_umask() -> int:
-    """The process umask, read without changing it (``os.umask`` would race other threads)."""
-    try:
-        for line in Path("/proc/self/status").read_text().splitlines():
-            if line.startswith("Umask:"):
-                return int(line.split()[1], 8)
-    except (OSError, ValueError, IndexError):
-        pass
-    return 0o022
 
 
 # -- model card ------------------------------------------------------------------------------
+
 
 def _hub_base_model(model: str) -> str | None:
     """The hub id of the base model, or None for a local folder (not valid card metadata)."""
@@ -183,6 +175,7 @@ def write_model_card(run: Run) -> Path:
 
 
 # -- merged export ---------------------------------------------------------------------------
+
 
 def _is_previous_export(folder: Path) -> bool:
     return (folder / EXPORT_MARKER).is_file() and (folder / "config.json").is_file()

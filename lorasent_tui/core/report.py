@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from lorasent_tui.core.errors import LorasentError, RunError
-from lorasent_tui.core.export import current_umask
+from lorasent_tui.core.fsutil import current_umask
 from lorasent_tui.core.fsutil import fsync_dir
 from lorasent_tui.core.store import Run, RunStore
 

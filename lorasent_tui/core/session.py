@@ -146,6 +146,7 @@ def build_optimizer(session: Session) -> None:
 
     session.scheduler = torch.optim.lr_scheduler.LambdaLR(session.optimizer, schedule)
 
+
 def autocast(session: Session) -> Any:
     from lorasent_tui.core.precision import autocast as precision_autocast
 

@@ -78,6 +78,7 @@ def parse_report_to(names: str | Iterable[str] | None) -> list[str]:
 
 # -- the trackers ------------------------------------------------------------------------------
 
+
 def _flat_config(config: Any) -> dict[str, Any]:
     return {k: (", ".join(map(str, v)) if isinstance(v, (list, tuple)) else ("" if v is None else v))
             for k, v in config.to_dict().items()}

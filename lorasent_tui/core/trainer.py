@@ -42,6 +42,7 @@ def _open_run(config: TrainConfig, runs_dir: Path, resume: str | None,
         raise RunError(f"run {run.run_id} is still running (pid {run.status().get('pid')})")
     return run.config(), run
 
+
 def _restore(session: Session) -> None:
     """Continue after the last complete checkpoint; later epochs' records are dropped."""
     from lorasent_tui.core.checkpoint import checkpoint_state, load_checkpoint
@@ -58,6 +59,7 @@ def _restore(session: Session) -> None:
     session.history = [r for r in session.run.metrics() if r["epoch"] <= meta["epoch"]]
     if session.dist.is_main:
         session.run.truncate_to_epoch(meta["epoch"])
+
 
 def _train_epoch(session: Session, epoch: int, callbacks: TrainCallbacks, stop: threading.Event,
                  clock: dict) -> float | None:
