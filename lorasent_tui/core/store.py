@@ -105,13 +105,16 @@ class Run:
     def write_config(self, config: TrainConfig) -> None:
         atomic_write_text(self.path / "config.json", config.to_json() + "\n")
 
-    def config(self) -> TrainConfig:
+    def _read(self, name: str) -> Any:
         try:
-            data = read_json(self.path / "config.json")
+            return read_json(self.path / name)
         except FileNotFoundError:
-            raise RunError(f"run {self.run_id}: config.json is missing") from None
+            raise RunError(f"run {self.run_id}: {name} is missing") from None
         except (OSError, ValueError) as exc:  # ValueError: not JSON, not UTF-8
-            raise RunError(f"run {self.run_id}: config.json is damaged ({exc})") from None
+            raise RunError(f"run {self.run_id}: {name} is damaged ({exc})") from None
+
+    def config(self) -> TrainConfig:
+        data = self._read("config.json")
         if not isinstance(data, dict) or "model" not in data:
             raise RunError(f"run {self.run_id}: config.json is damaged (not a saved run config)")
         try:
@@ -121,12 +124,7 @@ class Run:
 
     # -- status ------------------------------------------------------------------------
     def status(self) -> dict[str, Any]:
-        try:
-            data = read_json(self.path / "status.json")
-        except FileNotFoundError:
-            raise RunError(f"run {self.run_id}: status.json is missing") from None
-        except (OSError, ValueError) as exc:  # ValueError: not JSON, not UTF-8
-            raise RunError(f"run {self.run_id}: status.json is damaged ({exc})") from None
+        data = self._read("status.json")
         if not isinstance(data, dict) or data.get("state") not in STATES:
             raise RunError(f"run {self.run_id}: status.json has no valid state")
         return data
