@@ -179,12 +179,11 @@ def _record_epoch(session: Session, row: dict, roc: dict, callbacks: TrainCallba
         session.best_epoch = epoch
     if not session.dist.is_main:
         return  # every rank evaluated the same weights; rank 0 alone writes the run folder
-    rows = [r for r in run.metrics() if r["epoch"] < epoch] + [row]
     if is_best:
         _save_adapter(session)
     roc_all = {k: v for k, v in run.roc().items() if int(k) < epoch}
     roc_all[str(epoch)] = {**roc, "auc": row["roc_auc"]}
-    run.write_metrics(rows)
+    run.write_metrics(session.history)  # the file's rows, kept in memory: no re-read per epoch
     run.write_roc(roc_all)
     save_checkpoint(run.checkpoint_dir, session.model, session.optimizer, session.scheduler, {
         "epoch": epoch, "global_step": session.global_step, "best_epoch": session.best_epoch,

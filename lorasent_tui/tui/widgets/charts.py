@@ -37,6 +37,17 @@ class ChartSpec:
     extra: list[Series] = field(default_factory=list)  # always drawn (e.g. the ROC diagonal)
 
 
+def epoch_series(rows: list[dict[str, Any]], keys: tuple[tuple[str, str], ...],
+                 prefix: str = "") -> list[Series]:
+    """One series per (metric key, label) over the epochs that have the metric."""
+    series = []
+    for key, label in keys:
+        points = [(r["epoch"], r[key]) for r in rows if r.get(key) is not None]
+        if points:
+            series.append(Series(f"{prefix}{label}", *zip(*points)))
+    return series
+
+
 class LineChart(PlotextPlot):
     DEFAULT_CSS = """
     LineChart {
@@ -112,11 +123,7 @@ class LossChart(LineChart):
         if steps:
             series.append(Series(f"{prefix}step loss", [x for x, _ in steps], [y for _, y in steps],
                                  marker="dot", color="gray"))
-        for key, label in (("train_loss", "train"), ("eval_loss", "validation")):
-            points = [(r["epoch"], r[key]) for r in rows if r.get(key) is not None]
-            if points:
-                series.append(Series(f"{prefix}{label}", *zip(*points)))
-        return series
+        return series + epoch_series(rows, (("train_loss", "train"), ("eval_loss", "validation")), prefix)
 
 
 class ScoreChart(LineChart):
@@ -125,12 +132,7 @@ class ScoreChart(LineChart):
 
     @staticmethod
     def score_series(rows: list[dict[str, Any]], prefix: str = "") -> list[Series]:
-        series = []
-        for key, label in (("accuracy", "accuracy"), ("f1", "F1")):
-            points = [(r["epoch"], r[key]) for r in rows if r.get(key) is not None]
-            if points:
-                series.append(Series(f"{prefix}{label}", *zip(*points)))
-        return series
+        return epoch_series(rows, (("accuracy", "accuracy"), ("f1", "F1")), prefix)
 
 
 class RocChart(LineChart):
