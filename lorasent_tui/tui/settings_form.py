@@ -3,10 +3,10 @@
 Validation is the core's ``build_config`` (same rules as the CLI); its
 ``ConfigError.field_errors`` are shown next to the fields they belong to.
 
-Kept flat on purpose: every widget here is re-laid out and re-rendered on each switch
-to the Train tab, so a field is one row (label + input) plus a hidden error line, and
-hints are tooltips plus one shared help line for the focused field rather than a
-Static per field (111 -> 80 widgets).
+Kept flat on purpose: every widget here is styled at start-up and re-laid out on each
+switch to the Train tab, so the form is one two-column grid (label, input), an error
+line is mounted only under a field that has an error, and hints are tooltips plus one
+shared help line for the focused field (111 -> 48 widgets).
 """
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ from typing import Any
 
 from textual.app import ComposeResult
 from textual import events
-from textual.containers import Horizontal, VerticalScroll
+from textual.containers import Grid, VerticalScroll
 from textual.suggester import SuggestFromList
 from textual.widgets import Input, Label, Select, Static
 
@@ -75,13 +75,11 @@ def to_text(value: Any) -> str:
 class SettingsForm(VerticalScroll):
     # One line per setting (compact inputs) so the whole form fits a 40-row terminal.
     DEFAULT_CSS = """
-    SettingsForm .field-row { height: 1; }
-    SettingsForm .field-label { width: 14; color: $text-muted; }
-    SettingsForm .field-row > Input, SettingsForm .field-row > Select { width: 1fr; }
+    SettingsForm #fields { grid-size: 2; grid-columns: 14 1fr; grid-rows: 1; height: auto; }
+    SettingsForm .field-label { color: $text-muted; }
+    SettingsForm #fields > Input { background: $boost; }
     SettingsForm #field-help { dock: bottom; height: 3; color: $text-muted; text-style: italic; }
-    SettingsForm .field-row > Input { background: $boost; }
-    SettingsForm .field-error { color: $error; text-style: bold; display: none; }
-    SettingsForm .field-error.-shown { display: block; }
+    SettingsForm .field-error { column-span: 2; color: $error; text-style: bold; }
     SettingsForm Input.has-error, SettingsForm Select.has-error > SelectCurrent {
         background: $error 30%;
     }
@@ -99,11 +97,10 @@ class SettingsForm(VerticalScroll):
 
     def compose(self) -> ComposeResult:
         values = self._config.to_dict()
-        for spec in FIELDS:
-            with Horizontal(classes="field-row", id=f"row-{spec.name}"):
+        with Grid(id="fields"):
+            for spec in FIELDS:
                 yield Label(spec.label, classes="field-label")
                 yield self._make_input(spec, values.get(spec.name))
-            yield Static("", classes="field-error", id=f"error-{spec.name}")
         # Docked: stays in view while the fields scroll.
         yield Static(HELP_DEFAULT, id="field-help")
 
@@ -175,10 +172,22 @@ class SettingsForm(VerticalScroll):
             message = errors.get(name, "")
             if message == previous.get(name, ""):
                 continue  # validation runs per keystroke: touch only what changed
-            error = self.query_one(f"#error-{name}", Static)
-            error.update(f"✗ {message}" if message else "")
-            error.set_class(bool(message), "-shown")
-            self.query_one(f"#field-{name}").set_class(bool(message), "has-error")
+            field = self.query_one(f"#field-{name}")
+            field.set_class(bool(message), "has-error")
+            shown = self.query(f"#error-{name}")
+            if message and shown:
+                error = shown.first(Static)
+                error.update(f"✗ {message}")
+            elif message:  # the grid places it on its own row, right under the field
+                error = Static(f"✗ {message}", classes="field-error", id=f"error-{name}")
+                self.query_one("#fields", Grid).mount(error, after=field)
+            else:
+                shown.remove()
+                continue
+            # Rows are one line each (an auto row is measured at one column's width, too
+            # narrow): a long message spans as many rows as it needs at the form's width.
+            width = max(10, self.scrollable_content_region.width)
+            error.styles.row_span = -(-(len(message) + 2) // width)
 
     def hidden_errors(self) -> dict[str, str]:
         """Problems in settings that have no field here (e.g. from a config file)."""
