@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from textual_plotext import PlotextPlot
+from lorasent_tui.tui.widgets.lazy_plot import LazyPlot
 
 
 @dataclass
@@ -48,48 +48,31 @@ def epoch_series(rows: list[dict[str, Any]], keys: tuple[tuple[str, str], ...],
     return series
 
 
-class LineChart(PlotextPlot):
-    DEFAULT_CSS = """
-    LineChart {
-        height: 1fr;
-        min-height: 8;
-        min-width: 20;
-    }
-    """
+class LineChart(LazyPlot):
+    empty_text = "waiting for the first epoch"
 
     def __init__(self, spec: ChartSpec, **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self.spec = spec
         self.series: list[Series] = []
-        self._version = 0
-        self._rendered: tuple[Any, Any] | None = None
 
-    def render(self) -> Any:
-        # plotext rebuilds the whole figure in Python on every render, and showing a tab
-        # renders every chart on it: reuse the last figure while data, size and theme stand.
-        key = (self._version, self.size, self.app.theme)
-        if self._rendered is None or self._rendered[0] != key:
-            self._rendered = (key, super().render())
-        return self._rendered[1]
-
-    def on_mount(self) -> None:
-        self._draw()
+    @property
+    def title(self) -> str:  # type: ignore[override]
+        return self.spec.title
 
     def set_series(self, series: list[Series]) -> None:
         self.series = list(series)
-        self._draw()
+        self.data_changed()
 
     def set_title(self, title: str) -> None:
         self.spec.title = title
-        self._draw()
+        self.data_changed()
 
     @property
     def has_data(self) -> bool:
         return any(s.xs for s in self.series)
 
-    def _draw(self) -> None:
-        plt = self.plt
-        plt.clear_figure()
+    def draw(self, plt: Any) -> None:
         plt.title(self.spec.title)
         if self.spec.xlabel:
             plt.xlabel(self.spec.xlabel)
@@ -99,8 +82,7 @@ class LineChart(PlotextPlot):
             plt.xlim(*self.spec.xlim)
         if self.spec.ylim:
             plt.ylim(*self.spec.ylim)
-        drawn = [s for s in self.series if s.xs] + (self.spec.extra if self.has_data else [])
-        for s in drawn:
+        for s in [s for s in self.series if s.xs] + self.spec.extra:
             options: dict[str, Any] = {"marker": s.marker}
             if s.label:
                 options["label"] = s.label
@@ -108,8 +90,6 @@ class LineChart(PlotextPlot):
                 options["color"] = s.color
             draw = plt.scatter if s.style == "scatter" or len(s.xs) == 1 else plt.plot
             draw(s.xs, s.ys, **options)
-        self._version += 1
-        self.refresh()
 
 
 class LossChart(LineChart):

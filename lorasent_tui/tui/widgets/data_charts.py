@@ -4,68 +4,57 @@ from __future__ import annotations
 
 from typing import Any
 
-from textual_plotext import PlotextPlot
+from lorasent_tui.tui.widgets.lazy_plot import LazyPlot
 
 
-class BalanceChart(PlotextPlot):
+class BalanceChart(LazyPlot):
     """Grouped bars: one group per split, one bar per label."""
 
-    DEFAULT_CSS = """
-    BalanceChart {
-        height: 1fr;
-        min-height: 8;
-    }
-    """
+    title = "Label balance per split"
+    empty_text = "not loaded yet"
 
     def __init__(self, **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self.counts: dict[str, dict[str, int]] = {}
 
-    def on_mount(self) -> None:
-        self._draw()
-
     def set_counts(self, counts: dict[str, dict[str, int]]) -> None:
         self.counts = {split: dict(c) for split, c in counts.items()}
-        self._draw()
+        self.data_changed()
 
-    def _draw(self) -> None:
-        plt = self.plt
-        plt.clear_figure()
-        plt.title("Label balance per split")
+    def _splits_and_labels(self) -> tuple[list[str], list[str]]:
         splits = [s for s, c in self.counts.items() if c]
-        labels = sorted({label for s in splits for label in self.counts[s]})
-        if splits and labels:
-            values = [[self.counts[s].get(label, 0) for s in splits] for label in labels]
-            if len(labels) == 1:
-                plt.bar(splits, values[0], label=labels[0])
-            else:
-                plt.multiple_bar(splits, values, labels=labels)
-        self.refresh()
+        return splits, sorted({label for s in splits for label in self.counts[s]})
+
+    @property
+    def has_data(self) -> bool:
+        return all(self._splits_and_labels())
+
+    def draw(self, plt: Any) -> None:
+        plt.title(self.title)
+        splits, labels = self._splits_and_labels()
+        values = [[self.counts[s].get(label, 0) for s in splits] for label in labels]
+        if len(labels) == 1:
+            plt.bar(splits, values[0], label=labels[0])
+        else:
+            plt.multiple_bar(splits, values, labels=labels)
 
 
-class LengthHistogram(PlotextPlot):
-    DEFAULT_CSS = """
-    LengthHistogram {
-        height: 1fr;
-        min-height: 8;
-    }
-    """
+class LengthHistogram(LazyPlot):
+    title = "Review length (words, train split)"
+    empty_text = "not loaded yet"
 
     def __init__(self, **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self.lengths: list[int] = []
 
-    def on_mount(self) -> None:
-        self._draw()
-
     def set_lengths(self, lengths: list[int]) -> None:
         self.lengths = list(lengths)
-        self._draw()
+        self.data_changed()
 
-    def _draw(self) -> None:
-        plt = self.plt
-        plt.clear_figure()
-        plt.title("Review length (words, train split)")
-        if self.lengths:
-            plt.hist(self.lengths, bins=min(30, max(5, len(set(self.lengths)))))
-        self.refresh()
+    @property
+    def has_data(self) -> bool:
+        return bool(self.lengths)
+
+    def draw(self, plt: Any) -> None:
+        plt.title(self.title)
+        plt.hist(self.lengths, bins=min(30, max(5, len(set(self.lengths)))))
