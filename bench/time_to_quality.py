@@ -4,6 +4,13 @@ reach that accuracy and to reach 0.88.
 
     python -m bench.time_to_quality                 # both (the reference takes ~2 h on 2 cores)
     python -m bench.time_to_quality --fast-only     # reuse bench/results/time_to_quality_reference.json
+    python -m bench.time_to_quality --reference-run runs/RUN    # reference from a seed run
+
+``--reference-run`` takes the reference's accuracy per epoch from a finished (or partly
+finished) ``train --preset seed`` run, e.g. one left running in the background at low
+priority, and its time from the idle per-epoch seconds of
+``bench/results/train_speed_full_cpu.json``: a run that shared the CPU has the right
+accuracies (the CPU math is deterministic) but the wrong wall times.
 """
 
 from __future__ import annotations
@@ -18,6 +25,8 @@ from pathlib import Path
 from bench.common import RESULTS, emit, machine
 
 REFERENCE_FILE = RESULTS / "time_to_quality_reference.json"
+SPEED_FILE = RESULTS / "train_speed_full_cpu.json"
+REFERENCE_EPOCHS = 10
 
 
 def timed_run(values: dict, runs_dir: Path) -> list[dict]:
@@ -41,6 +50,27 @@ def timed_run(values: dict, runs_dir: Path) -> list[dict]:
     return points
 
 
+def reference_from_run(run_dir: Path, speed_file: Path = SPEED_FILE) -> dict:
+    """Reference points from a seed run's metrics, timed with train_speed's idle epoch cost."""
+    config = json.loads((run_dir / "config.json").read_text())
+    if config.get("preset") != "seed" or config.get("train_size") != 1000 or config.get("eval_size") != 1000:
+        raise SystemExit(f"{run_dir} is not a seed-preset run on 1000/1000 reviews")
+    rows = [json.loads(line) for line in (run_dir / "metrics.jsonl").read_text().splitlines() if line.strip()]
+    if not rows:
+        raise SystemExit(f"{run_dir} has no finished epoch yet")
+    speed = json.loads(speed_file.read_text())["seed"]
+    epoch_s = speed["train_s_per_epoch"][0] + speed["eval_s_per_epoch"][0]
+    setup_s = sum(json.loads((run_dir / "status.json").read_text()).get("setup_times", {}).values())
+    points = [{"epoch": r["epoch"], "accuracy": r["accuracy"], "wall_s": round(setup_s + r["epoch"] * epoch_s, 1)}
+              for r in rows]
+    best = max(points, key=lambda p: p["accuracy"])
+    return {"machine": machine(), "points": points, "best_accuracy": best["accuracy"],
+            "wall_s_to_best": best["wall_s"], "epochs_done": len(points),
+            "complete": len(points) >= REFERENCE_EPOCHS,
+            "timing": f"accuracy from {run_dir.name}; time = setup + epochs x {epoch_s:.1f} s "
+                      f"(idle seed epoch incl. eval, {speed_file.name})"}
+
+
 def first_reaching(points: list[dict], target: float) -> float | None:
     return next((p["wall_s"] for p in points if p["accuracy"] >= target), None)
 
@@ -49,12 +79,16 @@ def main() -> None:
     warnings.filterwarnings("ignore")
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--fast-only", action="store_true")
+    parser.add_argument("--reference-run", type=Path, help="a seed-preset run folder to take the reference from")
     parser.add_argument("--fast-epochs", type=int, default=None, help="override the fast preset's epochs")
     parser.add_argument("--device", default="cpu")
     args = parser.parse_args()
     base = {"train_size": 1000, "eval_size": 1000, "device": args.device}
     with tempfile.TemporaryDirectory() as tmp:
-        if args.fast_only:
+        if args.reference_run:
+            reference = reference_from_run(args.reference_run)
+            REFERENCE_FILE.write_text(json.dumps(reference, indent=2) + "\n")
+        elif args.fast_only:
             reference = json.loads(REFERENCE_FILE.read_text())
         else:
             print("reference recipe (preset seed), 10 epochs:", flush=True)

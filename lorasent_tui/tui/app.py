@@ -129,7 +129,7 @@ class LorasentApp(App[int]):
             return self.predict_panel.query_one("#review")
         if tab == "runs":
             return self.runs_panel.query_one("#runs-table")
-        return self.train_panel.form.query_one("#field-model")
+        return self.train_panel.focus_target()
 
     def action_start_training(self) -> None:
         self.action_show_tab("train")

@@ -72,6 +72,13 @@ def to_text(value: Any) -> str:
     return str(value)
 
 
+def settings_summary(config: TrainConfig) -> str:
+    """The form's settings as read-only text: shown instead of the form while a run trains."""
+    values = config.to_dict()
+    lines = [f"{spec.label:<13} {to_text(values.get(spec.name)) or '–'}" for spec in FIELDS]
+    return "Settings of this run\n\n" + "\n".join(lines)
+
+
 class SettingsForm(VerticalScroll):
     # One line per setting (compact inputs) so the whole form fits a 40-row terminal.
     DEFAULT_CSS = """

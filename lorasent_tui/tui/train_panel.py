@@ -14,7 +14,7 @@ from textual import on, work
 from textual.app import ComposeResult
 from textual.containers import Horizontal, Vertical
 from textual.reactive import reactive
-from textual.widgets import Button, DataTable, Label, ProgressBar, Static, TabbedContent, TabPane
+from textual.widgets import Button, DataTable, Label, ProgressBar, Static, TabbedContent, TabPane, Tabs
 
 from lorasent_tui.core.config import TrainConfig
 from lorasent_tui.core.errors import describe_exception
@@ -25,7 +25,7 @@ from lorasent_tui.tui.messages import (
 )
 from lorasent_tui.tui.preview_pane import DataPreviewPane
 from lorasent_tui.tui.services import MessageBridge, TrainingSession, read_resume
-from lorasent_tui.tui.settings_form import SettingsForm
+from lorasent_tui.tui.settings_form import SettingsForm, settings_summary
 from lorasent_tui.tui.widgets.charts import LossChart, RocChart, ScoreChart
 from lorasent_tui.tui.widgets.metrics_table import MetricsTable, epoch_of
 
@@ -59,6 +59,9 @@ class TrainPanel(Vertical):
     def compose(self) -> ComposeResult:
         with Horizontal(id="train-body"):
             yield SettingsForm(self._initial_config, id="settings")
+            # Shown instead of the form while a run trains: the settings cannot change then,
+            # and the Train tab re-lays out in a third of the time without the form's widgets.
+            yield Static("", id="run-settings")
             with Vertical(id="train-main"):
                 with Horizontal(id="train-controls"):
                     yield Button("Start ^s", id="start", variant="success")
@@ -87,9 +90,22 @@ class TrainPanel(Vertical):
     def running(self) -> bool:
         return self.session is not None and self.session.running
 
+    def focus_target(self) -> Any:
+        """What entering the Train tab focuses: the form, or the view tabs while it is hidden.
+
+        Not the metrics table: a focused table's cursor row picks the ROC epoch shown.
+        """
+        if self.has_class("-training"):
+            return self.query_one("#train-views").query_one(Tabs)
+        return self.form.query_one("#field-model")
+
     def watch_state(self, state: str) -> None:
         self.query_one("#train-state", Label).update(state)
+        focused = self.app.focused
+        in_form = focused is not None and self.form in focused.ancestors_with_self
         self.set_class(state in ACTIVE_STATES, "-training")
+        if in_form and state in ACTIVE_STATES:
+            self.app.set_focus(self.focus_target())  # keys must not go to the hidden inputs
         self.query_one("#start", Button).disabled = state in ACTIVE_STATES
         self.query_one("#stop", Button).disabled = state not in ("starting", "running")
         self.app.refresh_bindings()  # the footer dims Start/Stop from check_action
@@ -109,6 +125,8 @@ class TrainPanel(Vertical):
                 self.form.focus_first_error()
                 return False
         self._reset_live()
+        self.query_one("#run-settings", Static).update(
+            settings_summary(config) if config else f"Resuming run {resume}…")
         self.session = TrainingSession(config, resume=resume)
         self.app.training_session = self.session
         self.state = "starting"
@@ -166,6 +184,7 @@ class TrainPanel(Vertical):
         """Show the run being resumed: its settings in the form, its finished epochs live."""
         message.stop()
         self.form.fill(message.config)
+        self.query_one("#run-settings", Static).update(settings_summary(message.config))
         self.rows = [dict(row) for row in message.rows]
         self.rocs = dict(message.rocs)
         self.best_epoch = message.best_epoch

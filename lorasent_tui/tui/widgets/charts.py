@@ -49,7 +49,7 @@ def epoch_series(rows: list[dict[str, Any]], keys: tuple[tuple[str, str], ...],
 
 
 class LineChart(LazyPlot):
-    empty_text = "waiting for the first epoch"
+    empty_text = "no epoch yet"
 
     def __init__(self, spec: ChartSpec, **kwargs: Any) -> None:
         super().__init__(**kwargs)
