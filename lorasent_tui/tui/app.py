@@ -6,6 +6,7 @@
 from __future__ import annotations
 
 import asyncio
+import gc
 import os
 import sys
 from pathlib import Path
@@ -19,7 +20,7 @@ from textual.widgets import Header, Static, TabbedContent, TabPane
 from lorasent_tui.core.config import TrainConfig, build_config
 from lorasent_tui.core.errors import describe_exception
 from lorasent_tui.tui.commands import LorasentCommands
-from lorasent_tui.tui.messages import ResumeRun, RunReady, RunsChanged, ShowStatus
+from lorasent_tui.tui.messages import ResumeRun, RunEnded, RunReady, RunsChanged, ShowStatus
 from lorasent_tui.tui.predict_panel import PredictPanel
 from lorasent_tui.tui.runs_panel import RunsPanel
 from lorasent_tui.tui.settings_file import DEFAULT_SETTINGS_FILE, load_settings, save_settings
@@ -35,6 +36,18 @@ TITLE = "lorasent-tui"
 # is restored, saying so.
 STOP_WAIT_SECONDS = 10.0
 EXIT_WAIT_SECONDS = 2.0
+
+
+def freeze_long_lived() -> None:
+    """Take every object alive now out of the cyclic GC's full passes.
+
+    Textual's and the app's own objects are a few hundred thousand; a full pass over them
+    holds the GIL for 0.1-0.3 s, which showed as random stalls on tab switches. Done after
+    the first frame and again after each run (the trainer unfreezes at its end so that
+    the run's model can be collected).
+    """
+    gc.collect()
+    gc.freeze()
 
 
 class LorasentApp(App[int]):
@@ -91,6 +104,7 @@ class LorasentApp(App[int]):
         yield StableFooter(compact=True)  # compact: the Runs tab's keys fit 120 columns
 
     def on_mount(self) -> None:
+        self.call_after_refresh(freeze_long_lived)
         if self.start_on_mount:
             self.call_after_refresh(self.action_start_training)
 
@@ -219,6 +233,10 @@ class LorasentApp(App[int]):
             return
         self.action_show_tab("train")
         self.train_panel.start_training(resume=message.run_id)
+
+    def on_run_ended(self, message: RunEnded) -> None:
+        # The trainer unfroze everything so its model could go: collect it, freeze the rest.
+        self.call_after_refresh(freeze_long_lived)
 
     def on_runs_changed(self, message: RunsChanged) -> None:
         self.runs_panel.reload()

@@ -92,6 +92,11 @@ class RunReady(Message):
 
 
 @dataclass
+class RunEnded(Message):
+    """The trainer is done (finished, stopped or failed): its objects may be collected."""
+
+
+@dataclass
 class RunsChanged(Message):
     """Runs were created or deleted: the Runs table should refresh."""
 

@@ -31,18 +31,18 @@ COLUMNS = (("mark", " "), ("run", "Run"), ("model", "Model"), ("dataset", "Datas
 
 
 class RunsTable(DataTable):
-    # DataTable hides its Enter binding; here Enter opens a run, so the footer should say so.
-    BINDINGS = [Binding("enter", "select_cursor", "Open", id="runs-open")]
+    BINDINGS = [Binding("enter", "select_cursor", "Open", id="runs-open", show=False)]
 
 
 class RunsPanel(Vertical):
+    # Listed in the panel's hint line, not the footer: a footer that changed with the tab
+    # rebuilt itself (two full re-layouts) on every switch to and from this tab.
     BINDINGS = [
-        Binding("space", "toggle_mark", "Mark", id="runs-mark"),
-        Binding("c", "compare", "Compare", id="runs-compare"),
-        Binding("p", "predict_with", "Predict", id="runs-predict"),
-        Binding("u", "resume", "Resume", id="runs-resume"),
-        Binding("d", "delete", "Delete", id="runs-delete"),
-        # In the hint line only: with it the footer no longer fits 120 columns.
+        Binding("space", "toggle_mark", "Mark", id="runs-mark", show=False),
+        Binding("c", "compare", "Compare", id="runs-compare", show=False),
+        Binding("p", "predict_with", "Predict", id="runs-predict", show=False),
+        Binding("u", "resume", "Resume", id="runs-resume", show=False),
+        Binding("d", "delete", "Delete", id="runs-delete", show=False),
         Binding("r", "reload", "Refresh", id="runs-refresh", show=False),
     ]
 

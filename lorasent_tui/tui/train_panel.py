@@ -20,7 +20,7 @@ from lorasent_tui.core.config import TrainConfig
 from lorasent_tui.core.errors import describe_exception
 from lorasent_tui.core.events import RunFailed, RunFinished
 from lorasent_tui.tui.messages import (
-    ResumeLoaded, RunReady, RunsChanged, ShowStatus, TrainEpoch, TrainFailed, TrainFinished,
+    ResumeLoaded, RunEnded, RunReady, RunsChanged, ShowStatus, TrainEpoch, TrainFailed, TrainFinished,
     TrainProgress, TrainStatus,
 )
 from lorasent_tui.tui.preview_pane import DataPreviewPane
@@ -253,6 +253,7 @@ class TrainPanel(Vertical):
             best = f"; best epoch {result.best_epoch}" + (f", accuracy {acc:.4f}" if acc is not None else "")
         self.post_message(ShowStatus(f"Run {result.run_id} {result.state}{best}."))
         self.post_message(RunsChanged())
+        self.post_message(RunEnded())
         if result.best_epoch is not None:
             self.post_message(RunReady(result.run_id))
 
@@ -261,6 +262,7 @@ class TrainPanel(Vertical):
         self.state = "failed"
         self.query_one("#progress-detail", Static).update(f"Failed: {message.failure.message}")
         self.post_message(ShowStatus(f"Training failed: {message.failure.message}", "error"))
+        self.post_message(RunEnded())
         if message.failure.run_id:
             self.post_message(RunsChanged())
 

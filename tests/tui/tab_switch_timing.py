@@ -7,6 +7,8 @@ Drives the app headless at 120x40 with the test fakes and, per switch, reports
   and animations included). Tabs are cycled Predict -> Runs -> Train, so entering Runs
   and Train also rebuilds the footer (Runs has keys of its own).
 Both are in-process numbers; bench/ui_latency.py measures key-to-screen in a real terminal.
+``python -m tests.tui.tab_switch_timing N training`` lays the Train tab out as during a run
+(settings summary instead of the form) without running a trainer.
 """
 
 from __future__ import annotations
@@ -28,7 +30,7 @@ from tests.tui.fakes import FakeDataLoader, FakePredictorFactory, FakeTrainer
 KEYS = (("f2", "predict"), ("f3", "runs"), ("f1", "train"))
 
 
-async def measure(samples: int) -> dict[str, dict[str, list[float]]]:
+async def measure(samples: int, training: bool = False) -> dict[str, dict[str, list[float]]]:
     app = make_app(build_config({"epochs": 3}), runs_dir=Path(tempfile.mkdtemp()) / "runs",
                    trainer=FakeTrainer(), predictor_factory=FakePredictorFactory(),
                    data_loader=FakeDataLoader())
@@ -46,6 +48,9 @@ async def measure(samples: int) -> dict[str, dict[str, list[float]]]:
     try:
         async with app.run_test(size=(120, 40)) as pilot:
             await pilot.pause(0.5)
+            if training:
+                app.train_panel.state = "running"
+                await pilot.pause(0.2)
             for round_ in range(samples + 1):  # the first round warms caches; not counted
                 for key, tab in KEYS:
                     watch.update(pane=app.query_one(f"#{tab}"), first=None, t0=time.perf_counter())
@@ -71,7 +76,7 @@ def p(values: list[float], percent: int) -> float:
 
 def main() -> None:
     samples = int(sys.argv[1]) if len(sys.argv) > 1 else 10
-    results = asyncio.run(measure(samples))
+    results = asyncio.run(measure(samples, training="training" in sys.argv[2:]))
     for tab, values in results.items():
         first, cpu = values["first_ms"], values["cpu_ms"]
         print(f"to {tab:8s} first frame p50 {p(first, 50):6.1f} p95 {p(first, 95):6.1f} ms"
