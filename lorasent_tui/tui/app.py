@@ -15,6 +15,8 @@ from typing import Any, Callable
 from textual import work
 from textual.app import App, ComposeResult
 from textual.binding import Binding
+from textual.css.query import NoMatches
+from textual.lazy import Lazy
 from textual.widgets import Header, Static, TabbedContent, TabPane
 
 from lorasent_tui.core.config import TrainConfig, build_config
@@ -95,10 +97,11 @@ class LorasentApp(App[int]):
         with TabbedContent(initial="train", id="main-tabs"):
             with TabPane("Train", id="train"):
                 yield TrainPanel(self.initial_config, id="train-panel")
+            # Hidden at start: mounted right after the first frame, which then comes sooner.
             with TabPane("Predict", id="predict"):
-                yield PredictPanel(id="predict-panel")
+                yield Lazy(PredictPanel(id="predict-panel"))
             with TabPane("Runs", id="runs"):
-                yield RunsPanel(id="runs-panel")
+                yield Lazy(RunsPanel(id="runs-panel"))
         yield Static("Ready. F1/F2/F3 switch tabs · ctrl+s starts training · ctrl+p lists every command.",
                      id="status-line")
         yield StableFooter(compact=True)  # compact: the Runs tab's keys fit 120 columns
@@ -136,13 +139,24 @@ class LorasentApp(App[int]):
                 tabs.active = tab
                 # Move focus now, not when TabActivated arrives: a key typed in between
                 # would otherwise land in a widget of the tab just hidden.
-                self.screen.set_focus(self._focus_target(tab), scroll_visible=False)
+                self._focus_tab(tab)
+
+    def _focus_tab(self, tab: str, tries: int = 250) -> None:
+        target = self._focus_target(tab)
+        if target is not None:
+            self.screen.set_focus(target, scroll_visible=False)
+        elif tries:  # its panel is still being mounted (lazily, just after the first frame)
+            self.set_timer(0.02, lambda: self._focus_tab(tab, tries - 1)
+                           if self.query_one("#main-tabs", TabbedContent).active == tab else None)
 
     def _focus_target(self, tab: str) -> Any:
-        if tab == "predict":
-            return self.predict_panel.query_one("#review")
-        if tab == "runs":
-            return self.runs_panel.query_one("#runs-table")
+        try:
+            if tab == "predict":
+                return self.predict_panel.query_one("#review")
+            if tab == "runs":
+                return self.runs_panel.query_one("#runs-table")
+        except NoMatches:  # a lazily mounted panel in its first few milliseconds
+            return None
         return self.train_panel.focus_target()
 
     def action_start_training(self) -> None:
@@ -213,11 +227,11 @@ class LorasentApp(App[int]):
         if event.tabbed_content.id != "main-tabs":
             return
         # Focus follows the tab (also when a tab is clicked): keys must never go to a hidden widget.
-        target = self._focus_target(event.pane.id or "train")
         if self.focused is None or event.pane not in self.focused.ancestors_with_self:
-            self.screen.set_focus(target)
+            self._focus_tab(event.pane.id or "train")
         if event.pane.id == "predict":
-            self.predict_panel.ensure_base(self._base_config())
+            for panel in self.query(PredictPanel):
+                panel.ensure_base(self._base_config())
 
     def on_show_status(self, message: ShowStatus) -> None:
         self.show_status(message.text, message.severity)
@@ -239,7 +253,8 @@ class LorasentApp(App[int]):
         self.call_after_refresh(freeze_long_lived)
 
     def on_runs_changed(self, message: RunsChanged) -> None:
-        self.runs_panel.reload()
+        for panel in self.query(RunsPanel):  # not mounted yet: it lists the runs when it is
+            panel.reload()
 
     def show_status(self, text: str, severity: str = "information") -> None:
         """The one place users are told things; errors also pop a notification."""

@@ -13,6 +13,7 @@ from typing import Any
 from textual import on, work
 from textual.app import ComposeResult
 from textual.containers import Horizontal, Vertical
+from textual.lazy import Lazy
 from textual.reactive import reactive
 from textual.widgets import Button, DataTable, Label, ProgressBar, Static, TabbedContent, TabPane, Tabs
 
@@ -80,7 +81,7 @@ class TrainPanel(Vertical):
                             yield ScoreChart(id="score-chart")
                             yield RocChart(id="roc-chart")
                     with TabPane("Data preview", id="data-pane"):
-                        yield DataPreviewPane(id="data-preview")
+                        yield Lazy(DataPreviewPane(id="data-preview"))
 
     @property
     def form(self) -> SettingsForm:
@@ -310,4 +311,5 @@ class TrainPanel(Vertical):
             self.post_message(ShowStatus("Fix the settings before previewing the data.", "error"))
             return
         self.query_one("#train-views", TabbedContent).active = "data-pane"
-        self.query_one(DataPreviewPane).load(config, force)
+        for pane in self.query(DataPreviewPane):  # lazily mounted just after the first frame
+            pane.load(config, force)

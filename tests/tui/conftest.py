@@ -1,9 +1,11 @@
 import asyncio
+from contextlib import asynccontextmanager
 
 import pytest
+from textual.lazy import Lazy
 
 from lorasent_tui.core.config import build_config
-from lorasent_tui.tui.app import make_app
+from lorasent_tui.tui.app import LorasentApp, make_app
 from tests.tui.fakes import FakeDataLoader, FakePredictorFactory, FakeTrainer
 
 SIZE = (120, 40)
@@ -12,6 +14,24 @@ SIZE = (120, 40)
 def run_async(coro):
     """Plain pytest (no asyncio plugin needed): each Pilot test runs its own event loop."""
     return asyncio.run(coro)
+
+
+@pytest.fixture(autouse=True)
+def panels_mounted_before_keys(monkeypatch):
+    """Pilot tests start once the lazily mounted panels are in (a few ms after the first frame).
+
+    A user pressing keys in those milliseconds is covered by its own test.
+    """
+    original = LorasentApp.run_test
+
+    @asynccontextmanager
+    async def run_test(self, *args, **kwargs):
+        async with original(self, *args, **kwargs) as pilot:
+            await wait_until(pilot, lambda: not self.query(Lazy))
+            yield pilot
+
+    monkeypatch.setattr(LorasentApp, "run_test", run_test)
+    monkeypatch.setattr(LorasentApp, "run_test_at_once", original, raising=False)
 
 
 @pytest.fixture

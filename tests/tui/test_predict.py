@@ -77,3 +77,14 @@ def test_predictor_load_failure_is_reported(app_factory, tmp_path):
             assert app.query_one("#review").value == "fine"
 
     run_async(scenario())
+
+
+def test_a_tab_opened_before_its_panel_is_mounted_gets_focus_when_it_is(app_factory):
+    app = app_factory()
+
+    async def scenario():
+        async with app.run_test_at_once(size=SIZE) as pilot:
+            await pilot.press("f2")  # possibly before the lazily mounted Predict panel exists
+            await wait_until(pilot, lambda: app.focused is not None and app.focused.id == "review")
+
+    run_async(scenario())
