@@ -233,3 +233,17 @@ def test_cli_train_resume(baseline, tiny_model_dir, tmp_path, capsys):
     assert main(["train", "--resume", first.run_id, "--runs-dir", str(tmp_path)]) == 2
     assert "already completed" in capsys.readouterr().err
 
+
+
+def test_long_lived_objects_are_frozen_only_while_a_run_trains(tiny_model_dir, tmp_path):
+    """The GC skips the model and data during the run (no long pauses), and not after it."""
+    import gc
+
+    from lorasent_tui.core.trainer import train
+
+    frozen_during = []
+    callbacks = TrainCallbacks(on_epoch=lambda event: frozen_during.append(gc.get_freeze_count()))
+    result = train(tiny_config(tiny_model_dir("bert"), epochs=1), runs_dir=tmp_path, callbacks=callbacks)
+    assert isinstance(result, RunFinished)
+    assert frozen_during and frozen_during[0] > 10_000
+    assert gc.get_freeze_count() == 0
