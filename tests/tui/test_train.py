@@ -28,6 +28,9 @@ def test_training_fills_table_charts_and_progress(app_factory):
             assert labels == ["step loss", "train", "validation"]
             assert app.query_one(ScoreChart).has_data
             assert "epoch 2" in app.query_one(RocChart).series[0].label  # the best epoch
+            # Figures are drawn off the UI thread, then shown.
+            chart = app.query_one(RocChart)
+            await wait_until(pilot, lambda: "AUC" in str(chart.render()))
             bar = app.query_one("#train-progress", ProgressBar)
             assert bar.total == 15 and bar.progress == 15
             assert "completed" in status_text(app)
