@@ -30,7 +30,8 @@ class FakeTrainer:
     """
 
     def __init__(self, accuracies=(0.70, 0.85, 0.80), steps_per_epoch=5, wait_after_epoch=None,
-                 fail: str | None = None):
+                 fail: str | None = None, run_id: str | None = None):
+        self.run_id = run_id  # fixed for snapshots; default: a fresh time-based id
         self.accuracies = list(accuracies)
         self.steps_per_epoch = steps_per_epoch
         self.wait_after_epoch = wait_after_epoch
@@ -46,7 +47,7 @@ class FakeTrainer:
         self.resumes.append(resume)
         rows, roc = [], {}
         if resume is None:
-            run = RunStore(runs_dir).create(config)
+            run = RunStore(runs_dir).create(config, run_id=self.run_id)
         else:  # like the core: continue after the epochs already in metrics.jsonl
             run = RunStore(runs_dir).get(resume)
             if run.effective_state() in ("completed", "running"):

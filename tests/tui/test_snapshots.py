@@ -1,0 +1,100 @@
+"""SVG snapshots of each screen (pytest-textual-snapshot); `pytest --snapshot-update` redraws them.
+
+Everything shown is made deterministic: fake trainer, predictors and data, a fixed run id,
+runs with fixed start times, and a relative runs folder (its path is on the Runs tab).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from textual.lazy import Lazy
+from textual.widgets import Input
+
+from lorasent_tui.core.config import build_config
+from lorasent_tui.tui.app import make_app
+from lorasent_tui.tui.widgets.lazy_plot import LazyPlot
+from tests.tui.fakes import FakeDataLoader, FakePredictorFactory, FakeTrainer
+from tests.tui.conftest import SIZE, settle, wait_until
+from tests.tui.test_runs import make_runs
+
+
+@pytest.fixture
+def snapshot_app(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+
+    def build(**overrides):
+        kwargs = dict(runs_dir=Path("runs"), trainer=FakeTrainer(run_id="run-snapshot"),
+                      predictor_factory=FakePredictorFactory(), data_loader=FakeDataLoader())
+        kwargs.update(overrides)
+        return make_app(build_config({"epochs": 3, "train_size": 100, "eval_size": 50}), **kwargs)
+
+    return build
+
+
+async def ready(pilot) -> None:
+    """Lazy panels mounted, workers done, every chart with data drawn, no blinking cursor."""
+    await wait_until(pilot, lambda: not pilot.app.query(Lazy))
+    await settle(pilot)
+    for field in pilot.app.query(Input):
+        field.cursor_blink = False
+
+    def drawn() -> bool:
+        return all(chart._rendered is not None or not chart.has_data
+                   for chart in pilot.app.screen.query(LazyPlot) if chart.display)
+
+    await wait_until(pilot, drawn)
+    await settle(pilot)
+
+
+def test_train_tab_at_start(snap_compare, snapshot_app):
+    assert snap_compare(snapshot_app(), terminal_size=SIZE, run_before=ready)
+
+
+def test_train_tab_at_start_80x24(snap_compare, snapshot_app):
+    assert snap_compare(snapshot_app(), terminal_size=(80, 24), run_before=ready)
+
+
+def test_train_tab_after_a_run(snap_compare, snapshot_app):
+    async def train(pilot):
+        await ready(pilot)
+        await pilot.press("ctrl+s")
+        await ready(pilot)
+
+    assert snap_compare(snapshot_app(), terminal_size=SIZE, run_before=train)
+
+
+def test_predict_tab(snap_compare, snapshot_app):
+    async def predict(pilot):
+        await ready(pilot)
+        await pilot.press("f2")
+        await ready(pilot)
+        await pilot.press(*"What a film")
+        await ready(pilot)
+
+    assert snap_compare(snapshot_app(), terminal_size=SIZE, run_before=predict)
+
+
+def test_runs_tab(snap_compare, snapshot_app):
+    make_runs(Path("runs"))
+
+    async def runs(pilot):
+        await ready(pilot)
+        await pilot.press("f3")
+        await ready(pilot)
+
+    assert snap_compare(snapshot_app(), terminal_size=SIZE, run_before=runs)
+
+
+def test_run_detail(snap_compare, snapshot_app):
+    make_runs(Path("runs"))
+
+    async def detail(pilot):
+        await ready(pilot)
+        await pilot.press("f3")
+        await ready(pilot)
+        await pilot.press("down", "enter")
+        await ready(pilot)
+
+    assert snap_compare(snapshot_app(), terminal_size=SIZE, run_before=detail)
