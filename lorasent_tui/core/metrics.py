@@ -22,6 +22,12 @@ def thin_curve(fpr: np.ndarray, tpr: np.ndarray, max_points: int = ROC_MAX_POINT
     return fpr[index].tolist(), tpr[index].tolist()
 
 
+def preload() -> None:
+    """Import scikit-learn's metrics now: about 2 s of import on a slow CPU, better spent while
+    the model loads than at the first evaluation (where it stalls a UI sharing the process)."""
+    import sklearn.metrics  # noqa: F401
+
+
 def classification_metrics(labels: Sequence[int], positive_probs: Sequence[float],
                            threshold: float = 0.5) -> tuple[dict[str, float], dict[str, list[float]]]:
     """Accuracy, precision, recall, F1, TPR, FPR and ROC AUC, plus the ROC curve's points."""

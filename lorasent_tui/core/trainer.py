@@ -21,6 +21,7 @@ from lorasent_tui.core.distributed import DistContext, init_distributed
 from lorasent_tui.core.errors import LorasentError, RunError, describe_exception
 from lorasent_tui.core.events import (EpochResult, RunFailed, RunFinished, StatusUpdate,
                                       StepProgress, TrainCallbacks, combine_callbacks)
+from lorasent_tui.core.metrics import preload as preload_metrics
 from lorasent_tui.core.precision import resolve_precision
 from lorasent_tui.core.session import (Session, autocast, batch_logits, build_optimizer,
                                        cache_frozen_layers, pick_device, prepare_data, prepare_model)
@@ -240,6 +241,7 @@ def _setup(session: Session, callbacks: TrainCallbacks) -> None:
     if session.dist.is_main:
         session.run.update_status(setup_times=session.setup_times)
     build_optimizer(session)
+    preload_metrics()
     _freeze_long_lived()
 
 
