@@ -5,6 +5,7 @@ reach that accuracy and to reach 0.88.
     python -m bench.time_to_quality                 # both (the reference takes ~2 h on 2 cores)
     python -m bench.time_to_quality --fast-only     # reuse bench/results/time_to_quality_reference.json
     python -m bench.time_to_quality --reference-run runs/RUN    # reference from a seed run
+    python -m bench.time_to_quality --reference-run runs/RUN --fast-from bench/results/time_to_quality.json
 
 ``--reference-run`` takes the reference's accuracy per epoch from a finished (or partly
 finished) ``train --preset seed`` run, e.g. one left running in the background at low
@@ -81,6 +82,8 @@ def main() -> None:
     parser.add_argument("--fast-only", action="store_true")
     parser.add_argument("--reference-run", type=Path, help="a seed-preset run folder to take the reference from")
     parser.add_argument("--fast-epochs", type=int, default=None, help="override the fast preset's epochs")
+    parser.add_argument("--fast-from", type=Path,
+                        help="reuse the fast arm of an earlier result (e.g. bench/results/time_to_quality.json)")
     parser.add_argument("--device", default="cpu")
     args = parser.parse_args()
     base = {"train_size": 1000, "eval_size": 1000, "device": args.device}
@@ -98,11 +101,14 @@ def main() -> None:
                          "wall_s_to_best": best["wall_s"]}
             REFERENCE_FILE.parent.mkdir(parents=True, exist_ok=True)
             REFERENCE_FILE.write_text(json.dumps(reference, indent=2) + "\n")
-        print("fast preset:", flush=True)
-        fast_values = {**base, "preset": "fast"}
-        if args.fast_epochs:
-            fast_values["epochs"] = args.fast_epochs
-        fast = timed_run(fast_values, Path(tmp))
+        if args.fast_from:  # the fast arm of an earlier run of this bench (an idle machine's)
+            fast = json.loads(args.fast_from.read_text())["fast"]
+        else:
+            print("fast preset:", flush=True)
+            fast_values = {**base, "preset": "fast"}
+            if args.fast_epochs:
+                fast_values["epochs"] = args.fast_epochs
+            fast = timed_run(fast_values, Path(tmp))
     target = reference["best_accuracy"]
     to_reference = first_reaching(fast, target)
     to_088 = first_reaching(fast, 0.88)
