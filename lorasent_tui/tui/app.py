@@ -142,12 +142,15 @@ class LorasentApp(App[int]):
                 self._focus_tab(tab)
 
     def _focus_tab(self, tab: str, tries: int = 250) -> None:
+        if self.query_one("#main-tabs", TabbedContent).active != tab:
+            return  # the user moved on meanwhile
         target = self._focus_target(tab)
         if target is not None:
             self.screen.set_focus(target, scroll_visible=False)
-        elif tries:  # its panel is still being mounted (lazily, just after the first frame)
-            self.set_timer(0.02, lambda: self._focus_tab(tab, tries - 1)
-                           if self.query_one("#main-tabs", TabbedContent).active == tab else None)
+            if self.focused is target:
+                return
+        if tries:  # its panel is still being mounted (lazily, just after the first frame)
+            self.set_timer(0.02, lambda: self._focus_tab(tab, tries - 1))
 
     def _focus_target(self, tab: str) -> Any:
         try:

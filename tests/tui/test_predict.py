@@ -85,6 +85,7 @@ def test_a_tab_opened_before_its_panel_is_mounted_gets_focus_when_it_is(app_fact
     async def scenario():
         async with app.run_test_at_once(size=SIZE) as pilot:
             await pilot.press("f2")  # possibly before the lazily mounted Predict panel exists
-            await wait_until(pilot, lambda: app.focused is not None and app.focused.id == "review")
+            await wait_until(pilot, lambda: app.focused is not None and app.focused.id == "review",
+                             timeout=15)
 
     run_async(scenario())
