@@ -3,9 +3,8 @@
 Drives the app headless at 120x40 with the test fakes and, per switch, reports
 - first frame: key press -> the first compositor refresh that shows the new tab
   (what a terminal would draw first; writing to the terminal is not included);
-- CPU: process CPU time over the 0.6 s after the key (footer rebuilds, extra layouts
-  and animations included). Tabs are cycled Predict -> Runs -> Train, so entering Runs
-  and Train also rebuilds the footer (Runs has keys of its own).
+- CPU: process CPU time over the 0.6 s after the key (any extra layouts, footer rebuilds
+  and animations included). Tabs are cycled Predict -> Runs -> Train.
 Both are in-process numbers; bench/ui_latency.py measures key-to-screen in a real terminal.
 ``python -m tests.tui.tab_switch_timing N training`` lays the Train tab out as during a run
 (settings summary instead of the form) without running a trainer.
