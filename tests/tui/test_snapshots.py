@@ -76,24 +76,22 @@ def test_predict_tab(snap_compare, snapshot_app):
     assert snap_compare(snapshot_app(), terminal_size=SIZE, run_before=predict)
 
 
+async def show_runs(pilot) -> None:
+    await ready(pilot)
+    await pilot.press("f3")
+    await ready(pilot)
+
+
 def test_runs_tab(snap_compare, snapshot_app):
     make_runs(Path("runs"))
-
-    async def runs(pilot):
-        await ready(pilot)
-        await pilot.press("f3")
-        await ready(pilot)
-
-    assert snap_compare(snapshot_app(), terminal_size=SIZE, run_before=runs)
+    assert snap_compare(snapshot_app(), terminal_size=SIZE, run_before=show_runs)
 
 
 def test_run_detail(snap_compare, snapshot_app):
     make_runs(Path("runs"))
 
     async def detail(pilot):
-        await ready(pilot)
-        await pilot.press("f3")
-        await ready(pilot)
+        await show_runs(pilot)
         await pilot.press("down", "enter")
         await ready(pilot)
 
