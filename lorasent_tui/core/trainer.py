@@ -21,6 +21,7 @@ from lorasent_tui.core.distributed import DistContext, init_distributed
 from lorasent_tui.core.errors import LorasentError, RunError, describe_exception
 from lorasent_tui.core.events import (EpochResult, RunFailed, RunFinished, StatusUpdate,
                                       StepProgress, TrainCallbacks, combine_callbacks)
+from lorasent_tui.core.gcfreeze import freeze_long_lived
 from lorasent_tui.core.metrics import preload as preload_metrics
 from lorasent_tui.core.precision import resolve_precision
 from lorasent_tui.core.session import (Session, autocast, batch_logits, build_optimizer,
@@ -242,16 +243,7 @@ def _setup(session: Session, callbacks: TrainCallbacks) -> None:
         session.run.update_status(setup_times=session.setup_times)
     build_optimizer(session)
     preload_metrics()
-    _freeze_long_lived()
-
-
-def _freeze_long_lived() -> None:
-    # torch, transformers, the model and the tokenized data are a few hundred thousand
-    # objects that live as long as the run. Every full GC pass walks them all (0.1-0.4 s
-    # holding the GIL on this CPU), which froze the TUI at random moments mid-training;
-    # frozen, the collector skips them. Unfrozen again when the run ends.
-    gc.collect()
-    gc.freeze()
+    freeze_long_lived()  # unfrozen when the run ends, so its model can be collected
 
 
 def _write_model_card(run: Run) -> None:

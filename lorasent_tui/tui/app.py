@@ -6,7 +6,6 @@
 from __future__ import annotations
 
 import asyncio
-import gc
 import os
 import sys
 from pathlib import Path
@@ -20,6 +19,7 @@ from textual.lazy import Lazy
 from textual.widgets import Header, Static, TabbedContent, TabPane
 
 from lorasent_tui.core.config import TrainConfig, build_config
+from lorasent_tui.core.gcfreeze import freeze_long_lived
 from lorasent_tui.core.errors import describe_exception
 from lorasent_tui.tui.commands import LorasentCommands
 from lorasent_tui.tui.messages import ResumeRun, RunEnded, RunReady, RunsChanged, ShowStatus
@@ -38,18 +38,6 @@ TITLE = "lorasent-tui"
 # is restored, saying so.
 STOP_WAIT_SECONDS = 10.0
 EXIT_WAIT_SECONDS = 2.0
-
-
-def freeze_long_lived() -> None:
-    """Take every object alive now out of the cyclic GC's full passes.
-
-    Textual's and the app's own objects are a few hundred thousand; a full pass over them
-    holds the GIL for 0.1-0.3 s, which showed as random stalls on tab switches. Done after
-    the first frame and again after each run (the trainer unfreezes at its end so that
-    the run's model can be collected).
-    """
-    gc.collect()
-    gc.freeze()
 
 
 class LorasentApp(App[int]):
@@ -107,6 +95,7 @@ class LorasentApp(App[int]):
         yield StableFooter(compact=True)  # compact: the Runs tab's keys fit 120 columns
 
     def on_mount(self) -> None:
+        # After the first frame, and again after each run (the trainer unfreezes at its end).
         self.call_after_refresh(freeze_long_lived)
         if self.start_on_mount:
             self.call_after_refresh(self.action_start_training)
