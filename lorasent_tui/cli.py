@@ -28,6 +28,8 @@ TRAIN_FLAGS: tuple[tuple[str, str, str], ...] = (
     ("--eval-batch-size", "eval_batch_size", "evaluation batch size"),
     ("--max-length", "max_length", "maximum tokens per review"),
     ("--truncation", "truncation", f"which part of a long review to keep: {', '.join(TRUNCATION_SIDES)}"),
+    ("--sliding-windows", "sliding_windows",
+     "also read long reviews as overlapping windows when evaluating and predicting: true/false"),
     ("--lora-r", "lora_r", "LoRA rank"),
     ("--lora-alpha", "lora_alpha", "LoRA alpha"),
     ("--lora-dropout", "lora_dropout", "LoRA dropout"),

@@ -43,6 +43,15 @@ def special_token_template(tokenizer: Any) -> tuple[list[int], list[int]]:
     return [], []
 
 
+def tokenize_whole(tokenizer: Any, texts: Sequence[str]) -> list[list[int]]:
+    """Token ids of each text without special tokens or truncation (very long texts clipped first)."""
+    raw: list[list[int]] = []
+    for start in range(0, len(texts), _ENCODE_CHUNK):
+        chunk = [_clip_chars(t) for t in texts[start:start + _ENCODE_CHUNK]]
+        raw.extend(tokenizer(chunk, add_special_tokens=False, truncation=False, verbose=False)["input_ids"])
+    return raw
+
+
 def encode_texts(tokenizer: Any, texts: Sequence[str], max_length: int, truncation: str) -> list[list[int]]:
     """Token ids with special tokens, each at most ``max_length`` long.
 
@@ -50,12 +59,7 @@ def encode_texts(tokenizer: Any, texts: Sequence[str], max_length: int, truncati
     """
     prefix, suffix = special_token_template(tokenizer)
     budget = max_length - len(prefix) - len(suffix)
-    encoded: list[list[int]] = []
-    for start in range(0, len(texts), _ENCODE_CHUNK):
-        chunk = [_clip_chars(t) for t in texts[start:start + _ENCODE_CHUNK]]
-        raw = tokenizer(chunk, add_special_tokens=False, truncation=False, verbose=False)["input_ids"]
-        encoded.extend(prefix + truncate_ids(ids, budget, truncation) + suffix for ids in raw)
-    return encoded
+    return [prefix + truncate_ids(ids, budget, truncation) + suffix for ids in tokenize_whole(tokenizer, texts)]
 
 
 def bucketed_batches(lengths: Sequence[int], batch_size: int, seed: int, bucketing: bool) -> list[list[int]]:

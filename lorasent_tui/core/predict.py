@@ -87,28 +87,28 @@ class Predictor:
         model, tokenizer = load_trained(run, merge)
         return cls(model.to(device), tokenizer, run.config(), run.run_id, device)
 
-    def _probs(self, encoded: list, batch_size: int) -> list[float]:
+    def _probs(self, views: Any, batch_size: int) -> list[float]:
         import torch
 
         from lorasent_tui.core.batching import iter_batches, sorted_batches
+        from lorasent_tui.core.views import combine_log_probs
 
-        probs = [0.0] * len(encoded)
+        logits = torch.zeros((len(views.ids), 2))
         with torch.inference_mode(), autocast(self.precision, self.device):
-            batches = sorted_batches([len(ids) for ids in encoded], batch_size)
-            for index, batch in iter_batches(encoded, batches, self.tokenizer.pad_token_id):
+            batches = sorted_batches([len(ids) for ids in views.ids], batch_size)
+            for index, batch in iter_batches(views.ids, batches, self.tokenizer.pad_token_id):
                 batch = {k: v.to(self.device) for k, v in batch.items()}
-                scores = torch.softmax(self.model(**batch).logits.float(), dim=-1)[:, 1].tolist()
-                for i, p in zip(index, scores):
-                    probs[i] = p
-        return probs
+                logits[index] = self.model(**batch).logits.float().cpu()
+        return combine_log_probs(logits, views.owner, views.weight, views.count)[:, 1].exp().tolist()
 
     def predict(self, texts: Sequence[str], batch_size: int = 32) -> list[Prediction]:
-        from lorasent_tui.core.batching import encode_texts
+        from lorasent_tui.core.views import encode_views
 
         cleaned = [clean_text(t) for t in texts]
         if not cleaned:
             return []
-        encoded = encode_texts(self.tokenizer, cleaned, self.config.max_length, self.config.truncation)
+        cfg = self.config
+        views = encode_views(self.tokenizer, cleaned, cfg.max_length, cfg.truncation, cfg.sliding_windows)
         with self._lock:
-            probs = self._probs(encoded, batch_size)
+            probs = self._probs(views, batch_size)
         return [Prediction(t, "positive" if p >= 0.5 else "negative", p) for t, p in zip(texts, probs)]

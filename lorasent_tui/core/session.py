@@ -28,7 +28,8 @@ class Session:
     scheduler: Any = None
     train_ids: list = field(default_factory=list)
     train_labels: list = field(default_factory=list)
-    eval_ids: list = field(default_factory=list)
+    eval_ids: list = field(default_factory=list)  # every view of every validation text
+    eval_views: Any = None  # views.Views: the text each view belongs to, and its weight
     eval_labels: list = field(default_factory=list)
     steps_per_epoch: int = 0
     global_step: int = 0
@@ -68,6 +69,7 @@ def pick_device(name: str) -> Any:
 def prepare_data(session: Session, callbacks: TrainCallbacks) -> None:
     from lorasent_tui.core.batching import encode_texts
     from lorasent_tui.core.data import load_splits
+    from lorasent_tui.core.views import encode_views
 
     cfg = session.config
     callbacks.on_status(StatusUpdate("loading data", session.run.run_id))
@@ -76,7 +78,9 @@ def prepare_data(session: Session, callbacks: TrainCallbacks) -> None:
         callbacks.on_status(StatusUpdate(f"warning: {warning}", session.run.run_id))
     callbacks.on_status(StatusUpdate("tokenizing", session.run.run_id))
     session.train_ids = encode_texts(session.tokenizer, splits.train_texts, cfg.max_length, cfg.truncation)
-    session.eval_ids = encode_texts(session.tokenizer, splits.eval_texts, cfg.max_length, cfg.truncation)
+    views = encode_views(session.tokenizer, splits.eval_texts, cfg.max_length, cfg.truncation,
+                         cfg.sliding_windows)
+    session.eval_ids, session.eval_views = views.ids, views
     session.train_labels, session.eval_labels = list(splits.train_labels), list(splits.eval_labels)
     batches = math.ceil(len(session.train_ids) / cfg.batch_size)
     session.steps_per_epoch = math.ceil(batches / session.dist.world)

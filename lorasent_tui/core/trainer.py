@@ -123,24 +123,23 @@ def _report_step(session: Session, epoch: int, window: list, callbacks: TrainCal
 
 
 def _eval_probs(session: Session) -> tuple[list[float], float]:
-    """Validation probabilities and mean loss, longest texts first in large batches."""
+    """Validation probabilities and mean loss, longest views first in large batches."""
     import torch
     import torch.nn.functional as F
 
     from lorasent_tui.core.batching import sorted_batches
+    from lorasent_tui.core.views import combine_log_probs
 
     session.model.eval()
-    probs = [0.0] * len(session.eval_ids)
-    loss_sum = 0.0
+    logits = torch.zeros((len(session.eval_ids), 2))
     batches = sorted_batches([len(ids) for ids in session.eval_ids], session.config.eval_batch_size)
     with torch.inference_mode(), autocast(session):
         for index in batches:
-            logits = batch_logits(session, index, "eval").float()
-            target = torch.tensor([session.eval_labels[i] for i in index], device=session.device)
-            loss_sum += float(F.cross_entropy(logits, target, reduction="sum"))
-            for i, p in zip(index, torch.softmax(logits, dim=-1)[:, 1].tolist()):
-                probs[i] = p
-    return probs, loss_sum / max(1, len(session.eval_ids))
+            logits[index] = batch_logits(session, index, "eval").float().cpu()
+    views = session.eval_views
+    log_probs = combine_log_probs(logits, views.owner, views.weight, views.count)
+    loss = F.nll_loss(log_probs, torch.tensor(session.eval_labels), reduction="mean")
+    return log_probs[:, 1].exp().tolist(), float(loss)
 
 
 def _evaluate(session: Session, epoch: int, train_loss: float) -> tuple[dict, dict]:

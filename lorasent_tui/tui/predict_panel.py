@@ -33,7 +33,7 @@ DEBOUNCE_SECONDS = 0.3
 
 def base_key(config: TrainConfig) -> tuple[Any, ...]:
     """Settings that change what the untrained base predicts; same key, same predictor."""
-    return (config.model, config.seed, config.max_length, config.truncation)
+    return (config.model, config.seed, config.max_length, config.truncation, config.sliding_windows)
 
 
 class PredictPanel(Vertical):

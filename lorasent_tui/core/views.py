@@ -1,0 +1,85 @@
+"""Texts longer than the model's window, read as several views whose verdicts are averaged.
+
+A classifier reads at most ``max_length`` tokens. The truncated view (head+tail by default)
+keeps a review's opening and its verdict but drops the middle, where long reviews often argue
+their case. With sliding windows, a long text is also read as overlapping windows (half a window
+apart) that cover all of it. The text's class log-probabilities are a weighted mean over its
+views: half for the truncated view, half shared by the windows, because the truncated view
+alone holds the verdict most often (equal weights measured worse on a weakly trained model).
+The model itself is unchanged (a standard transformers classifier); only how it reads long texts
+at evaluation and prediction differs. On IMDb with the bundled MiniLM this added about 1.5
+points of validation accuracy (see the README).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Sequence
+
+from lorasent_tui.core.batching import special_token_template, tokenize_whole, truncate_ids
+
+
+@dataclass
+class Views:
+    """Every view of a list of texts, with special tokens, and the text each belongs to."""
+
+    ids: list[list[int]]
+    owner: list[int]
+    weight: list[float]  # each text's weights sum to 1
+    count: int  # how many texts
+
+    def single(self) -> bool:
+        return len(self.ids) == self.count
+
+
+def window_starts(length: int, size: int, stride: int) -> list[int]:
+    """Window offsets covering ``length`` tokens; the last window ends at the text's end."""
+    if length <= size:
+        return [0]
+    starts = list(range(0, length - size + 1, max(1, stride)))
+    if starts[-1] != length - size:
+        starts.append(length - size)
+    return starts
+
+
+def views_of(ids: list[int], budget: int, truncation: str, windows: bool) -> list[list[int]]:
+    """The token views of one text (without special tokens): truncated, then windows if it is long."""
+    views = [truncate_ids(ids, budget, truncation)]
+    if windows and len(ids) > budget:
+        views.extend(ids[s:s + budget] for s in window_starts(len(ids), budget, budget // 2))
+    return views
+
+
+def encode_views(tokenizer: Any, texts: Sequence[str], max_length: int, truncation: str,
+                 windows: bool) -> Views:
+    prefix, suffix = special_token_template(tokenizer)
+    budget = max_length - len(prefix) - len(suffix)
+    encoded: list[list[int]] = []
+    owner: list[int] = []
+    weight: list[float] = []
+    for index, ids in enumerate(tokenize_whole(tokenizer, texts)):
+        views = views_of(ids, budget, truncation, windows)
+        encoded.extend(prefix + view + suffix for view in views)
+        owner.extend([index] * len(views))
+        weight.extend(view_weights(len(views)))
+    return Views(encoded, owner, weight, len(texts))
+
+
+def view_weights(count: int) -> list[float]:
+    """Half for the truncated view, the other half shared by the windows."""
+    if count == 1:
+        return [1.0]
+    return [0.5] + [0.5 / (count - 1)] * (count - 1)
+
+
+def combine_log_probs(logits: Any, owner: Sequence[int], weight: Sequence[float], count: int) -> Any:
+    """Per-text class log-probabilities: the weighted mean of its views' log-probabilities, renormalised."""
+    import torch
+
+    log_probs = torch.log_softmax(logits.float(), dim=-1)
+    if len(owner) == count:
+        return log_probs  # one view per text, in order
+    index = torch.as_tensor(owner, dtype=torch.long, device=log_probs.device)
+    weights = torch.as_tensor(weight, dtype=log_probs.dtype, device=log_probs.device).unsqueeze(1)
+    summed = torch.zeros((count, log_probs.shape[-1]), dtype=log_probs.dtype, device=log_probs.device)
+    return torch.log_softmax(summed.index_add_(0, index, log_probs * weights), dim=-1)

@@ -1,0 +1,64 @@
+"""Long texts read as a truncated view plus overlapping windows, their verdicts averaged."""
+
+import math
+
+import pytest
+
+from lorasent_tui.core.views import combine_log_probs, encode_views, views_of, window_starts
+
+
+class WordTokenizer:
+    """One id per word, [CLS]=1 before and [SEP]=2 after, like a BERT tokenizer."""
+
+    def __call__(self, texts, add_special_tokens=True, truncation=False, verbose=False):
+        single = isinstance(texts, str)
+        rows = [[int(w) for w in t.split()] if t != "hello" else [7] for t in ([texts] if single else texts)]
+        if add_special_tokens:
+            rows = [[1, *r, 2] for r in rows]
+        return {"input_ids": rows[0] if single else rows}
+
+
+@pytest.mark.parametrize("length,size,stride", [(10, 4, 2), (11, 4, 2), (100, 30, 15), (5, 5, 2), (3, 8, 4)])
+def test_windows_cover_the_whole_text_and_end_at_its_end(length, size, stride):
+    starts = window_starts(length, size, stride)
+    covered = {i for s in starts for i in range(s, min(length, s + size))}
+    assert covered == set(range(length))
+    assert starts[-1] + min(size, length) == length
+    assert all(b - a <= stride for a, b in zip(starts, starts[1:]))
+
+
+def test_a_short_text_has_one_view_and_a_long_one_gets_windows():
+    assert views_of(list(range(5)), 8, "head_tail", windows=True) == [list(range(5))]
+    long = list(range(20))
+    views = views_of(long, 8, "head_tail", windows=True)
+    assert views[0] == [0, 1, 14, 15, 16, 17, 18, 19]  # the truncated view comes first
+    assert views[1:] == [long[s:s + 8] for s in (0, 4, 8, 12)]
+    assert views_of(long, 8, "head_tail", windows=False) == views[:1]
+
+
+def test_encode_views_adds_special_tokens_and_records_owners():
+    texts = ["3 4", " ".join(str(i) for i in range(10, 30))]
+    views = encode_views(WordTokenizer(), texts, max_length=10, truncation="right", windows=True)
+    assert views.count == 2
+    assert views.owner[0] == 0 and set(views.owner[1:]) == {1}
+    assert views.weight[0] == 1.0 and views.weight[1] == 0.5
+    assert abs(sum(views.weight[1:]) - 1.0) < 1e-9
+    assert views.ids[0] == [1, 3, 4, 2]
+    assert all(v[0] == 1 and v[-1] == 2 and len(v) <= 10 for v in views.ids)
+    assert not views.single()
+    assert encode_views(WordTokenizer(), texts, 10, "right", windows=False).single()
+
+
+def test_combined_log_probs_are_the_normalised_mean_of_the_views():
+    import torch
+
+    logits = torch.tensor([[0.0, 2.0], [1.0, 0.0], [0.0, 0.0], [3.0, -1.0]])
+    combined = combine_log_probs(logits, [0, 0, 0, 1], [0.5, 0.25, 0.25, 1.0], 2)
+    assert torch.allclose(combined.exp().sum(dim=1), torch.ones(2))
+    views = torch.log_softmax(logits[:3], dim=-1)
+    mean = 0.5 * views[0] + 0.25 * views[1] + 0.25 * views[2]
+    assert torch.allclose(combined[0], torch.log_softmax(mean, dim=-1))
+    assert torch.allclose(combined[1], torch.log_softmax(logits[3], dim=-1))
+    # One view per text: exactly the model's own probabilities.
+    single = combine_log_probs(logits, [0, 1, 2, 3], [1.0] * 4, 4)
+    assert math.isclose(float(single[3, 0].exp()), float(torch.softmax(logits[3], dim=-1)[0]), rel_tol=1e-6)
