@@ -48,6 +48,13 @@ def test_json_round_trip():
     assert again == cfg
 
 
+def test_a_run_saved_before_sliding_windows_keeps_reading_one_view():
+    saved = json.loads(build_config({"preset": "fast"}).to_json())
+    assert saved.pop("sliding_windows") is True
+    assert config_from_dict(saved).sliding_windows is False
+    assert config_from_dict({**saved, "sliding_windows": True}).sliding_windows is True
+
+
 NUMERIC = [f for f in FIELD_NAMES if isinstance(getattr(TrainConfig(), f), (int, float))
            and not isinstance(getattr(TrainConfig(), f), bool)]
 values = st.one_of(st.integers(-10**12, 10**12), st.floats(allow_nan=True, allow_infinity=True),

@@ -93,6 +93,10 @@ PRESETS: dict[str, dict[str, Any]] = {
     ),
 }
 
+# Settings added after runs were first saved, with the behaviour a config.json without them had:
+# an older run keeps predicting (and resuming) the way its metrics were measured.
+BEHAVIOUR_BEFORE: dict[str, Any] = {"sliding_windows": False}
+
 FIELD_NAMES = tuple(f.name for f in fields(TrainConfig))
 _FIELD_TYPES = {f.name: f.type for f in fields(TrainConfig)}
 
@@ -239,6 +243,7 @@ def config_from_dict(data: dict[str, Any]) -> TrainConfig:
     preset = values.pop("preset", "fast")
     errors: dict[str, str] = {}
     merged: dict[str, Any] = {**PRESETS.get(preset, PRESETS["fast"]), "preset": preset}
+    merged.update({k: v for k, v in BEHAVIOUR_BEFORE.items() if k not in values})
     for name, raw in values.items():
         if name not in FIELD_NAMES:
             errors[name] = "unknown setting"
