@@ -27,6 +27,14 @@ def test_windows_cover_the_whole_text_and_end_at_its_end(length, size, stride):
     assert all(b - a <= stride for a, b in zip(starts, starts[1:]))
 
 
+def test_a_very_long_text_gets_at_most_the_window_limit_spread_over_all_of_it():
+    starts = window_starts(100_000, 254, 127, limit=16)
+    assert len(starts) == 16 and starts[0] == 0 and starts[-1] == 100_000 - 254
+    assert sorted(set(starts)) == starts
+    covered = window_starts(16 * 254, 254, 127, limit=16)  # still every token, when it can be
+    assert {i for s in covered for i in range(s, s + 254)} == set(range(16 * 254))
+
+
 def test_a_short_text_has_one_view_and_a_long_one_gets_windows():
     assert views_of(list(range(5)), 8, "head_tail", windows=True) == [list(range(5))]
     long = list(range(20))

@@ -32,13 +32,22 @@ class Views:
         return len(self.ids) == self.count
 
 
-def window_starts(length: int, size: int, stride: int) -> list[int]:
+# A pasted book would otherwise be read as thousands of windows. Up to 16 half-overlapping
+# windows cover 2,159 tokens (with 254-token windows), beyond the longest IMDb review (about 1,600);
+# longer texts get 16 windows spread evenly, which still cover them up to 16 windows' length.
+MAX_WINDOWS = 16
+
+
+def window_starts(length: int, size: int, stride: int, limit: int = MAX_WINDOWS) -> list[int]:
     """Window offsets covering ``length`` tokens; the last window ends at the text's end."""
     if length <= size:
         return [0]
     starts = list(range(0, length - size + 1, max(1, stride)))
     if starts[-1] != length - size:
         starts.append(length - size)
+    if len(starts) > limit:
+        last = length - size
+        starts = [round(i * last / (limit - 1)) for i in range(limit)]
     return starts
 
 
