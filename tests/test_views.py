@@ -70,3 +70,20 @@ def test_combined_log_probs_are_the_normalised_mean_of_the_views():
     # One view per text: exactly the model's own probabilities.
     single = combine_log_probs(logits, [0, 1, 2, 3], [1.0] * 4, 4)
     assert math.isclose(float(single[3, 0].exp()), float(torch.softmax(logits[3], dim=-1)[0]), rel_tol=1e-6)
+
+
+def test_training_reports_validation_progress_over_all_views(tiny_model_dir, tmp_path):
+    from lorasent_tui.core.config import build_config
+    from lorasent_tui.core.events import RunFinished, TrainCallbacks
+    from lorasent_tui.core.trainer import train
+
+    statuses = []
+    cfg = build_config({"model": str(tiny_model_dir("bert")), "precision": "fp32", "train_size": 8,
+                        "eval_size": 8, "epochs": 1, "max_length": 24, "eval_batch_size": 2})
+    result = train(cfg, runs_dir=tmp_path, callbacks=TrainCallbacks(on_status=lambda e: statuses.append(e.message)))
+    assert isinstance(result, RunFinished), result
+    progress = [m for m in statuses if m.startswith("evaluating epoch 1: ")]
+    assert len(progress) >= 2
+    done, total = progress[-1].split(": ")[1].split()[0].split("/")
+    assert done == total and int(total.replace(",", "")) > 8  # IMDb reviews exceed 24 tokens
+    assert progress[-1].endswith(" views")

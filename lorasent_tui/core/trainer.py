@@ -122,8 +122,11 @@ def _report_step(session: Session, epoch: int, window: list, callbacks: TrainCal
                                        elapsed, eta, loss, str(session.device)))
 
 
-def _eval_probs(session: Session) -> tuple[list[float], float]:
-    """Validation probabilities and mean loss, longest views first in large batches."""
+def _eval_probs(session: Session, report: Any = None) -> tuple[list[float], float]:
+    """Validation probabilities and mean loss, longest views first in large batches.
+
+    ``report(done, total)`` hears how many views are scored, a few times per evaluation.
+    """
     import torch
     import torch.nn.functional as F
 
@@ -133,19 +136,28 @@ def _eval_probs(session: Session) -> tuple[list[float], float]:
     session.model.eval()
     logits = torch.zeros((len(session.eval_ids), 2))
     batches = sorted_batches([len(ids) for ids in session.eval_ids], session.config.eval_batch_size)
+    done, every = 0, max(1, len(batches) // 10)
     with torch.inference_mode(), autocast(session):
-        for index in batches:
+        for number, index in enumerate(batches, 1):
             logits[index] = batch_logits(session, index, "eval").float().cpu()
+            done += len(index)
+            if report is not None and (number % every == 0 or number == len(batches)):
+                report(done, len(session.eval_ids))
     views = session.eval_views
     log_probs = combine_log_probs(logits, views.owner, views.weight, views.count)
     loss = F.nll_loss(log_probs, torch.tensor(session.eval_labels), reduction="mean")
     return log_probs[:, 1].exp().tolist(), float(loss)
 
 
-def _evaluate(session: Session, epoch: int, train_loss: float) -> tuple[dict, dict]:
+def _evaluate(session: Session, epoch: int, train_loss: float, callbacks: TrainCallbacks) -> tuple[dict, dict]:
     from lorasent_tui.core.metrics import classification_metrics
 
-    probs, eval_loss = _eval_probs(session)
+    def report(done: int, total: int) -> None:
+        what = "views" if total != len(session.eval_labels) else "reviews"
+        callbacks.on_status(StatusUpdate(f"evaluating epoch {epoch}: {done:,}/{total:,} {what}",
+                                         session.run.run_id))
+
+    probs, eval_loss = _eval_probs(session, report)
     metrics, roc = classification_metrics(session.eval_labels, probs)
     row = {"epoch": epoch, "train_loss": train_loss, "eval_loss": eval_loss, **metrics}
     return row, roc
@@ -203,7 +215,7 @@ def _run_epochs(session: Session, callbacks: TrainCallbacks, stop: threading.Eve
             return "stopped"
         trained = time.monotonic()
         callbacks.on_status(StatusUpdate(f"evaluating epoch {epoch}", session.run.run_id))
-        row, roc = _evaluate(session, epoch, train_loss)
+        row, roc = _evaluate(session, epoch, train_loss, callbacks)
         session.epoch_times.append({"epoch": epoch, "train_s": round(trained - started, 3),
                                     "eval_s": round(time.monotonic() - trained, 3)})
         _record_epoch(session, row, roc, callbacks)
