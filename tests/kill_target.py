@@ -84,7 +84,7 @@ def install() -> None:
     _before(trainer, "_prepare_model|prepare_model", "load-model")
     _before(trainer, "_prepare_data|prepare_data", "load-data")
     _before(trainer, "_restore", "restore")
-    _before(trainer, "_evaluate", "eval", lambda session, epoch, loss: epoch)
+    _before(trainer, "_evaluate", "eval", lambda session, epoch, *rest: epoch)
     _before(trainer, "_save_adapter", "adapter", lambda session: session.best_epoch)
 
     real_report = trainer._report_step
