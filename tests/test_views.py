@@ -4,7 +4,7 @@ import math
 
 import pytest
 
-from lorasent_tui.core.views import combine_log_probs, encode_views, views_of, window_starts
+from lorasent_tui.core.views import Views, combine_log_probs, encode_views, views_of, window_starts
 
 
 class WordTokenizer:
@@ -61,14 +61,14 @@ def test_combined_log_probs_are_the_normalised_mean_of_the_views():
     import torch
 
     logits = torch.tensor([[0.0, 2.0], [1.0, 0.0], [0.0, 0.0], [3.0, -1.0]])
-    combined = combine_log_probs(logits, [0, 0, 0, 1], [0.5, 0.25, 0.25, 1.0], 2)
+    combined = combine_log_probs(logits, Views([[]] * 4, [0, 0, 0, 1], [0.5, 0.25, 0.25, 1.0], 2))
     assert torch.allclose(combined.exp().sum(dim=1), torch.ones(2))
     views = torch.log_softmax(logits[:3], dim=-1)
     mean = 0.5 * views[0] + 0.25 * views[1] + 0.25 * views[2]
     assert torch.allclose(combined[0], torch.log_softmax(mean, dim=-1))
     assert torch.allclose(combined[1], torch.log_softmax(logits[3], dim=-1))
     # One view per text: exactly the model's own probabilities.
-    single = combine_log_probs(logits, [0, 1, 2, 3], [1.0] * 4, 4)
+    single = combine_log_probs(logits, Views([[]] * 4, [0, 1, 2, 3], [1.0] * 4, 4))
     assert math.isclose(float(single[3, 0].exp()), float(torch.softmax(logits[3], dim=-1)[0]), rel_tol=1e-6)
 
 

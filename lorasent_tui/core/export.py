@@ -135,14 +135,15 @@ def model_card_text(run: Run, merged: bool = False) -> str:
     parts += ["## Metrics", "", metrics_table(rows, best) if rows else "_none yet_", ""]
     parts += ["## Training configuration", "", "| Setting | Value |", "| --- | --- |"]
     parts += [f"| `{key}` | {_cell(value, digits=False)} |" for key, value in config.to_dict().items()]
-    parts += ["", f"Reviews longer than {config.max_length} tokens were cut "
-                  f"({config.truncation} truncation) in training and evaluation.", ""]
+    long_reviews = (f"Reviews longer than {config.max_length} tokens were cut "
+                    f"({config.truncation} truncation) in training and evaluation.")
     if config.sliding_windows:
-        parts[-1:] = [" ".join([
-            "Validation also read each longer review as overlapping windows of that size, half a window",
-            "apart, and averaged the class log-probabilities: half the weight for the cut review, half",
-            "shared by the windows. The metrics above were measured that way; a plain pipeline call reads",
-            "the cut review only, which scores somewhat lower on long reviews."]), ""]
+        long_reviews += (
+            " Validation also read each longer review as overlapping windows of that size, half a"
+            " window apart, and averaged the class log-probabilities: half the weight for the cut"
+            " review, half shared by the windows. The metrics above were measured that way; a plain"
+            " pipeline call reads the cut review only, which scores somewhat lower on long reviews.")
+    parts += ["", long_reviews, ""]
     parts += ["## How to use", ""]
     if merged:
         parts += ["A plain `transformers` model; PEFT is not needed:", "", "```python",

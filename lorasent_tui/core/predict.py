@@ -87,7 +87,7 @@ class Predictor:
         model, tokenizer = load_trained(run, merge)
         return cls(model.to(device), tokenizer, run.config(), run.run_id, device)
 
-    def _probs(self, views: Any, batch_size: int) -> list[float]:
+    def _probs(self, views: Any, batch_size: int) -> list[float]:  # views: views.Views
         import torch
 
         from lorasent_tui.core.batching import iter_batches, sorted_batches
@@ -99,7 +99,7 @@ class Predictor:
             for index, batch in iter_batches(views.ids, batches, self.tokenizer.pad_token_id):
                 batch = {k: v.to(self.device) for k, v in batch.items()}
                 logits[index] = self.model(**batch).logits.float().cpu()
-        return combine_log_probs(logits, views.owner, views.weight, views.count)[:, 1].exp().tolist()
+        return combine_log_probs(logits, views)[:, 1].exp().tolist()
 
     def predict(self, texts: Sequence[str], batch_size: int = 32) -> list[Prediction]:
         from lorasent_tui.core.views import encode_views

@@ -28,8 +28,7 @@ class Session:
     scheduler: Any = None
     train_ids: list = field(default_factory=list)
     train_labels: list = field(default_factory=list)
-    eval_ids: list = field(default_factory=list)  # every view of every validation text
-    eval_views: Any = None  # views.Views: the text each view belongs to, and its weight
+    eval_views: Any = None  # views.Views of the validation texts: ids, owner and weight of each view
     eval_labels: list = field(default_factory=list)
     steps_per_epoch: int = 0
     global_step: int = 0
@@ -42,6 +41,11 @@ class Session:
     setup_times: dict = field(default_factory=dict)
     train_states: list = field(default_factory=list)
     eval_states: list = field(default_factory=list)
+
+    @property
+    def eval_ids(self) -> list:
+        """Every view of every validation text, with special tokens."""
+        return self.eval_views.ids if self.eval_views is not None else []
 
     @property
     def total_steps(self) -> int:
@@ -78,9 +82,8 @@ def prepare_data(session: Session, callbacks: TrainCallbacks) -> None:
         callbacks.on_status(StatusUpdate(f"warning: {warning}", session.run.run_id))
     callbacks.on_status(StatusUpdate("tokenizing", session.run.run_id))
     session.train_ids = encode_texts(session.tokenizer, splits.train_texts, cfg.max_length, cfg.truncation)
-    views = encode_views(session.tokenizer, splits.eval_texts, cfg.max_length, cfg.truncation,
-                         cfg.sliding_windows)
-    session.eval_ids, session.eval_views = views.ids, views
+    session.eval_views = encode_views(session.tokenizer, splits.eval_texts, cfg.max_length,
+                                      cfg.truncation, cfg.sliding_windows)
     session.train_labels, session.eval_labels = list(splits.train_labels), list(splits.eval_labels)
     batches = math.ceil(len(session.train_ids) / cfg.batch_size)
     session.steps_per_epoch = math.ceil(batches / session.dist.world)

@@ -143,8 +143,7 @@ def _eval_probs(session: Session, report: Any = None) -> tuple[list[float], floa
             done += len(index)
             if report is not None and (number % every == 0 or number == len(batches)):
                 report(done, len(session.eval_ids))
-    views = session.eval_views
-    log_probs = combine_log_probs(logits, views.owner, views.weight, views.count)
+    log_probs = combine_log_probs(logits, session.eval_views)
     loss = F.nll_loss(log_probs, torch.tensor(session.eval_labels), reduction="mean")
     return log_probs[:, 1].exp().tolist(), float(loss)
 

@@ -81,14 +81,14 @@ def view_weights(count: int) -> list[float]:
     return [0.5] + [0.5 / (count - 1)] * (count - 1)
 
 
-def combine_log_probs(logits: Any, owner: Sequence[int], weight: Sequence[float], count: int) -> Any:
+def combine_log_probs(logits: Any, views: Views) -> Any:
     """Per-text class log-probabilities: the weighted mean of its views' log-probabilities, renormalised."""
     import torch
 
     log_probs = torch.log_softmax(logits.float(), dim=-1)
-    if len(owner) == count:
+    if views.single():
         return log_probs  # one view per text, in order
-    index = torch.as_tensor(owner, dtype=torch.long, device=log_probs.device)
-    weights = torch.as_tensor(weight, dtype=log_probs.dtype, device=log_probs.device).unsqueeze(1)
-    summed = torch.zeros((count, log_probs.shape[-1]), dtype=log_probs.dtype, device=log_probs.device)
+    index = torch.as_tensor(views.owner, dtype=torch.long, device=log_probs.device)
+    weights = torch.as_tensor(views.weight, dtype=log_probs.dtype, device=log_probs.device).unsqueeze(1)
+    summed = torch.zeros((views.count, log_probs.shape[-1]), dtype=log_probs.dtype, device=log_probs.device)
     return torch.log_softmax(summed.index_add_(0, index, log_probs * weights), dim=-1)
