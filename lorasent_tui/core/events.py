@@ -23,14 +23,20 @@ class StatusUpdate:
 
 @dataclass(frozen=True)
 class StepProgress:
+    """Where a run is: a training step, or (phase "eval") how far an evaluation has got."""
+
     step: int
     total: int
     epoch: int  # 1-based epoch the step belongs to
     epochs: int
     elapsed: float
-    eta: float | None
+    eta: float | None  # seconds left for the whole run: training steps and evaluations
     loss: float | None  # mean training loss over the last logging window
     device: str = "cpu"
+    phase: str = "train"  # "train" or "eval"
+    fraction: float | None = None  # of the whole run's work (training and evaluation), 0..1
+    eval_done: int | None = None  # phase "eval": texts scored so far in this evaluation
+    eval_total: int | None = None
 
 
 @dataclass(frozen=True)
