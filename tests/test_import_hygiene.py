@@ -2,7 +2,7 @@ import subprocess
 import sys
 
 CORE_MODULES = ["config", "errors", "events", "fsutil", "store", "metrics", "batching", "models",
-                "datafiles", "datahub", "precision", "distributed", "eventlog", "launcher", "session",
+                "data.files", "data.hub", "labels", "precision", "distributed", "eventlog", "launcher", "session",
                 "frozen_prefix", "export", "report", "trackers",
                 "data", "trainer", "predict", "checkpoint", "configfile"]
 
