@@ -98,9 +98,9 @@ def _install_stop_handler(stop: threading.Event) -> None:
 
 
 def cmd_train(args: argparse.Namespace) -> int:
-    from lorasent_tui.cli import resolve_config
+    from lorasent_tui.core.configfile import resolve_config
 
-    config = resolve_config(args)
+    config = resolve_config(args.config, args.preset, vars(args))
     if args.print_config:
         print(config.to_json())
         return 0
