@@ -51,8 +51,7 @@ class ConsoleReporter:
         self.header_done = False
 
     def callbacks(self) -> TrainCallbacks:
-        return TrainCallbacks(on_status=self.status, on_progress=self.progress, on_epoch=self.epoch,
-                              on_failed=self.failed)
+        return TrainCallbacks(on_status=self.status, on_progress=self.progress, on_epoch=self.epoch)
 
     def _err(self, text: str) -> None:
         end = "" if self.tty and text.startswith("\r") else "\n"
@@ -80,9 +79,6 @@ class ConsoleReporter:
             print(table_header(), flush=True)
             self.header_done = True
         print(format_row(event.metrics) + ("  *best" if event.is_best else ""), flush=True)
-
-    def failed(self, event: RunFailed) -> None:
-        pass
 
 
 def _install_stop_handler(stop: threading.Event) -> None:
