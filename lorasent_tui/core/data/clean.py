@@ -60,7 +60,8 @@ def clean(name: str, rows: LabeledRows) -> tuple[list[str], np.ndarray, list[str
         if value is None:
             key = bad_label_repr(raw_label)
             bad[key] += 1
-            first_bad.setdefault(key, (rows.source_rows[i] if rows.source_rows is not None else i) + 1)
+            row = rows.source_rows[i] if rows.source_rows is not None else i
+            first_bad.setdefault(key, row + 1)
             continue
         out_texts.append(text)
         out_labels.append(value)

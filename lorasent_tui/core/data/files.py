@@ -12,7 +12,7 @@ import os
 from collections import Counter
 from pathlib import Path
 
-from lorasent_tui.core.data.pipeline import splits_from_pools, splits_from_rows
+from lorasent_tui.core.data.pipeline import splits_from_predefined, splits_from_rows
 from lorasent_tui.core.data.readers import read_csv, read_json, read_jsonl, read_parquet
 from lorasent_tui.core.data.rows import LabeledRows, Splits, as_text, split_role
 from lorasent_tui.core.errors import DataError
@@ -133,7 +133,7 @@ def load_file(name: str, text_col: str, label_col: str,
         pools = split_by_column(name, rows)
         if pools is not None:
             train_rows, eval_rows, eval_role = pools
-            return splits_from_pools(name, train_rows, eval_rows, eval_role, label,
+            return splits_from_predefined(name, train_rows, eval_rows, eval_role, label,
                                      train_size, eval_size, seed, "rows")
     return splits_from_rows(name, rows, label, train_size, eval_size, seed)
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from lorasent_tui.core.data.pipeline import splits_from_pools, splits_from_rows
+from lorasent_tui.core.data.pipeline import splits_from_predefined, splits_from_rows
 from lorasent_tui.core.data.readers import one_line, resolve_columns
 from lorasent_tui.core.data.rows import EVAL_SPLITS, TEST_SPLITS, TRAIN_SPLITS, LabeledRows, Splits
 from lorasent_tui.core.errors import DataError
@@ -83,5 +83,5 @@ def load_hub(name: str, text_col: str, label_col: str,
                                 eval_size, seed,
                                 notes=[f"{shown}: no validation or test split; sampled eval "
                                        "from train"])
-    return splits_from_pools(shown, train_rows, eval_rows, str(eval_split), label,
+    return splits_from_predefined(shown, train_rows, eval_rows, str(eval_split), label,
                              train_size, eval_size, seed, "reviews")

@@ -2,8 +2,8 @@
 
 * ``splits_from_rows``: one pool (built-in data, a file, a Hub dataset with only a train split);
   identical texts are removed before sampling, so no text is in both splits.
-* ``splits_from_pools``: predefined train and eval pools (a file's ``split`` column, a Hub
-  dataset's splits); eval texts also in the train pool are dropped from eval.
+* ``splits_from_predefined``: predefined train and eval pools (a file's ``split`` column, a
+  Hub dataset's splits); eval texts also in the train pool are dropped from eval.
 """
 
 from __future__ import annotations
@@ -46,8 +46,9 @@ def splits_from_rows(name: str, rows: LabeledRows, label: str, train_size: int, 
                 warnings + list(notes))
 
 
-def splits_from_pools(name: str, train_rows: LabeledRows, eval_rows: LabeledRows, eval_name: str,
-                      label: str, train_size: int, eval_size: int, seed: int, unit: str) -> Splits:
+def splits_from_predefined(name: str, train_rows: LabeledRows, eval_rows: LabeledRows,
+                           eval_name: str, label: str, train_size: int, eval_size: int, seed: int,
+                           unit: str) -> Splits:
     """Subsample predefined train and eval pools, balanced where possible.
 
     Eval texts that also occur in the train pool are removed (with a warning), so the eval
@@ -89,7 +90,8 @@ def pick(train: tuple[list[str], np.ndarray, Any], eval_: tuple[list[str], np.nd
     (train_texts, train_labels, train_idx), (eval_texts, eval_labels, eval_idx) = train, eval_
     picked_train = train_labels[train_idx].tolist()
     picked_eval = eval_labels[eval_idx].tolist()
-    balance = "balanced" if is_balanced(picked_train) and is_balanced(picked_eval) else "not balanced"
+    balanced = is_balanced(picked_train) and is_balanced(picked_eval)
+    balance = "balanced" if balanced else "not balanced"
     return Splits(train_texts=[train_texts[i] for i in train_idx], train_labels=picked_train,
                   eval_texts=[eval_texts[i] for i in eval_idx], eval_labels=picked_eval,
                   source=f"{label}, {len(picked_train)}/{len(picked_eval)} {balance}",

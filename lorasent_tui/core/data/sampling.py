@@ -57,7 +57,8 @@ def sample_indices(
     eval_idx = np.concatenate([perm_neg[:e_neg], perm_pos[:e_pos]])
     train_idx = np.concatenate([perm_neg[e_neg:e_neg + t_neg], perm_pos[e_pos:e_pos + t_pos]])
     # Interleave the classes; each order depends only on the seed and that split's rows.
-    return split_rng(seed, "train").permutation(train_idx), split_rng(seed, "eval").permutation(eval_idx)
+    return (split_rng(seed, "train").permutation(train_idx),
+            split_rng(seed, "eval").permutation(eval_idx))
 
 
 def sample_pools(
