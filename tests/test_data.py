@@ -501,6 +501,24 @@ def test_hub_offline_is_one_line_data_error(monkeypatch):
     assert "more" not in msg
 
 
+def test_every_source_samples_the_same_rows_alike(tmp_path, monkeypatch):
+    """Built-in, file and Hub rows go through one clean → dedupe → sample sequence."""
+    import datasets
+
+    rows = read_builtin("rotten_tomatoes")
+    records = [{"text": t, "label": label} for t, label in zip(rows.texts, rows.labels)]
+    path = write_csv(tmp_path / "rt.csv", records)
+    fake = _fake_hub({"train": records})
+    monkeypatch.setattr(datasets, "load_dataset", lambda name, **kw: fake)
+    picked = [load_splits(cfg(dataset=name, train_size=60, eval_size=31, seed=5))
+              for name in ("rotten_tomatoes", str(path), "x/rt")]
+    for other in picked[1:]:
+        assert (other.train_texts, other.eval_texts) == (picked[0].train_texts,
+                                                         picked[0].eval_texts)
+        assert (other.train_labels, other.eval_labels) == (picked[0].train_labels,
+                                                           picked[0].eval_labels)
+
+
 # ---------------------------------------------------------------------------------------------
 # Property test of the sampler
 
