@@ -59,3 +59,11 @@ def test_roc_curve_is_thinned():
     labels = rng.integers(0, 2, 5000).tolist()
     _, roc = classification_metrics(labels, rng.random(5000).tolist())
     assert len(roc["fpr"]) <= 200 and roc["fpr"][-1] == 1.0
+
+
+def test_an_epoch_row_has_exactly_the_recorded_columns():
+    from lorasent_tui.core.records import METRIC_KEYS
+
+    metrics, _ = classification_metrics([0, 1, 1, 0], [0.2, 0.9, 0.4, 0.3])
+    # The trainer adds the epoch and the two losses to these (core.trainer._evaluate).
+    assert sorted(["epoch", "train_loss", "eval_loss", *metrics]) == sorted(METRIC_KEYS)
