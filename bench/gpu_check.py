@@ -113,6 +113,12 @@ def main() -> int:
         result["predict"] = predict_latency(Path(tmp) / "fast", "cuda", args.repeats)
         if torch.cuda.device_count() >= 2:
             result["two_processes"] = two_processes(args, Path(tmp) / "ddp")
+    slug = re.sub(r"[^a-z0-9]+", "-", result["gpus"][0]["name"].lower()).strip("-")
+    emit(f"gpu_{slug}", result, summary_table(result))
+    return 0
+
+
+def summary_table(result: dict) -> list[tuple[str, ...]]:
     table = [("preset", "train s", "eval s", "tokens/s", "accuracy", "peak MiB")]
     for preset in ("fast", "seed"):
         entry = result[preset]
@@ -123,11 +129,10 @@ def main() -> int:
     table.append(("predict", f"short p50 {short['p50_ms']:.1f} ms", f"long p50 {long['p50_ms']:.1f} ms",
                   f"{result['predict']['batch_reviews_per_s']:.0f} reviews/s", "", ""))
     if "two_processes" in result:
-        table.append(("2 processes", str(result["two_processes"].get("epoch_times")), "", "",
-                      str(result["two_processes"].get("accuracy")), ""))
-    slug = re.sub(r"[^a-z0-9]+", "-", result["gpus"][0]["name"].lower()).strip("-")
-    emit(f"gpu_{slug}", result, table)
-    return 0
+        ddp = result["two_processes"]
+        table.append(("2 processes", f"{ddp.get('wall_s', 0):.1f} wall", "", "",
+                      str(ddp.get("accuracy", ddp.get("error"))), ""))
+    return table
 
 
 if __name__ == "__main__":
