@@ -21,6 +21,7 @@ from textual.widgets import Header, Static, TabbedContent, TabPane
 
 from lorasent_tui.core.config import TrainConfig, build_config
 from lorasent_tui.core.gcfreeze import freeze_long_lived
+from lorasent_tui.core.store import SCREENSHOTS_DIR
 from lorasent_tui.core.errors import describe_exception
 from lorasent_tui.core.fsutil import atomic_write_text
 from lorasent_tui.tui.commands import LorasentCommands
@@ -43,7 +44,6 @@ TITLE = "lorasent-tui"
 # is restored, saying so.
 STOP_WAIT_SECONDS = 10.0
 EXIT_WAIT_SECONDS = 2.0
-SCREENSHOTS_DIR = "screenshots"  # under the runs folder: never litter the working directory
 READY_TEXT = "Ready. F1/F2/F3 switch tabs · ctrl+s starts training · ctrl+p lists every command."
 
 
@@ -203,6 +203,7 @@ class LorasentApp(App[int]):
         self.call_after_refresh(self._save_screenshot)
 
     def _save_screenshot(self) -> None:
+        # Under the runs folder: the working directory is often the repository.
         folder = self.services.runs_dir / SCREENSHOTS_DIR
         path = folder / f"{TITLE}_{datetime.now():%Y-%m-%dT%H_%M_%S_%f}.svg"
         try:
