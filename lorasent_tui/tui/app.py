@@ -44,7 +44,7 @@ TITLE = "lorasent-tui"
 # is restored, saying so.
 STOP_WAIT_SECONDS = 10.0
 EXIT_WAIT_SECONDS = 2.0
-READY_TEXT = "Ready. F1/F2/F3 switch tabs · ctrl+s starts training · ctrl+p lists every command."
+READY_TEXT = "Ready. F1/F2/F3 switch tabs · ctrl+s trains · ctrl+p lists every command."
 
 
 class LorasentApp(App[int]):

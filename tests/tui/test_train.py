@@ -1,3 +1,4 @@
+from rich.text import Text
 from textual.widgets import ProgressBar, TabbedContent
 
 from lorasent_tui.core.events import StatusUpdate, StepProgress
@@ -283,6 +284,54 @@ def test_every_metric_column_is_visible_while_training(app_factory):
             assert len(table.columns) == 10
             assert table.virtual_size.width <= table.scrollable_content_region.width
             assert table.region.right <= app.screen.region.right
+            await pilot.press("ctrl+t")
+            await settle(pilot)
+
+    run_async(scenario())
+
+
+def figure_text(chart, width=60, height=16) -> str:
+    from textual_plotext.plot import Plot
+
+    plt = Plot()
+    plt.plotsize(width, height)
+    chart.draw(plt)
+    return Text.from_ansi(plt.build()).plain
+
+
+def test_step_loss_is_a_thin_line_and_only_epoch_points_get_markers():
+    chart = LossChart()
+    rows = [{"epoch": 1, "train_loss": 0.7, "eval_loss": 0.6}, {"epoch": 2, "train_loss": 0.4, "eval_loss": 0.5}]
+    chart.series = chart.show_losses(rows, [(0.25, 0.9), (0.5, 0.8), (0.75, 0.7), (1.0, 0.65)])
+    text = figure_text(chart)
+    assert text.count("•") <= 4  # the four epoch points; the step loss draws no dotted band
+    caption = " ".join(line.plain for line in chart.caption(60))
+    assert "step loss" in caption and "validation" in caption  # the legend is above, not on the plot
+    assert "step loss" not in text
+
+
+def test_roc_axis_names_are_in_the_caption_not_under_the_axis():
+    chart = RocChart()
+    chart.series = RocChart.roc_series({"fpr": [0.0, 0.2, 1.0], "tpr": [0.0, 0.8, 1.0], "auc": 0.8}, "epoch 1")
+    text = figure_text(chart)
+    assert "FPR" not in text and "TPR" not in text
+    assert "TPR against FPR" in chart.caption(60)[0].plain
+
+
+def test_charts_are_whole_at_80x24_while_training(app_factory):
+    app = app_factory(trainer=FakeTrainer(wait_after_epoch=1))
+
+    async def scenario():
+        async with app.run_test(size=(80, 24)) as pilot:
+            await pilot.press("ctrl+s")
+            await wait_until(pilot, lambda: app.query_one(MetricsTable).row_count == 1)
+            await pilot.pause()
+            pane = app.query_one("#live-pane")
+            shown = [chart for chart in (app.query_one(LossChart), app.query_one(RocChart))]
+            for chart in shown:  # visible without scrolling, tall enough for axis and ticks
+                assert chart.region.height >= 10
+                assert pane.region.contains_region(chart.region), chart.id
+            assert not app.query_one(ScoreChart).display  # accuracy and F1 are in the table
             await pilot.press("ctrl+t")
             await settle(pilot)
 
