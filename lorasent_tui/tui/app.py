@@ -337,8 +337,7 @@ def make_app(config: TrainConfig | None = None, *, runs_dir: Path = Path("runs")
         remembered, note = recall_settings(runs_dir, flags)
         if remembered is not None:
             config = remembered
-            note = (f"Settings as last used in {runs_dir} (F9 resets them to the preset's defaults)."
-                    " ctrl+s starts training.")
+            note = f"Settings as last used in {runs_dir}; f9 resets them to the preset's defaults."
     services = Services(
         runs_dir=Path(runs_dir),
         trainer=trainer or default_trainer,

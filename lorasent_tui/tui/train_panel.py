@@ -79,7 +79,7 @@ class TrainPanel(Vertical):
                 with Horizontal(id="train-controls"):
                     yield Button("Start ^s", id="start", variant="success")
                     yield Button("Stop ^t", id="stop", variant="error", disabled=True)
-                    yield Button("Preview data", id="preview")
+                    yield Button("Preview data f4", id="preview")
                     yield Label("idle", id="train-state")
                 # A known total from the start: an indeterminate bar animates (repaints) forever.
                 # The total is 1: the bar shows the fraction of the run's work, evaluations included.
