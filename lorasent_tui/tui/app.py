@@ -258,9 +258,10 @@ class LorasentApp(App[int]):
             self.show_status("The settings are valid now. ctrl+s starts training.")
 
     def on_settings_form_preset_applied(self, message: SettingsForm.PresetApplied) -> None:
-        changed = f"changed {len(message.changed)} setting{'s' if len(message.changed) != 1 else ''}"
+        count = len(message.changed)
+        changed = f"changed {count} setting{'s' if count != 1 else ''}" + (" (listed aside)" if count else "")
         kept = f"; kept your {', '.join(message.kept)}" if message.kept else ""
-        self.show_status(f"Preset {message.preset}: {changed}{kept} (details in the notification).")
+        self.show_status(f"Preset {message.preset} {changed}{kept}.")
         if message.changed:
             self.notify("\n".join(message.changed), title=f"Preset {message.preset} changed", timeout=10)
 

@@ -79,7 +79,7 @@ def test_preset_keeps_edited_fields_and_says_what_it_changed(app_factory):
             assert values["epochs"] == "7" and values["batch_size"] == "32"  # the user's, kept
             assert values["max_length"] == str(PRESETS["seed"]["max_length"])  # not edited: the preset's
             status = status_text(app)
-            assert "Preset seed: changed" in status and "kept your Epochs, Batch size" in status
+            assert "Preset seed changed" in status and "kept your Epochs, Batch size" in status
             (note,) = app._notifications
             assert "Max tokens 256 → 512" in note.message and "Epochs" not in note.message
             # Changing back: the fields the preset set are the app's again, and follow it.
