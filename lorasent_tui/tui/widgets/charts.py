@@ -71,6 +71,8 @@ def caption_lines(title: str, entries: list[tuple[str, RGB]], width: int) -> lis
         if line.plain:
             line.append("  ")
         line.append_text(entry)
+    for line in lines:  # one row each: the figure below gets exactly the rest of the height
+        line.truncate(width, overflow="ellipsis")
     return lines
 
 
