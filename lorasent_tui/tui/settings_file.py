@@ -4,8 +4,8 @@ The file format is the CLI's ``--config`` format (core.configfile), so a file sa
 here trains headless with ``lorasent-tui train --config FILE`` and back. Reading and
 writing happen in a thread; every problem becomes one status-line message.
 
-The settings of the last run started are remembered the same way, per runs folder
-(``<runs>/last-settings.toml``), and the next launch starts from them.
+The settings are remembered the same way per runs folder (``<runs>/last-settings.toml``,
+when a run starts and when the app quits), and the next launch starts from them.
 """
 
 from __future__ import annotations

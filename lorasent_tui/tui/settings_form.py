@@ -143,6 +143,7 @@ class SettingsForm(VerticalScroll):
         self._config = config
         self._preset = config.preset
         self.errors: dict[str, str] = {}
+        self.last_valid = config  # the newest settings that built a config: what quitting keeps
         self._help_text = HELP_DEFAULT
         self._choices: dict[str, list[str]] = {}  # options of each Select field
         # What the app itself last put in each field (start, preset, a loaded file): a field
@@ -242,6 +243,7 @@ class SettingsForm(VerticalScroll):
         except ConfigError as exc:
             config, errors = None, exc.field_errors
         self._show_errors(errors)
+        self.last_valid = config or self.last_valid
         return config
 
     def problems(self) -> str:

@@ -59,7 +59,6 @@ class TrainPanel(Vertical):
 
     def __init__(self, config: TrainConfig, **kwargs: Any) -> None:
         super().__init__(**kwargs)
-        self._initial_config = config
         self.session: TrainingSession | None = None
         self.run_id: str | None = None
         self.rows: list[dict[str, Any]] = []
@@ -67,10 +66,12 @@ class TrainPanel(Vertical):
         self.best_epoch: int | None = None
         self.step_losses: list[tuple[float, float]] = []  # (fractional epoch, loss)
         self.last_progress: StepProgress | None = None
+        # Kept: at unmount (quitting) the form's widgets are gone, its last valid settings not.
+        self._settings = SettingsForm(config, id="settings")
 
     def compose(self) -> ComposeResult:
         with Horizontal(id="train-body"):
-            yield SettingsForm(self._initial_config, id="settings")
+            yield self._settings
             # Shown instead of the form while a run trains: the settings cannot change then,
             # and the Train tab re-lays out in a third of the time without the form's widgets.
             with VerticalScroll(id="run-settings"):
@@ -193,6 +194,10 @@ class TrainPanel(Vertical):
             bridge.on_failed(RunFailed(describe_exception(exc)))
         finally:
             session.done.set()
+
+    def on_unmount(self) -> None:
+        # Quitting keeps the settings for the next launch too, not only starting a run.
+        self._remember(self.app.services.runs_dir, self._settings.last_valid)
 
     def _remember(self, runs_dir: Any, config: TrainConfig) -> None:
         """The next launch starts from these settings; failing to keep them never stops a run."""

@@ -214,6 +214,22 @@ def test_last_settings_are_remembered_per_runs_folder(tmp_path):
     assert remembering_app(tmp_path / "other", flags={}).initial_config == build_config({"epochs": 3})
 
 
+def test_settings_are_remembered_on_quit_too(tmp_path):
+    runs = tmp_path / "runs"
+    first = remembering_app(runs, flags={})
+
+    async def edit_and_quit():
+        async with first.run_test(size=SIZE) as pilot:
+            await type_into(pilot, "lora_alpha", "64")
+            await type_into(pilot, "epochs", "x")  # invalid when quitting: the last valid is kept
+            await pilot.press("ctrl+q")
+
+    run_async(edit_and_quit())
+    assert first.services.trainer.calls == []
+    second = remembering_app(runs, flags={})
+    assert (second.initial_config.lora_alpha, second.initial_config.epochs) == (64, 3)
+
+
 def test_unusable_remembered_settings_are_reported_not_used(tmp_path):
     runs = tmp_path / "runs"
     runs.mkdir()
