@@ -21,9 +21,9 @@ from textual.widgets import Header, Static, TabbedContent, TabPane
 
 from lorasent_tui.core.config import TrainConfig, build_config
 from lorasent_tui.core.gcfreeze import freeze_long_lived
-from lorasent_tui.core.store import SCREENSHOTS_DIR
 from lorasent_tui.core.errors import describe_exception
 from lorasent_tui.core.fsutil import atomic_write_text
+from lorasent_tui.core.store import SCREENSHOTS_DIR
 from lorasent_tui.tui.commands import LorasentCommands
 from lorasent_tui.tui.messages import ResumeRun, RunEnded, RunReady, RunsChanged, ShowStatus
 from lorasent_tui.tui.predict_panel import PredictPanel
@@ -231,8 +231,8 @@ class LorasentApp(App[int]):
         self._on_runs(RunsPanel.reload)
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
-        # Dim Start/Stop in the footer when they would do nothing.
-        # Start stays live while a run trains: pressing it says why nothing starts.
+        # Dim Stop in the footer when it would do nothing. Start stays live while a run
+        # trains: pressing it says why nothing starts.
         running = self.training_session is not None and self.training_session.running
         if action == "stop_training" and not running:
             return None

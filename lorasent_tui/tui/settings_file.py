@@ -25,6 +25,7 @@ from lorasent_tui.core.configfile import config_to_toml, read_config_file
 from lorasent_tui.core.errors import ConfigError, describe_exception
 from lorasent_tui.core.fsutil import atomic_write_text
 from lorasent_tui.tui.confirm import ConfirmScreen
+from lorasent_tui.tui.settings_form import field_problems
 
 if TYPE_CHECKING:
     from lorasent_tui.tui.app import LorasentApp
@@ -99,10 +100,6 @@ class PathScreen(ModalScreen[Path | None]):
 
     def action_cancel(self) -> None:
         self.dismiss(None)
-
-
-def field_problems(errors: dict[str, str]) -> str:
-    return "; ".join(f"{name}: {message}" for name, message in errors.items())
 
 
 async def save_settings(app: LorasentApp) -> None:

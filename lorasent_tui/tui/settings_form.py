@@ -101,6 +101,11 @@ def to_text(value: Any) -> str:
     return str(value)
 
 
+def field_problems(errors: dict[str, str]) -> str:
+    """``name: message; …``: a status line's list of bad settings."""
+    return "; ".join(f"{name}: {message}" for name, message in errors.items())
+
+
 def settings_summary(config: TrainConfig) -> str:
     """The form's settings as read-only text: shown instead of the form while a run trains."""
     values = config.to_dict()
@@ -247,7 +252,7 @@ class SettingsForm(VerticalScroll):
         return config
 
     def problems(self) -> str:
-        return "; ".join(f"{name}: {message}" for name, message in self.errors.items())
+        return field_problems(self.errors)
 
     def _show_errors(self, errors: dict[str, str]) -> None:
         previous, self.errors = self.errors, dict(errors)
