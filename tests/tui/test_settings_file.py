@@ -242,3 +242,17 @@ def test_unusable_remembered_settings_are_reported_not_used(tmp_path):
             assert "not used" in status_text(app) and "lora_r" in status_text(app)
 
     run_async(scenario())
+
+
+def test_launch_passes_its_flags_for_the_remembered_settings(monkeypatch):
+    """Without --config/--preset the app may start from remembered settings; flags go on top."""
+    import lorasent_tui.tui.app as app_module
+    from lorasent_tui.cli import main
+
+    launches = []
+    monkeypatch.setattr(app_module, "run_tui", lambda config, runs_dir, **kw: launches.append(kw) or 0)
+    assert main(["--epochs", "5"]) == 0
+    assert main(["--preset", "seed", "--epochs", "5"]) == 0
+    plain, with_preset = launches
+    assert plain["flags"]["epochs"] == "5" and plain["flags"]["lora_r"] is None
+    assert with_preset["flags"] is None  # the preset's settings stand as given
