@@ -111,7 +111,8 @@ def test_resume_of_a_completed_run_is_a_clear_error(tiny_model_dir, tmp_path):
     run.update_status(state="completed")
     result = train(tiny_config(tiny_model_dir("bert")), runs_dir=tmp_path, resume="done")
     assert isinstance(result, RunFailed) and result.user_error
-    assert result.message == "run done is already completed; nothing to resume"
+    assert result.message == ("run done is already completed; nothing to resume "
+                              "(pass --epochs above 3 to train it further)")
     assert run.status()["state"] == "completed"  # the finished run is left as it was
 
 
