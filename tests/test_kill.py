@@ -69,7 +69,7 @@ def kill_points() -> list[KillPoint]:
         KillPoint("eval 1 starts", "eval", trigger=r"^@@ eval 1$"),
         KillPoint("eval 2 +0.05 s", "eval", trigger=r"^@@ eval 2$", delay=0.05),
         KillPoint("paused at eval 3", "eval", **_kw(_pause("eval:^3$")), resume=True),
-        KillPoint("adapter save, epoch 1", "writing", trigger=r"^@@ adapter"),
+        KillPoint("adapter save, epoch 1", "writing", trigger=r"^@@ mkdtemp \.adapter-"),
         KillPoint("paused before adapter rename", "writing", **_kw(_pause("replace:-> adapter$"))),
         KillPoint("metrics write, epoch 1", "writing", trigger=r"^@@ metrics 1$"),
         KillPoint("checkpoint weights, epoch 1", "writing", trigger=r"^@@ save_file trainable"),
