@@ -51,6 +51,8 @@ def _check_inputs(config: TrainConfig, callbacks: TrainCallbacks) -> Any:
 def _open_run(config: TrainConfig, runs_dir: Path, resume: str | None, run_id: str | None,
               epochs: int | None) -> tuple[TrainConfig, Run, list[int]]:
     """The run to train and its learning-rate segments; a resume reads the run's own config."""
+    from lorasent_tui.core.checkpoint import checkpoint_state
+
     store = RunStore(runs_dir)
     if resume is None:
         return config, store.create(config, run_id=run_id), [config.epochs]
@@ -66,7 +68,7 @@ def _open_run(config: TrainConfig, runs_dir: Path, resume: str | None, run_id: s
     if state == "completed" and target == saved.epochs:
         raise RunError(f"run {run.run_id} is already completed; nothing to resume "
                        f"(pass --epochs above {saved.epochs} to train it further)")
-    if state == "completed" and _checkpoint_epoch(run) is None:
+    if state == "completed" and checkpoint_state(run.checkpoint_dir) is None:
         raise RunError(f"run {run.run_id} has no resumable checkpoint, so it cannot be extended")
     recorded = run.status().get("schedule_epochs") or [saved.epochs]
     segments = schedule_segments(recorded, target)
@@ -76,13 +78,6 @@ def _open_run(config: TrainConfig, runs_dir: Path, resume: str | None, run_id: s
         run.write_config(config)
         return config, run, segments
     return saved, run, segments
-
-
-def _checkpoint_epoch(run: Run) -> int | None:
-    from lorasent_tui.core.checkpoint import checkpoint_state
-
-    state = checkpoint_state(run.checkpoint_dir)
-    return None if state is None else state.get("epoch")
 
 
 def _restore(session: Session) -> None:
