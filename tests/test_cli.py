@@ -124,3 +124,19 @@ def test_runs_table_stays_aligned_with_long_run_ids(tmp_path, capsys):
     assert all(line[:epochs_end].endswith("0/3") for line in lines[1:])
     assert "…" in lines[1] or "…" in lines[2]  # the long model name is cut, with an ellipsis
     assert "20260101-120000-distilbert-base-uncased-finetuned-ab12" in "\n".join(lines)
+
+
+def test_console_status_lines_show_the_whole_runs_eta_and_evaluation_in_reviews(capsys):
+    from lorasent_tui.commands import ConsoleReporter
+    from lorasent_tui.core.events import StepProgress
+
+    reporter = ConsoleReporter()
+    reporter.progress(StepProgress(10, 30, 1, 3, 12.0, 95.0, 0.5, phase="train", fraction=0.2))
+    reporter.progress(StepProgress(10, 30, 1, 3, 13.0, 94.0, None, phase="eval", fraction=0.21,
+                                   eval_done=0, eval_total=1000))
+    reporter.progress(StepProgress(10, 30, 1, 3, 20.0, 80.0, None, phase="eval", fraction=0.3,
+                                   eval_done=1000, eval_total=1000))
+    lines = capsys.readouterr().err.splitlines()
+    assert lines == ["step 10/30 epoch 1/3 loss 0.5000 20% elapsed 0:12 eta 1:35 [cpu]",
+                     "evaluating epoch 1: 0/1,000 reviews 21% elapsed 0:13 eta 1:34 [cpu]",
+                     "evaluating epoch 1: 1,000/1,000 reviews 30% elapsed 0:20 eta 1:20 [cpu]"]
