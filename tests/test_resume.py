@@ -233,6 +233,16 @@ def test_cli_train_resume(baseline, tiny_model_dir, tmp_path, capsys):
 
     assert main(["train", "--resume", first.run_id, "--runs-dir", str(tmp_path)]) == 2
     assert "already completed" in capsys.readouterr().err
+    handlers = {sig: signal.getsignal(sig) for sig in (signal.SIGINT, signal.SIGTERM)}
+    try:  # extended by one epoch from the command line
+        code = main(["train", "--resume", first.run_id, "--epochs", "4", "--runs-dir", str(tmp_path),
+                     "--quiet"])
+    finally:
+        for sig, handler in handlers.items():
+            signal.signal(sig, handler)
+    assert code == 0, capsys.readouterr().err
+    run = RunStore(tmp_path).get(first.run_id)
+    assert [r["epoch"] for r in run.metrics()] == [1, 2, 3, 4] and run.config().epochs == 4
 
 
 
