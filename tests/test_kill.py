@@ -148,8 +148,8 @@ def run_and_kill(point: KillPoint, model_dir: Path, runs: Path, zygote: Zygote,
                  resume_id: str | None = None) -> str:
     """Start a training process, SIGKILL it at the point; the last stderr line before the kill."""
     args = TRAIN_ARGS + ["--model", str(model_dir), "--runs-dir", str(runs)]
-    if resume_id:
-        args += ["--resume", resume_id]
+    if resume_id:  # a resumed run keeps its own settings; no training flag may be given
+        args = ["train", "--runs-dir", str(runs), "--resume", resume_id]
     env = {"LORASENT_KILL_PAUSE": point.pause} if point.pause else {}
     lines: queue.Queue = queue.Queue()
     if point.plain:  # the real thing: a fresh interpreter, no markers
