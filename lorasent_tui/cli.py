@@ -6,9 +6,10 @@ import argparse
 import sys
 import warnings
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Sequence
 
 from lorasent_tui.core.config import PRESETS, TRUNCATION_SIDES
+from lorasent_tui.core.configfile import resolve_config
 from lorasent_tui.core.errors import LorasentError
 
 SUBCOMMANDS = ("train", "predict", "runs", "export", "report")
@@ -118,20 +119,6 @@ def build_tui_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def resolve_config(args: argparse.Namespace) -> Any:
-    from lorasent_tui.core.config import FIELD_NAMES, build_config
-    from lorasent_tui.core.configfile import read_config_file
-
-    values: dict[str, Any] = {}
-    if args.config:
-        values.update(read_config_file(Path(args.config)))
-    if args.preset:
-        values["preset"] = args.preset
-    values.update({name: getattr(args, name) for name in FIELD_NAMES
-                   if getattr(args, name, None) is not None})
-    return build_config(values)
-
-
 def check_resume_flags(args: argparse.Namespace) -> None:
     """A resumed run keeps its recorded settings: any training flag but --epochs is an error."""
     given = [("--config", args.config), ("--preset", args.preset), ("--run-id", args.run_id)]
@@ -154,7 +141,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
             return getattr(commands, f"cmd_{args.command}")(args)
         args = build_tui_parser().parse_args(argv)
-        config = resolve_config(args)
+        config = resolve_config(args.config, args.preset, vars(args))
         from lorasent_tui.tui.app import run_tui
 
         return run_tui(config, Path(args.runs_dir), start=args.start,

@@ -32,9 +32,6 @@ from lorasent_tui.core.session import (Session, autocast, batch_logits, build_op
 from lorasent_tui.core.store import Run, RunStore, now_iso
 
 
-STOP_FILE = "STOP"  # created by another process (the TUI following a torchrun job) to stop a run
-
-
 def _check_inputs(config: TrainConfig, callbacks: TrainCallbacks) -> Any:
     """Load the data and resolve the model before a run folder exists, so that a typo fails
     without leaving a failed run behind; the loaded splits are handed on to the session."""
@@ -144,7 +141,7 @@ def _train_epoch(session: Session, epoch: int, callbacks: TrainCallbacks,
 
 
 def _stop_requested(session: Session, stop: threading.Event) -> bool:
-    requested = stop.is_set() or (session.run.path / STOP_FILE).exists()
+    requested = stop.is_set() or session.run.stop_file.exists()
     return session.dist.any(requested)
 
 

@@ -6,6 +6,8 @@ from rich.text import Text
 from textual.reactive import reactive
 from textual.widget import Widget
 
+from lorasent_tui.core.labels import LABEL_NAMES
+
 FULL, EMPTY = "█", "░"
 
 
@@ -13,7 +15,7 @@ def verdict_text(label: str, score: float, width: int = 20, compact: bool = Fals
     """``positive ████░░ P(positive) 0.72``; compact (table cells): ``positive 0.72 ████░░``."""
     score = min(max(score, 0.0), 1.0)
     filled = round(score * width)
-    color = "green" if label == "positive" else "red"
+    color = "green" if label == LABEL_NAMES[1] else "red"
     text = Text()
     text.append(f"{label:<8} ", style=f"bold {color}")
     if compact:
