@@ -387,3 +387,15 @@ def test_a_failure_after_training_started_keeps_its_folder(tiny_model_dir, tmp_p
     assert isinstance(result, RunFailed) and result.run_id is not None
     (summary,) = RunStore(tmp_path).list()
     assert summary.state == "failed"
+
+
+@pytest.mark.slow
+def test_input_mistakes_under_torchrun_leave_runs_empty_too(tiny_model_dir, tmp_path):
+    """The multi-process path: rank 0's one-line error comes back, and no folder is left."""
+    from lorasent_tui.core.launcher import train_subprocess
+
+    config = _config(tiny_model_dir("bert"), dataset=str(tmp_path / "nope.csv"))
+    result = train_subprocess(config, runs_dir=tmp_path / "runs", nproc=2)
+    assert isinstance(result, RunFailed) and result.user_error and result.run_id is None, result
+    assert "nope.csv" in result.message and "\n" not in result.message
+    assert not (tmp_path / "runs").exists() or not any((tmp_path / "runs").iterdir())
