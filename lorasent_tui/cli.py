@@ -72,7 +72,9 @@ def build_parser() -> argparse.ArgumentParser:
     train = sub.add_parser("train", help="train headless, printing a metrics row per epoch",
                            description="Train headless. Flags override --config, which overrides --preset.")
     _add_train_flags(train)
-    train.add_argument("--resume", metavar="RUN", help="continue a stopped, failed or interrupted run")
+    train.add_argument("--resume", metavar="RUN",
+                       help="continue a stopped, failed or interrupted run with its own settings; "
+                            "with --epochs N, also extend it (a completed one too) to N epochs")
     train.add_argument("--run-id", metavar="ID", help="name of the new run folder (default: time-model-random)")
     train.add_argument("--report-to", action="append", metavar="TRACKER",
                        help="tensorboard, wandb, mlflow, all or none (comma-separated or repeated)")
@@ -117,6 +119,15 @@ def build_tui_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def check_resume_flags(args: argparse.Namespace) -> None:
+    """A resumed run keeps its recorded settings: any training flag but --epochs is an error."""
+    given = [("--config", args.config), ("--preset", args.preset), ("--run-id", args.run_id)]
+    given += [(flag, getattr(args, field)) for flag, field, _help in TRAIN_FLAGS if field != "epochs"]
+    for flag, value in given:
+        if value is not None:
+            raise LorasentError(f"{flag} cannot be changed when resuming; only --epochs can")
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     # Library deprecation notices (transformers 5 -> 6) are for developers, not for a user's run.
     warnings.filterwarnings("ignore", category=FutureWarning)
@@ -124,6 +135,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         if argv and argv[0] in SUBCOMMANDS + ("-h", "--help"):
             args = build_parser().parse_args(argv)
+            if args.command == "train" and args.resume:
+                check_resume_flags(args)
             from lorasent_tui import commands
 
             return getattr(commands, f"cmd_{args.command}")(args)

@@ -300,12 +300,15 @@ class RunStore:
         return sorted(summaries, key=lambda s: (s.started_at, s.run_id), reverse=True)
 
     def get(self, ref: str) -> Run:
-        """A run by id, by path to its folder, or ``latest`` (the newest by start time)."""
+        """A run by id, by path to its folder, or ``latest``: the newest run (by start time)
+        with a finished epoch and its adapter, so a failed or just-started run never hides one
+        that can predict."""
         if ref == "latest":
-            runs = [s for s in self.list() if s.state != "damaged"]
-            if not runs:
-                raise RunError(f"no runs in {self.root}")
-            return Run(runs[0].path)
+            usable = [s for s in self.list() if s.epochs_done > 0 and s.problem is None
+                      and s.state != "damaged"]
+            if not usable:
+                raise RunError(f"no run in {self.root} has a finished epoch yet")
+            return Run(usable[0].path)
         candidate = Path(ref)
         if (os.sep in ref or ref.startswith(".")) and candidate.is_dir():
             if not (candidate / "config.json").exists():
