@@ -3,7 +3,8 @@
 Layout of ``runs/<run-id>/``::
 
     config.json      resolved TrainConfig
-    status.json      state, pid, times, best epoch, error
+    status.json      state, pid, times, best epoch, error; a sweep's trial adds
+                     "sweep": {"study", "trial"} and, when pruned, "pruned": true (state stopped)
     metrics.jsonl    one JSON object per evaluated epoch (METRIC_KEYS)
     roc.json         {"<epoch>": {"fpr": [...], "tpr": [...], "auc": x}}
     adapter/         best epoch: PEFT adapter_config.json + adapter_model.safetensors
@@ -44,7 +45,7 @@ def check_run_id(run_id: str) -> str:
     return run_id
 
 
-def _pid_alive(pid: int) -> bool:
+def pid_alive(pid: int) -> bool:
     try:
         os.kill(pid, 0)
     except ProcessLookupError:
@@ -75,6 +76,8 @@ class RunSummary:
     best_f1: float | None = None
     started_at: str = ""
     problem: str | None = None
+    sweep: dict[str, Any] | None = None  # {"study": name, "trial": number} for a sweep's trial
+    pruned: bool = False  # a sweep stopped this trial early for its poor validation results
 
     def to_dict(self) -> dict[str, Any]:
         data = self.__dict__.copy()
@@ -150,7 +153,7 @@ class Run:
         if state == "running":
             same_host = status.get("host") == socket.gethostname()
             pid = status.get("pid")
-            if same_host and isinstance(pid, int) and not _pid_alive(pid):
+            if same_host and isinstance(pid, int) and not pid_alive(pid):
                 return "interrupted"
         return state
 
@@ -217,6 +220,8 @@ class Run:
             summary.problem = f"run {self.run_id}: the saved adapter is missing"
         summary.model, summary.dataset, summary.epochs = config.model, config.dataset, config.epochs
         summary.started_at = str(status.get("started_at", ""))
+        summary.sweep = status["sweep"] if isinstance(status.get("sweep"), dict) else None
+        summary.pruned = status.get("pruned") is True
         summary.epochs_done = len(rows)
         summary.best_epoch = status.get("best_epoch")
         best = next((r for r in rows if r.get("epoch") == summary.best_epoch), None)
