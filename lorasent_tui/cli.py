@@ -120,7 +120,7 @@ def _add_sweep_parser(sub: Any) -> None:
                        help="run these config files (or a folder of them) in order instead of a search")
     _add_train_flags(sweep)
     sweep.add_argument("--trials", type=int, metavar="N",
-                       help="trials to run now (default: 10; the whole grid with --sampler grid)")
+                       help="trials of a search to run now (default: 10; the whole grid with --sampler grid)")
     sweep.add_argument("--metric", default="accuracy", metavar="KEY",
                        help="what ranks trials, at each run's best epoch: accuracy (default), f1, "
                             "roc_auc, eval_loss (losses are minimised) or another recorded metric")

@@ -114,7 +114,7 @@ def sweep_json(capsys, argv) -> tuple[int, dict]:
 def test_random_sweep_runs_trials_as_runs_ranks_them_and_continues(space_file, tmp_path, capsys):
     runs = tmp_path / "runs"
     path = space_file("learning_rate = {low = 1e-4, high = 3e-2, log = true}\n"
-                      "lora_r = {choices = [2, 4]}\n", name="lr")
+                      "lora_r = {choices = [2, 4]}\n", name="lr", epochs=1)
     status, board = sweep_json(capsys, [path, "--trials", "3", "--sampler", "random", "--no-prune",
                                         "--runs-dir", str(runs)])
     assert status == 0 and board["study"] == "lr" and board["metric"] == "accuracy"
@@ -141,7 +141,15 @@ def test_random_sweep_runs_trials_as_runs_ranks_them_and_continues(space_file, t
     status, board = sweep_json(capsys, [path, "--trials", "1", "--sampler", "random",
                                         "--runs-dir", str(runs)])
     assert status == 0 and sorted(t["number"] for t in board["trials"]) == [0, 1, 2, 3]
-    assert len(RunStore(runs).run_dirs()) == 4
+    assert len(RunStore(runs).run_dirs()) == 4  # the sweeps folder is not a run
+    assert all(s.state == "completed" for s in RunStore(runs).list())
+
+    # The best trial's settings, trained again through --config, give its result.
+    best = RunStore(runs).get(board["best"]["run_id"])
+    assert main(["train", "--config", str(best.path / "config.json"), "--runs-dir", str(tmp_path / "again"),
+                 "--quiet"]) == 0
+    (again,) = RunStore(tmp_path / "again").list()
+    assert again.best_accuracy == pytest.approx(board["best"]["value"], abs=1e-9)
 
 
 def test_a_pruned_trial_is_recorded_as_pruned(tiny_model_dir, tmp_path):
@@ -282,3 +290,22 @@ def test_build_config_is_the_rule_for_choices():
         build_config({"lora_dropout": 1.0})
     with pytest.raises(ConfigError, match=exc.value.field_errors["lora_dropout"]):
         parse_space({"search": {"lora_dropout": {"choices": [0.0, 1.0]}}})
+
+
+def test_the_sweeps_folder_is_not_a_run(tmp_path):
+    from lorasent_tui.core.errors import RunError
+    from lorasent_tui.core.store import check_run_id
+
+    open_sweep("s", runs_dir=tmp_path)
+    assert (tmp_path / "sweeps" / "s.db").is_file()
+    assert RunStore(tmp_path).list() == []
+    with pytest.raises(RunError):
+        check_run_id("sweeps")
+
+
+def test_sweep_modules_import_without_textual_torch_or_optuna():
+    code = ("import sys, lorasent_tui.commands, lorasent_tui.sweep_cli, lorasent_tui.core.sweep.study, "
+            "lorasent_tui.core.sweep.parallel; "
+            "print(sorted({m.split('.')[0] for m in sys.modules} & {'textual', 'torch', 'optuna'}))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "[]"

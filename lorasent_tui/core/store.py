@@ -33,6 +33,7 @@ from lorasent_tui.core.fsutil import (atomic_write_json, atomic_write_text, fsyn
 RUN_ID_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,127}\Z")  # \Z: "$" would allow a trailing newline
 STATES = ("running", "completed", "stopped", "failed")
 DEFAULT_RUNS_DIR = Path("runs")
+SWEEPS_FOLDER = "sweeps"  # in the runs folder: sweep studies (core/sweep), not a run
 
 
 def now_iso() -> str:
@@ -42,6 +43,8 @@ def now_iso() -> str:
 def check_run_id(run_id: str) -> str:
     if not RUN_ID_RE.match(run_id or "") or ".." in run_id:
         raise RunError(f"invalid run id {run_id!r}: use letters, digits, '.', '_' and '-' only")
+    if run_id == SWEEPS_FOLDER:
+        raise RunError(f"invalid run id {run_id!r}: the runs folder keeps its sweeps there")
     return run_id
 
 
@@ -286,7 +289,8 @@ class RunStore:
         if not self.root.is_dir():
             return []
         return sorted(p for p in self.root.iterdir()
-                      if p.is_dir() and RUN_ID_RE.match(p.name) and not p.name.startswith("."))
+                      if p.is_dir() and RUN_ID_RE.match(p.name) and not p.name.startswith(".")
+                      and p.name != SWEEPS_FOLDER)
 
     def list(self) -> list[RunSummary]:
         summaries = [Run(p).summary() for p in self.run_dirs()]

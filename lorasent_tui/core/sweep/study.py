@@ -99,8 +99,9 @@ def open_sweep(name: str, *, runs_dir: Path, storage: str | None = None, metric:
     """Create the study, or continue it when it exists (the same metric is required)."""
     import optuna
 
-    # The sweep reports through its events; Optuna's own log lines would repeat them.
-    optuna.logging.set_verbosity(optuna.logging.WARNING)
+    # The sweep reports through its events; Optuna's own log lines would repeat them (and log a
+    # traceback for each failed trial).
+    optuna.logging.set_verbosity(optuna.logging.ERROR)
     direction = direction_of(metric)
     if pruner is None:
         pruner = optuna.pruners.MedianPruner(n_startup_trials=PRUNE_AFTER_TRIALS) if prune \
