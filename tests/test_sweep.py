@@ -309,3 +309,49 @@ def test_sweep_modules_import_without_textual_torch_or_optuna():
             "print(sorted({m.split('.')[0] for m in sys.modules} & {'textual', 'torch', 'optuna'}))")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "[]"
+
+
+def start_sweep(argv: list[str]) -> subprocess.Popen:
+    env = {**__import__("os").environ, "PYTHONUNBUFFERED": "1"}
+    return subprocess.Popen([sys.executable, "-m", "lorasent_tui", "sweep", *argv],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
+
+
+def wait_for_line(proc: subprocess.Popen, text: str) -> None:
+    for line in proc.stderr:
+        if text in line:
+            return
+    raise AssertionError(f"the sweep ended (status {proc.wait()}) before printing {text!r}")
+
+
+@pytest.mark.slow
+def test_ctrl_c_stops_cleanly_and_a_killed_trial_does_not_block_the_study(space_file, tmp_path, capsys):
+    from optuna.trial import TrialState
+
+    runs = tmp_path / "runs"
+    path = space_file("lora_r = {choices = [2, 4, 8]}\n", name="k", epochs=3)
+    argv = [path, "--sampler", "random", "--no-prune", "--runs-dir", str(runs), "--trials", "2"]
+
+    # Ctrl+C during the first trial: it stops at its next step; the sweep ends with 130.
+    proc = start_sweep(argv)
+    wait_for_line(proc, "trial 0 epoch 1")
+    proc.send_signal(signal.SIGINT)
+    out, err = proc.communicate(timeout=120)
+    assert proc.returncode == 130 and "Traceback" not in err, err
+    assert out.splitlines()[1].split()[:2] == ["0", "stopped"]  # the leaderboard's only row
+    (stopped,) = RunStore(runs).list()
+    assert stopped.state == "stopped" and stopped.sweep == {"study": "k", "trial": 0}
+
+    # SIGKILL during the next trial: its process is gone, its trial still RUNNING in the study.
+    proc = start_sweep(argv)
+    wait_for_line(proc, "trial 1 epoch 1")
+    proc.kill()
+    proc.wait()
+
+    status, board = sweep_json(capsys, argv[:-1] + ["1"])
+    states = {t["number"]: t["state"] for t in board["trials"]}
+    assert status == 0 and states == {0: "stopped", 1: "fail", 2: "complete"}
+    study = open_sweep("k", runs_dir=runs).study
+    assert [t.state for t in study.trials] == [TrialState.FAIL, TrialState.FAIL, TrialState.COMPLETE]
+    killed = RunStore(runs).get(next(t["run_id"] for t in board["trials"] if t["number"] == 1))
+    assert killed.effective_state() == "interrupted"
