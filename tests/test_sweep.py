@@ -355,3 +355,14 @@ def test_ctrl_c_stops_cleanly_and_a_killed_trial_does_not_block_the_study(space_
     assert [t.state for t in study.trials] == [TrialState.FAIL, TrialState.FAIL, TrialState.COMPLETE]
     killed = RunStore(runs).get(next(t["run_id"] for t in board["trials"] if t["number"] == 1))
     assert killed.effective_state() == "interrupted"
+
+
+def test_a_user_error_in_a_trial_ends_the_sweep_with_one_line(space_file, tmp_path, capsys):
+    path = space_file("lora_r = {choices = [2, 4]}\n", dataset=str(tmp_path / "missing.csv"))
+    capsys.readouterr()
+    assert main(["sweep", path, "--trials", "3", "--runs-dir", str(tmp_path / "runs")]) == 2
+    err = capsys.readouterr().err
+    assert err.splitlines()[-1].startswith("lorasent-tui: error: ") and "missing.csv" in err
+    assert "Traceback" not in err
+    (trial,) = open_sweep("space", runs_dir=tmp_path / "runs").study.trials
+    assert trial.state.name == "FAIL"  # every trial would fail alike: the sweep stops at the first
