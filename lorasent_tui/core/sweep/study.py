@@ -15,7 +15,7 @@ from typing import Any, Callable
 
 from lorasent_tui.core.config import TrainConfig
 from lorasent_tui.core.errors import ConfigError, LorasentError
-from lorasent_tui.core.events import RunFailed, StatusUpdate, TrainCallbacks, combine_callbacks
+from lorasent_tui.core.events import RunFailed, RunFinished, StatusUpdate, TrainCallbacks, combine_callbacks
 from lorasent_tui.core.records import METRIC_KEYS, best_row
 from lorasent_tui.core.store import Run
 from lorasent_tui.core.sweep.events import (SweepCallbacks, SweepFinished, SweepStarted,
@@ -174,15 +174,16 @@ def _objective(sweep: Sweep, choose: Chooser, callbacks: SweepCallbacks) -> Call
         reporter = _TrialReporter(sweep, trial, Run(sweep.runs_dir / run_id), stop)
         result = _train(config, runs_dir=sweep.runs_dir, stop_event=stop, run_id=run_id,
                         callbacks=combine_callbacks(reporter.callbacks(), callbacks.train))
-        reporter.tag(**({"pruned": True} if reporter.pruned and result.state == "stopped" else {}))
+        pruned = reporter.pruned and isinstance(result, RunFinished) and result.state == "stopped"
+        reporter.tag(**({"pruned": True} if pruned else {}))
         if isinstance(result, RunFailed):
             trial.set_user_attr("error", result.message)
             if result.user_error:
                 raise LorasentError(result.message)  # every trial would fail the same way
             raise TrialFailed(result.message)
+        if pruned:
+            raise optuna.TrialPruned()
         if result.state == "stopped":
-            if reporter.pruned:
-                raise optuna.TrialPruned()
             trial.set_user_attr("stopped", True)
             sweep.study.stop()
             raise TrialStopped()
