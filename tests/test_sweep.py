@@ -329,7 +329,7 @@ def test_ctrl_c_stops_cleanly_and_a_killed_trial_does_not_block_the_study(space_
     from optuna.trial import TrialState
 
     runs = tmp_path / "runs"
-    path = space_file("lora_r = {choices = [2, 4, 8]}\n", name="k", epochs=3)
+    path = space_file("lora_r = {choices = [2, 4, 8]}\n", name="k", epochs=2)
     argv = [path, "--sampler", "random", "--no-prune", "--runs-dir", str(runs), "--trials", "2"]
 
     # Ctrl+C during the first trial: it stops at its next step; the sweep ends with 130.
