@@ -272,6 +272,9 @@ def test_two_workers_share_one_grid_study(space_file, tmp_path, capsys):
     params = [tuple(sorted(t["params"].items())) for t in board["trials"]]
     assert len(params) == 4 and len(set(params)) == 4
     assert all(t["state"] == "complete" for t in board["trials"])
+    # Every grid point is done: the study runs nothing more.
+    status, again = sweep_json(capsys, [path, "--sampler", "grid", "--runs-dir", str(tmp_path / "runs")])
+    assert status == 0 and len(again["trials"]) == 4
 
 
 def test_stop_signal_follows_its_parent_and_its_file(tmp_path):

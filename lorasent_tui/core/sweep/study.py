@@ -221,6 +221,13 @@ def queue_chooser(sweep: Sweep, items: list[tuple[str, TrainConfig]]) -> tuple[C
     return choose, sum(1 for label, _ in items if label not in done)
 
 
+def _grid_done(study: Any) -> bool:
+    """Every grid point has a trial: another would repeat one (Optuna's grid then starts over)."""
+    import optuna
+
+    return isinstance(study.sampler, optuna.samplers.GridSampler) and study.sampler.is_exhausted(study)
+
+
 def run_trials(sweep: Sweep, choose: Chooser, n_trials: int,
                callbacks: SweepCallbacks | None = None) -> SweepFinished:
     """Run up to ``n_trials`` trials (fewer when stopped, or when a grid is exhausted)."""
@@ -233,7 +240,7 @@ def run_trials(sweep: Sweep, choose: Chooser, n_trials: int,
         if sweep.stop.is_set():
             study.stop()
 
-    if not sweep.stop.is_set():
+    if not sweep.stop.is_set() and not _grid_done(sweep.study):
         sweep.study.optimize(_objective(sweep, choose, callbacks), n_trials=n_trials,
                              catch=(TrialFailed, TrialStopped), callbacks=[finished])
     result = summarise(sweep)
