@@ -5,7 +5,7 @@ Layout of ``runs/<run-id>/``::
     config.json      resolved TrainConfig
     status.json      state, pid, times, best epoch, error; a sweep's trial adds
                      "sweep": {"study", "trial"} and, when pruned, "pruned": true (state stopped)
-    metrics.jsonl    one JSON object per evaluated epoch (METRIC_KEYS)
+    metrics.jsonl    one JSON object per evaluated epoch (records.METRIC_KEYS; null: undefined)
     roc.json         {"<epoch>": {"fpr": [...], "tpr": [...], "auc": x}}
     adapter/         best epoch: PEFT adapter_config.json + adapter_model.safetensors
     checkpoint/      last finished epoch, resumable (see core.checkpoint)
@@ -29,11 +29,16 @@ from lorasent_tui.core.config import TrainConfig, config_from_dict
 from lorasent_tui.core.errors import ConfigError, RunError
 from lorasent_tui.core.fsutil import (atomic_write_json, atomic_write_text, fsync_dir, read_json,
                                       resolve_dir)
+from lorasent_tui.core.records import best_row
 
 RUN_ID_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,127}\Z")  # \Z: "$" would allow a trailing newline
 STATES = ("running", "completed", "stopped", "failed")
 DEFAULT_RUNS_DIR = Path("runs")
-SWEEPS_FOLDER = "sweeps"  # in the runs folder: sweep studies (core/sweep), not a run
+# The app's F12 pictures and the sweep studies (core/sweep) live beside the runs, never runs.
+SCREENSHOTS_DIR = "screenshots"
+SWEEPS_DIR = "sweeps"
+NOT_RUNS = {SCREENSHOTS_DIR: "the app keeps its screenshots there",
+            SWEEPS_DIR: "the sweeps keep their studies there"}
 
 
 def now_iso() -> str:
@@ -43,8 +48,8 @@ def now_iso() -> str:
 def check_run_id(run_id: str) -> str:
     if not RUN_ID_RE.match(run_id or "") or ".." in run_id:
         raise RunError(f"invalid run id {run_id!r}: use letters, digits, '.', '_' and '-' only")
-    if run_id == SWEEPS_FOLDER:
-        raise RunError(f"invalid run id {run_id!r}: the runs folder keeps its sweeps there")
+    if run_id in NOT_RUNS:
+        raise RunError(f"invalid run id {run_id!r}: {NOT_RUNS[run_id]}")
     return run_id
 
 
@@ -202,6 +207,14 @@ class Run:
     def write_roc(self, roc: dict[str, dict[str, Any]]) -> None:
         atomic_write_json(self.path / "roc.json", roc)
 
+    def best_row(self, rows: list[dict[str, Any]]) -> dict[str, Any] | None:
+        """The best epoch's row of ``rows``: the one status.json records, else by the rule."""
+        try:
+            recorded = self.status().get("best_epoch")
+        except RunError:
+            recorded = None
+        return best_row(rows, recorded)
+
     def truncate_to_epoch(self, epoch: int) -> None:
         """Drop what epochs after ``epoch`` wrote (used when resuming from a checkpoint)."""
         self.write_metrics([row for row in self.metrics() if int(row["epoch"]) <= epoch])
@@ -226,11 +239,9 @@ class Run:
         summary.sweep = status["sweep"] if isinstance(status.get("sweep"), dict) else None
         summary.pruned = status.get("pruned") is True
         summary.epochs_done = len(rows)
-        summary.best_epoch = status.get("best_epoch")
-        best = next((r for r in rows if r.get("epoch") == summary.best_epoch), None)
-        if best is None and rows:
-            best = max(rows, key=lambda r: r.get("accuracy", 0.0))
+        best = best_row(rows, status.get("best_epoch"))
         if best is not None:
+            summary.best_epoch = int(best["epoch"])
             summary.best_accuracy = best.get("accuracy")
             summary.best_f1 = best.get("f1")
         return summary
@@ -290,7 +301,7 @@ class RunStore:
             return []
         return sorted(p for p in self.root.iterdir()
                       if p.is_dir() and RUN_ID_RE.match(p.name) and not p.name.startswith(".")
-                      and p.name != SWEEPS_FOLDER)
+                      and p.name not in NOT_RUNS)
 
     def list(self) -> list[RunSummary]:
         summaries = [Run(p).summary() for p in self.run_dirs()]

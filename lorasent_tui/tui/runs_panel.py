@@ -14,6 +14,7 @@ from textual.binding import Binding
 from textual.containers import Vertical
 from textual.widgets import DataTable, Static
 
+from lorasent_tui.core.display import format_metric
 from lorasent_tui.core.errors import describe_exception
 from lorasent_tui.core.store import RunStore, RunSummary
 from lorasent_tui.tui.confirm import ConfirmScreen
@@ -22,7 +23,6 @@ from lorasent_tui.tui.messages import (
 )
 from lorasent_tui.tui.run_detail import RunDetailScreen, load_run_data
 from lorasent_tui.tui.services import RESUMABLE_STATES
-from lorasent_tui.tui.widgets.metrics_table import format_metric
 
 MARK = "✓"
 COLUMNS = (("mark", " "), ("run", "Run"), ("model", "Model"), ("dataset", "Dataset"),
@@ -101,8 +101,7 @@ class RunsPanel(Vertical):
         started = s.started_at.replace("T", " ")[:16]
         epochs = f"{s.epochs_done}/{s.epochs}" if s.state != "damaged" else "–"
         return [MARK if s.run_id in self.marked else "", s.run_id, s.model, s.dataset, s.state,
-                epochs, format_metric(s.best_accuracy) if s.best_accuracy is not None else "–",
-                format_metric(s.best_f1) if s.best_f1 is not None else "–", started, s.problem or ""]
+                epochs, format_metric(s.best_accuracy), format_metric(s.best_f1), started, s.problem or ""]
 
     def on_runs_changed(self, message: RunsChanged) -> None:
         message.stop()

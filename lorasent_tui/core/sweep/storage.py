@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from lorasent_tui.core.errors import ConfigError, LorasentError, describe_exception
-from lorasent_tui.core.store import RUN_ID_RE, SWEEPS_FOLDER, pid_alive
+from lorasent_tui.core.store import RUN_ID_RE, SWEEPS_DIR, pid_alive
 
 SQLITE_SUFFIXES = (".db", ".sqlite", ".sqlite3")
 JOURNAL_SUFFIXES = (".log", ".journal")
@@ -32,7 +32,7 @@ def check_study_name(name: str) -> str:
 
 
 def sweeps_dir(runs_dir: Path) -> Path:
-    return Path(runs_dir) / SWEEPS_FOLDER
+    return Path(runs_dir) / SWEEPS_DIR
 
 
 def stop_file(runs_dir: Path, study: str) -> Path:
