@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import json
+import os
 import signal
+import socket
 import subprocess
 import sys
 
@@ -205,14 +207,12 @@ def test_a_dead_workers_running_trial_is_marked_failed(tmp_path):
     sweep = open_sweep("stale", runs_dir=tmp_path)
     dead = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"],
                           capture_output=True, text=True, check=True)
-    import socket
-
     trial = sweep.study.ask()
     trial.set_user_attr("host", socket.gethostname())
     trial.set_user_attr("pid", int(dead.stdout))
     alive = sweep.study.ask()
     alive.set_user_attr("host", socket.gethostname())
-    alive.set_user_attr("pid", __import__("os").getpid())
+    alive.set_user_attr("pid", os.getpid())
     reopened = open_sweep("stale", runs_dir=tmp_path)
     assert reopened.failed_stale == (trial.number,)
     states = {t.number: t.state for t in reopened.study.trials}
@@ -315,7 +315,7 @@ def test_sweep_modules_import_without_textual_torch_or_optuna():
 
 
 def start_sweep(argv: list[str]) -> subprocess.Popen:
-    env = {**__import__("os").environ, "PYTHONUNBUFFERED": "1"}
+    env = {**os.environ, "PYTHONUNBUFFERED": "1"}
     return subprocess.Popen([sys.executable, "-m", "lorasent_tui", "sweep", *argv],
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
 
