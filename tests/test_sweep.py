@@ -369,3 +369,20 @@ def test_a_user_error_in_a_trial_ends_the_sweep_with_one_line(space_file, tmp_pa
     assert "Traceback" not in err
     (trial,) = open_sweep("space", runs_dir=tmp_path / "runs").study.trials
     assert trial.state.name == "FAIL"  # every trial would fail alike: the sweep stops at the first
+
+
+@pytest.mark.parametrize("storage, message", [
+    ("nosuchdb://host/db", "cannot open storage nosuchdb://host/db"),
+    ("study.txt", "storage: 'study.txt': give a database URL"),
+])
+def test_a_bad_storage_is_one_line(space_file, tmp_path, capsys, storage, message):
+    path = space_file("lora_r = {choices = [2, 4]}\n")
+    capsys.readouterr()
+    assert main(["sweep", path, "--storage", storage, "--runs-dir", str(tmp_path)]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and message in err, err
+
+
+def test_a_sqlite_file_path_is_a_storage(tmp_path):
+    sweep = open_sweep("p", runs_dir=tmp_path, storage=str(tmp_path / "elsewhere.db"))
+    assert (tmp_path / "elsewhere.db").is_file() and sweep.storage == str(tmp_path / "elsewhere.db")
