@@ -227,3 +227,47 @@ def cmd_report(args: argparse.Namespace) -> int:
     path = write_report(args.run, runs_dir=args.runs_dir, output=args.output)
     print(f"report written to {path}")
     return 0
+
+
+def cmd_sweep(args: argparse.Namespace) -> int:
+    from lorasent_tui.core.sweep.parallel import (run_workers, split_trials, visible_gpus,
+                                                  worker_command, worker_env)
+    from lorasent_tui.core.sweep.storage import stop_file, storage_url
+    from lorasent_tui.core.sweep.study import (StopSignal, open_sweep, queue_chooser, run_trials,
+                                               search_chooser, started_event, summarise)
+    from lorasent_tui.sweep_cli import (SweepReporter, leaderboard_json, leaderboard_table, plan_sweep,
+                                        worker_args)
+
+    plan = plan_sweep(args)
+    runs_dir = Path(args.runs_dir)
+    stop_path = stop_file(runs_dir, plan.study)
+    if args.worker is None:
+        stop_path.unlink(missing_ok=True)  # left by an earlier sweep; this one starts afresh
+    stop = StopSignal(file=stop_path)
+    if threading.current_thread() is threading.main_thread():
+        _install_stop_handler(stop)
+    url = storage_url(args.storage, runs_dir, plan.study)
+    sweep = open_sweep(plan.study, runs_dir=runs_dir, storage=url, metric=args.metric, sampler=args.sampler,
+                       grid=plan.grid, prune=not args.no_prune and plan.queue is None, stop=stop)
+    reporter = SweepReporter(args.metric, "" if args.worker is None else f"[worker {args.worker}] ")
+    status = 0
+    if args.parallel > 1:
+        gpus = visible_gpus()
+        if len(gpus) < args.parallel:
+            where = f"{len(gpus)} GPUs" if gpus else "the CPU cores (no GPU)"
+            print(f"warning: {args.parallel} trials at once share {where}", file=sys.stderr)
+        reporter.started(started_event(sweep))
+        shares = split_trials(plan.trials, args.parallel)
+        status = run_workers([(worker_command(worker_args(args, plan.study, url), share, index),
+                               worker_env(index, gpus)) for index, share in enumerate(shares)],
+                             stop, stop_path)
+        result = summarise(sweep)
+    elif plan.queue is not None:
+        choose, pending = queue_chooser(sweep, plan.queue)
+        result = run_trials(sweep, choose, pending, reporter.callbacks())
+    else:
+        result = run_trials(sweep, search_chooser(plan.space), plan.trials, reporter.callbacks())
+    if args.worker is None:
+        stop_path.unlink(missing_ok=True)
+        print(leaderboard_json(result) if args.json else leaderboard_table(result), flush=True)
+    return status or (130 if result.stopped else 0)
