@@ -220,7 +220,23 @@ class Run:
         if best is not None:
             summary.best_accuracy = best.get("accuracy")
             summary.best_f1 = best.get("f1")
+        summary.problem = summary.problem or _what_happened(summary, status)
         return summary
+
+
+def _what_happened(summary: RunSummary, status: dict[str, Any]) -> str | None:
+    """Why a run that did not complete ended, in a few words (the runs list's problem column)."""
+    done, state = summary.epochs_done, summary.state
+    # The epoch under way when it ended; none when every planned epoch had finished.
+    during = f"during epoch {done + 1}" if done < summary.epochs else f"after its last epoch ({done})"
+    if state == "stopped":
+        return f"stopped by user {during}"
+    if state == "interrupted":
+        return f"process ended {during}"
+    if state == "failed":
+        error = str(status.get("error") or "").strip().splitlines()
+        return f"failed {during}" + (f": {error[0]}" if error else "")
+    return None
 
 
 class RunStore:
