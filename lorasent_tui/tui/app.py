@@ -22,7 +22,9 @@ from lorasent_tui.core.config import TrainConfig, build_config
 from lorasent_tui.core.gcfreeze import freeze_long_lived
 from lorasent_tui.core.errors import describe_exception
 from lorasent_tui.tui.commands import LorasentCommands
-from lorasent_tui.tui.messages import ResumeRun, RunEnded, RunReady, RunsChanged, ShowStatus
+from lorasent_tui.tui.messages import (
+    ResumeRun, RunDeleted, RunEnded, RunReady, RunsChanged, ShowStatus,
+)
 from lorasent_tui.tui.predict_panel import PredictPanel
 from lorasent_tui.tui.runs_panel import RunsPanel
 from lorasent_tui.tui.settings_file import DEFAULT_SETTINGS_FILE, load_settings, save_settings
@@ -232,6 +234,10 @@ class LorasentApp(App[int]):
         self.predict_panel.load_run(message.run_id)
         if message.switch_tab:
             self.action_show_tab("predict")
+
+    def on_run_deleted(self, message: RunDeleted) -> None:
+        for panel in self.query(PredictPanel):  # not mounted yet: it has nothing loaded
+            panel.forget_run(message.run_id, "deleted")
 
     def on_resume_run(self, message: ResumeRun) -> None:
         if self.train_panel.running:  # say so where the user is, not on the Train tab

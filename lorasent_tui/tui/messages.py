@@ -97,6 +97,13 @@ class RunEnded(Message):
 
 
 @dataclass
+class RunDeleted(Message):
+    """The Runs tab deleted ``run_id``: whatever has it loaded lets it go."""
+
+    run_id: str
+
+
+@dataclass
 class RunsChanged(Message):
     """Runs were created or deleted: the Runs table should refresh."""
 
@@ -116,12 +123,14 @@ class PredictionsReady(Message):
     text: str
     base: Any  # core.predict.Prediction | None
     trained: Any
+    note: str = ""  # how the text was read, when that matters (long, non-Latin)
 
 
 @dataclass
 class ExamplesReady(Message):
     base: list[Any] | None
     trained: list[Any] | None
+    request: int = 0  # answers for a model unloaded meanwhile are dropped
 
 
 @dataclass

@@ -18,7 +18,7 @@ from lorasent_tui.core.errors import describe_exception
 from lorasent_tui.core.store import RunStore, RunSummary
 from lorasent_tui.tui.confirm import ConfirmScreen
 from lorasent_tui.tui.messages import (
-    ResumeRun, RunDataLoaded, RunReady, RunsChanged, RunsListed, ShowStatus,
+    ResumeRun, RunDataLoaded, RunDeleted, RunReady, RunsChanged, RunsListed, ShowStatus,
 )
 from lorasent_tui.tui.run_detail import RunDetailScreen, load_run_data
 from lorasent_tui.tui.services import RESUMABLE_STATES
@@ -222,4 +222,5 @@ class RunsPanel(Vertical):
             self.post_message(ShowStatus(f"Could not delete {run_id}: {describe_exception(exc)}", "error"))
         else:
             self.post_message(ShowStatus(f"Deleted run {run_id}."))
+            self.post_message(RunDeleted(run_id))
         self.post_message(RunsListed(RunStore(self.runs_dir).list()))

@@ -10,6 +10,7 @@ from types import SimpleNamespace
 from lorasent_tui.core.events import (
     EpochResult, RunFailed, RunFinished, StatusUpdate, StepProgress, TrainCallbacks,
 )
+from lorasent_tui.core.predict import TextReading
 from lorasent_tui.core.store import RunStore
 
 ROC = {"fpr": [0.0, 0.1, 0.3, 1.0], "tpr": [0.0, 0.6, 0.9, 1.0]}
@@ -127,6 +128,10 @@ class KeywordPredictor:
                 score = 0.5
             out.append(Prediction(text, "positive" if score >= 0.5 else "negative", score))
         return out
+
+    def reading(self, text):
+        """Words as tokens, a 20-token view and no windows: long texts are cut."""
+        return TextReading(len(text.split()), 20, "head_tail")
 
 
 class FakePredictorFactory:
