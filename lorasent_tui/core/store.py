@@ -74,7 +74,8 @@ class RunSummary:
     best_accuracy: float | None = None
     best_f1: float | None = None
     started_at: str = ""
-    problem: str | None = None
+    problem: str | None = None  # damage: what cannot be read or used
+    ended: str | None = None  # why an intact run did not complete ("stopped by user during epoch 2")
 
     def to_dict(self) -> dict[str, Any]:
         data = self.__dict__.copy()
@@ -220,12 +221,12 @@ class Run:
         if best is not None:
             summary.best_accuracy = best.get("accuracy")
             summary.best_f1 = best.get("f1")
-        summary.problem = summary.problem or _what_happened(summary, status)
+        summary.ended = _why_it_ended(summary, status)
         return summary
 
 
-def _what_happened(summary: RunSummary, status: dict[str, Any]) -> str | None:
-    """Why a run that did not complete ended, in a few words (the runs list's problem column)."""
+def _why_it_ended(summary: RunSummary, status: dict[str, Any]) -> str | None:
+    """Why a run that did not complete ended, in a few words (the runs lists show it)."""
     done, state = summary.epochs_done, summary.state
     # The epoch under way when it ended; none when every planned epoch had finished.
     during = f"during epoch {done + 1}" if done < summary.epochs else f"after its last epoch ({done})"

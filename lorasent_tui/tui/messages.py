@@ -59,6 +59,15 @@ class ResumeRun(Message):
     """The Runs tab asks for run ``run_id`` to be continued on the Train tab."""
 
     run_id: str
+    epochs: int | None = None  # the run's total epochs after resuming; None: as planned
+
+
+@dataclass
+class UseSettings(Message):
+    """Load a run's settings into the Train form (the Runs tab and the run detail ask)."""
+
+    config: TrainConfig
+    run_id: str
 
 
 @dataclass

@@ -1,4 +1,4 @@
-"""The runs list says why a run did not complete (RunSummary.problem, shown by `runs` and the app)."""
+"""The runs list says why a run did not complete (RunSummary.ended, shown by `runs` and the app)."""
 
 import subprocess
 import sys
@@ -27,7 +27,9 @@ def test_problem_says_what_happened(tmp_path):
     child.wait()
     dead.update_status(pid=child.pid)
     make(store, "late", "stopped", 3)
-    problems = {s.run_id: s.problem for s in store.list()}
+    summaries = store.list()
+    assert all(s.problem is None for s in summaries)  # intact: nothing is damaged
+    problems = {s.run_id: s.ended for s in summaries}
     assert problems["stopped"] == "stopped by user during epoch 2"
     assert problems["interrupted"] == "process ended during epoch 3"
     assert problems["failed"] == "failed during epoch 1: CUDA out of memory"
@@ -35,9 +37,10 @@ def test_problem_says_what_happened(tmp_path):
     assert problems["done"] is None
 
 
-def test_damage_outranks_the_state(tmp_path):
+def test_a_damaged_run_says_both(tmp_path):
     store = RunStore(tmp_path)
     run = make(store, "stopped", "stopped", 1)
     (run.adapter_dir / "adapter_model.safetensors").unlink()
     (summary,) = store.list()
     assert summary.problem == "run stopped: the saved adapter is missing"
+    assert summary.ended == "stopped by user during epoch 2"
