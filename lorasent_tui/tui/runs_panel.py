@@ -28,18 +28,24 @@ from lorasent_tui.tui.services import RESUMABLE_STATES
 from lorasent_tui.tui.widgets.metrics_table import format_metric
 
 MARK = "✓"
-# Cells that can be any length (a hub id, a file path) end in "…" beyond this, so that the
-# columns after them stay on screen; the run id is never cut: it is what the user types.
-MAX_CELL = {"model": 22, "dataset": 16}
+# Cells that can be any length (a hub id, a file path, an error) end in "…" beyond this, so
+# that the columns after them stay on screen; a run id keeps its start (the time stamp) and end.
+MAX_CELL = {"run": 36, "problem": 30, "model": 22, "dataset": 16}
 HINT = ("enter open · space mark · c compare two · p predict · s use settings · u resume/extend · "
         "d delete · r refresh")
 
 
-def ellipsize(text: str, width: int) -> str:
-    return text if len(text) <= width else text[:width - 1] + "…"
-COLUMNS = (("mark", " "), ("run", "Run"), ("model", "Model"), ("dataset", "Dataset"),
-           ("state", "State"), ("epochs", "Epochs"), ("acc", "Best acc"), ("f1", "Best F1"),
-           ("started", "Started"), ("problem", "Problem"))
+def ellipsize(text: str, width: int, keep_end: int = 0) -> str:
+    """``text`` cut to ``width`` characters with "…" in it, keeping its last ``keep_end``."""
+    if len(text) <= width:
+        return text
+    head = width - 1 - keep_end
+    return text[:head] + "…" + text[len(text) - keep_end:]
+# What tells runs apart first; model, dataset and start time (in the run id's stamp too) last:
+# the table scrolls sideways, and the line under it shows the highlighted run in full.
+COLUMNS = (("mark", " "), ("run", "Run"), ("state", "State"), ("epochs", "Epochs"), ("acc", "Best acc"),
+           ("f1", "Best F1"), ("problem", "Problem"), ("model", "Model"), ("dataset", "Dataset"),
+           ("started", "Started"))
 
 
 class RunsTable(DataTable):
@@ -112,11 +118,12 @@ class RunsPanel(Vertical):
         started = s.started_at.replace("T", " ")[:16]
         epochs = f"{s.epochs_done}/{s.epochs}" if s.state != "damaged" else "–"
         model = s.model.rstrip("/").split("/")[-1] or s.model  # a hub id's or a folder's own name
-        return [MARK if s.run_id in self.marked else "", s.run_id, ellipsize(model, MAX_CELL["model"]),
-                ellipsize(s.dataset, MAX_CELL["dataset"]), s.state,
-                epochs, format_metric(s.best_accuracy) if s.best_accuracy is not None else "–",
-                format_metric(s.best_f1) if s.best_f1 is not None else "–", started,
-                s.problem or s.ended or ""]
+        problem = (s.problem or "").removeprefix(f"run {s.run_id}: ") or s.ended or ""  # the row says which
+        return [MARK if s.run_id in self.marked else "", ellipsize(s.run_id, MAX_CELL["run"], keep_end=9),
+                s.state, epochs, format_metric(s.best_accuracy) if s.best_accuracy is not None else "–",
+                format_metric(s.best_f1) if s.best_f1 is not None else "–",
+                ellipsize(problem, MAX_CELL["problem"]),
+                ellipsize(model, MAX_CELL["model"]), ellipsize(s.dataset, MAX_CELL["dataset"]), started]
 
     def on_runs_changed(self, message: RunsChanged) -> None:
         message.stop()
@@ -268,7 +275,8 @@ class RunsPanel(Vertical):
 
 def row_details(summary: RunSummary) -> Text:
     """The highlighted run in full: what the table's cells cut, and what went wrong."""
-    text = Text(f"{summary.model} on {summary.dataset}")
+    started = summary.started_at.replace("T", " ")[:16]
+    text = Text(f"{summary.run_id} · {summary.model} on {summary.dataset} · started {started}")
     if summary.ended:
         text.append(f" · {summary.ended}")
     if summary.problem:
