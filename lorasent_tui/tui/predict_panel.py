@@ -30,6 +30,7 @@ EXAMPLES = (
     "This one is a pass.",
 )
 DEBOUNCE_SECONDS = 0.3
+EXAMPLE_BAR = 8  # cells of the bars in the examples table
 NO_RUN_HINT = "train a model, or pick a run on the Runs tab (p)"
 NON_LATIN_NOTE = ("Mostly non-Latin script: the bundled model was trained on English text, "
                   "so these scores may mean little.")
@@ -80,8 +81,10 @@ class PredictPanel(Vertical):
     def on_mount(self) -> None:
         table = self.query_one("#examples", DataTable)
         table.add_column("Text", key="text")
-        table.add_column("Untrained", key="base")
-        table.add_column("Trained", key="trained")
+        # Fixed widths: widening a column on update left stale, cut-off rows on screen.
+        width = verdict_text("negative", 0.5, EXAMPLE_BAR, compact=True).cell_len
+        table.add_column("Untrained", key="base", width=width)
+        table.add_column("Fine-tuned", key="trained", width=width)
         for index, text in enumerate(EXAMPLES):
             table.add_row(text, "–", "–", key=f"ex{index}")
         self.query_one("#trained-bar", ProbBar).clear(NO_RUN_HINT)
@@ -252,5 +255,5 @@ class PredictPanel(Vertical):
         table = self.query_one("#examples", DataTable)
         for column, preds in (("base", message.base), ("trained", message.trained)):
             for index, pred in enumerate(preds or []):
-                table.update_cell(f"ex{index}", column, verdict_text(pred.label, pred.score, 8, compact=True),
-                                  update_width=True)
+                table.update_cell(f"ex{index}", column,
+                                  verdict_text(pred.label, pred.score, EXAMPLE_BAR, compact=True))
