@@ -66,6 +66,11 @@ class LorasentApp(App[int]):
         Binding("f7", "save_settings", "Save settings", show=False, id="save-settings"),
         Binding("ctrl+l,f8", "load_settings", "Load settings", show=False, id="load-settings"),
         Binding("f12", "save_screenshot", "Screenshot", show=False, id="save-screenshot"),
+        # Priority: focus moves as the key arrives, before the keys typed after it go to the
+        # focused widget. As Textual's screen binding, Tab waited in the field's own queue while
+        # the app sent it the next keys already, so fast typing landed in the field being left.
+        Binding("tab", "focus_next", show=False, priority=True),
+        Binding("shift+tab", "focus_previous", show=False, priority=True),
     ]
 
     def __init__(self, config: TrainConfig, services: Services, start: bool = False,
