@@ -87,7 +87,7 @@ class RunDetailScreen(ModalScreen[None]):
     BINDINGS = [
         Binding("escape,q", "dismiss", "Close", id="detail-close"),
         Binding("p", "predict", "Predict with run", id="detail-predict"),
-        Binding("v", "toggle_settings", "Settings/charts", id="detail-settings"),
+        Binding("v", "toggle_settings", "Settings/charts", id="detail-toggle-settings"),
         Binding("s", "use_settings", "Use these settings", id="detail-use-settings"),
     ]
 
