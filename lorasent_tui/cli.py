@@ -6,9 +6,10 @@ import argparse
 import sys
 import warnings
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Sequence
 
 from lorasent_tui.core.config import PRESETS, TRUNCATION_SIDES
+from lorasent_tui.core.configfile import resolve_config
 from lorasent_tui.core.errors import LorasentError
 
 SUBCOMMANDS = ("train", "predict", "runs", "export", "report")
@@ -116,20 +117,6 @@ def build_tui_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def resolve_config(args: argparse.Namespace) -> Any:
-    from lorasent_tui.core.config import FIELD_NAMES, build_config
-    from lorasent_tui.core.configfile import read_config_file
-
-    values: dict[str, Any] = {}
-    if args.config:
-        values.update(read_config_file(Path(args.config)))
-    if args.preset:
-        values["preset"] = args.preset
-    values.update({name: getattr(args, name) for name in FIELD_NAMES
-                   if getattr(args, name, None) is not None})
-    return build_config(values)
-
-
 def main(argv: Sequence[str] | None = None) -> int:
     # Library deprecation notices (transformers 5 -> 6) are for developers, not for a user's run.
     warnings.filterwarnings("ignore", category=FutureWarning)
@@ -141,7 +128,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
             return getattr(commands, f"cmd_{args.command}")(args)
         args = build_tui_parser().parse_args(argv)
-        config = resolve_config(args)
+        config = resolve_config(args.config, args.preset, vars(args))
         from lorasent_tui.tui.app import run_tui
 
         return run_tui(config, Path(args.runs_dir), start=args.start,

@@ -51,8 +51,7 @@ class ConsoleReporter:
         self.header_done = False
 
     def callbacks(self) -> TrainCallbacks:
-        return TrainCallbacks(on_status=self.status, on_progress=self.progress, on_epoch=self.epoch,
-                              on_failed=self.failed)
+        return TrainCallbacks(on_status=self.status, on_progress=self.progress, on_epoch=self.epoch)
 
     def _err(self, text: str) -> None:
         end = "" if self.tty and text.startswith("\r") else "\n"
@@ -81,9 +80,6 @@ class ConsoleReporter:
             self.header_done = True
         print(format_row(event.metrics) + ("  *best" if event.is_best else ""), flush=True)
 
-    def failed(self, event: RunFailed) -> None:
-        pass
-
 
 def _install_stop_handler(stop: threading.Event) -> None:
     def handle(_signum, _frame):
@@ -98,9 +94,9 @@ def _install_stop_handler(stop: threading.Event) -> None:
 
 
 def cmd_train(args: argparse.Namespace) -> int:
-    from lorasent_tui.cli import resolve_config
+    from lorasent_tui.core.configfile import resolve_config
 
-    config = resolve_config(args)
+    config = resolve_config(args.config, args.preset, vars(args))
     if args.print_config:
         print(config.to_json())
         return 0

@@ -11,12 +11,12 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from lorasent_tui.core import data
 from lorasent_tui.core.config import TrainConfig
-from lorasent_tui.core import datafiles
-from lorasent_tui.core.data import (
-    BUILTIN_DATASETS, LABEL_NAMES, Splits, dataset_kind, load_splits, summarize,
-)
+from lorasent_tui.core.data import BUILTIN_DATASETS, LABEL_NAMES, Splits, dataset_kind, load_splits
+from lorasent_tui.core.data import files
+from lorasent_tui.core.data.builtin import read_builtin
+from lorasent_tui.core.data.pipeline import usable_rows
+from lorasent_tui.core.data.sampling import sample_indices
 from lorasent_tui.core.errors import DataError
 
 
@@ -117,7 +117,7 @@ def test_sizes_too_large_for_imdb():
 
 
 def test_full_imdb_fits():
-    texts, labels = data._builtin_rows("imdb")
+    texts, labels, _ = usable_rows("imdb", read_builtin("imdb"))
     per_class = int(min((labels == 0).sum(), (labels == 1).sum()))
     s = load_splits(cfg(train_size=2 * per_class - 1000, eval_size=1000))
     assert len(s.train_texts) + len(s.eval_texts) == 2 * per_class
@@ -132,18 +132,6 @@ def test_rotten_tomatoes():
     assert "Rotten Tomatoes" in s.source
     with pytest.raises(DataError, match="rotten_tomatoes.*per class"):
         load_splits(cfg(dataset="rotten_tomatoes", train_size=8000, eval_size=1000))
-
-
-def test_summarize():
-    s = Splits(["aa", "bbbb", "c"], [1, 0, 1], ["dd"], [0], "src", ["w"])
-    out = summarize(s)
-    assert out["train"]["labels"] == {"negative": 1, "positive": 2}
-    assert out["eval"]["labels"] == {"negative": 1, "positive": 0}
-    assert out["train"]["chars"]["min"] == 1 and out["train"]["chars"]["max"] == 4
-    assert out["train"]["size"] == 3 and out["warnings"] == ["w"]
-    empty = summarize(Splits([], [], [], [], "x", []))
-    assert empty["train"]["chars"]["max"] == 0
-    json.dumps(out)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -340,15 +328,15 @@ def test_utf8_check_across_chunk_boundary(tmp_path, monkeypatch):
     path.write_bytes(raw)
     bad = raw[:50] + b"\xff" + raw[50:]
     for size in (1, 2, 3, 5, 7):  # split multi-byte characters at every boundary
-        monkeypatch.setattr(datafiles, "_UTF8_CHUNK", size)
+        monkeypatch.setattr(files, "UTF8_CHUNK_BYTES", size)
         path.write_bytes(raw)
-        datafiles.check_utf8(path, "long.jsonl")
+        files.check_utf8(path, "long.jsonl")
         path.write_bytes(bad)
         with pytest.raises(DataError, match="long.jsonl: not valid UTF-8 at byte 50;"):
-            datafiles.check_utf8(path, "long.jsonl")
+            files.check_utf8(path, "long.jsonl")
     path.write_bytes(raw[:-2] + "é".encode()[:1])  # truncated at the very end
     with pytest.raises(DataError, match=f"at byte {len(raw) - 2};"):
-        datafiles.check_utf8(path, "long.jsonl")
+        files.check_utf8(path, "long.jsonl")
 
 
 def test_empty_file(tmp_path):
@@ -382,7 +370,7 @@ def test_too_large_file_refused_without_reading(tmp_path, monkeypatch):
     def no_read(*a, **kw):
         raise AssertionError("the file must not be read")
 
-    monkeypatch.setattr(data, "check_utf8", no_read)
+    monkeypatch.setattr(files, "check_utf8", no_read)
     expect_error(cfg(dataset=str(path)), "big.csv", "600 MB", "512 MB limit",
                  "LORASENT_MAX_FILE_MB")
     small = write_csv(tmp_path / "small.csv", review_rows(5))
@@ -513,6 +501,24 @@ def test_hub_offline_is_one_line_data_error(monkeypatch):
     assert "more" not in msg
 
 
+def test_every_source_samples_the_same_rows_alike(tmp_path, monkeypatch):
+    """Built-in, file and Hub rows go through one clean → dedupe → sample sequence."""
+    import datasets
+
+    rows = read_builtin("rotten_tomatoes")
+    records = [{"text": t, "label": label} for t, label in zip(rows.texts, rows.labels)]
+    path = write_csv(tmp_path / "rt.csv", records)
+    fake = _fake_hub({"train": records})
+    monkeypatch.setattr(datasets, "load_dataset", lambda name, **kw: fake)
+    picked = [load_splits(cfg(dataset=name, train_size=60, eval_size=31, seed=5))
+              for name in ("rotten_tomatoes", str(path), "x/rt")]
+    for other in picked[1:]:
+        assert (other.train_texts, other.eval_texts) == (picked[0].train_texts,
+                                                         picked[0].eval_texts)
+        assert (other.train_labels, other.eval_labels) == (picked[0].train_labels,
+                                                           picked[0].eval_labels)
+
+
 # ---------------------------------------------------------------------------------------------
 # Property test of the sampler
 
@@ -527,7 +533,7 @@ def test_sampler_properties(n_neg, n_pos, train, eval_, extra, seed):
     labels = np.array([0] * n_neg + [1] * n_pos)
     np.random.default_rng(0).shuffle(labels)
     try:
-        t_idx, e_idx = data._sample_indices(labels, train, eval_, seed, "prop")
+        t_idx, e_idx = sample_indices(labels, train, eval_, seed, "prop")
     except DataError as exc:
         assert "train_size" in str(exc) and "eval_size" in str(exc)
         assert eval_ - eval_ // 2 + train - train // 2 > n_pos or eval_ // 2 + train // 2 > n_neg
@@ -537,7 +543,7 @@ def test_sampler_properties(n_neg, n_pos, train, eval_, extra, seed):
     assert int(labels[t_idx].sum()) == train - train // 2
     assert int(labels[e_idx].sum()) == eval_ - eval_ // 2
     try:
-        t2, e2 = data._sample_indices(labels, train + extra, eval_, seed, "prop")
+        t2, e2 = sample_indices(labels, train + extra, eval_, seed, "prop")
     except DataError:
         return
     assert e2.tolist() == e_idx.tolist()

@@ -268,11 +268,13 @@ def _check_safetensors(path: Path) -> None:
 @pytest.fixture(scope="module")
 def uninterrupted(tiny_model_dir, tmp_path_factory):
     """The metrics of the same config trained without a kill (in this process)."""
-    from lorasent_tui.cli import build_parser, resolve_config
+    from lorasent_tui.cli import build_parser
+    from lorasent_tui.core.configfile import resolve_config
     from lorasent_tui.core.trainer import train
 
     model = tiny_model_dir("bert")
-    config = resolve_config(build_parser().parse_args(TRAIN_ARGS + ["--model", str(model)]))
+    args = build_parser().parse_args(TRAIN_ARGS + ["--model", str(model)])
+    config = resolve_config(args.config, args.preset, vars(args))
     runs = tmp_path_factory.mktemp("uninterrupted")
     result = train(config, runs_dir=runs)
     assert result.state == "completed", result

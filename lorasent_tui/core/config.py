@@ -200,7 +200,7 @@ def _check_ranges(cfg: TrainConfig) -> dict[str, str]:
     return errors
 
 
-def build_config(values: dict[str, Any] | None = None, preset: str | None = None) -> TrainConfig:
+def build_config(values: dict[str, Any] | None = None) -> TrainConfig:
     """Preset defaults, then ``values`` on top; every problem is reported at once.
 
     ``values`` may hold strings (form fields, flags) or typed values (JSON, TOML).
@@ -210,7 +210,7 @@ def build_config(values: dict[str, Any] | None = None, preset: str | None = None
     unknown = sorted(set(values) - set(FIELD_NAMES))
     for name in unknown:
         errors[name] = "unknown setting"
-    preset_name = str(values.get("preset", preset or "fast")).strip()
+    preset_name = str(values.get("preset", "fast")).strip()
     if preset_name not in PRESETS:
         errors["preset"] = f"unknown preset {preset_name!r}; choose {', '.join(PRESETS)}"
         preset_name = "fast"

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Any
+from typing import Any, Mapping
 
-from lorasent_tui.core.config import TrainConfig
+from lorasent_tui.core.config import FIELD_NAMES, TrainConfig, build_config
 from lorasent_tui.core.errors import ConfigError
 
 
@@ -31,6 +31,22 @@ def read_config_file(path: Path) -> dict[str, Any]:
     if not isinstance(data, dict):
         raise ConfigError({"config": f"{path}: expected a table of settings"})
     return {key.replace("-", "_"): value for key, value in data.items()}
+
+
+def resolve_config(config_file: str | Path | None, preset: str | None,
+                   flags: Mapping[str, Any]) -> TrainConfig:
+    """The config of the command line: flags override the config file, which overrides the preset.
+
+    ``flags`` maps field names to values (None: not given); keys that are not fields are ignored,
+    so an ``argparse`` namespace's ``vars()`` can be passed as it is.
+    """
+    values: dict[str, Any] = {}
+    if config_file:
+        values.update(read_config_file(Path(config_file)))
+    if preset:
+        values["preset"] = preset
+    values.update({name: flags[name] for name in FIELD_NAMES if flags.get(name) is not None})
+    return build_config(values)
 
 
 def _toml_value(value: Any) -> str:

@@ -76,12 +76,6 @@ class DistContext:
         padded = batches + batches[:per_rank * self.world - len(batches)]
         return padded[self.rank::self.world]
 
-    def barrier(self) -> None:
-        if self.enabled:
-            import torch.distributed as dist
-
-            dist.barrier()
-
 
 def init_distributed() -> DistContext:
     """Join the process group that torchrun or accelerate set up through the environment."""

@@ -16,8 +16,7 @@ from pathlib import Path
 from lorasent_tui.core.config import TrainConfig
 from lorasent_tui.core.eventlog import dispatch, follow
 from lorasent_tui.core.events import RunFailed, RunFinished, TrainCallbacks
-from lorasent_tui.core.store import RunStore
-from lorasent_tui.core.trainer import STOP_FILE
+from lorasent_tui.core.store import Run, RunStore
 
 
 def torchrun_command(config_file: Path, runs_dir: Path, run_id: str, nproc: int,
@@ -43,6 +42,7 @@ def train_subprocess(config: TrainConfig, *, runs_dir: Path, callbacks: TrainCal
     else:
         run_id = run_id or store.new_run_id(config)
     run_path = runs_dir / run_id
+    stop_file = Run(run_path).stop_file
     with tempfile.TemporaryDirectory() as tmp:
         config_file = Path(tmp) / "config.json"
         config_file.write_text(config.to_json(), encoding="utf-8")
@@ -52,7 +52,7 @@ def train_subprocess(config: TrainConfig, *, runs_dir: Path, callbacks: TrainCal
 
         def finished() -> bool:
             if stop_event.is_set() and run_path.is_dir():
-                (run_path / STOP_FILE).touch()
+                stop_file.touch()
             return process.poll() is not None
 
         result = None
@@ -61,7 +61,7 @@ def train_subprocess(config: TrainConfig, *, runs_dir: Path, callbacks: TrainCal
             if isinstance(event, (RunFinished, RunFailed)):
                 result = event
         process.wait()
-        (run_path / STOP_FILE).unlink(missing_ok=True)
+        stop_file.unlink(missing_ok=True)
         if result is None:
             log.seek(0)
             tail = [line for line in log.read().splitlines() if line.strip()][-1:] or ["no output"]

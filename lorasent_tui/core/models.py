@@ -8,9 +8,10 @@ from pathlib import Path
 from typing import Any
 
 from lorasent_tui.core.errors import ConfigError, ModelError
+from lorasent_tui.core.labels import LABEL_NAMES
 
 BUNDLED_ALIASES = ("minilm", "all-minilm-l6-v2", "sentence-transformers/all-minilm-l6-v2")
-ID2LABEL = {0: "negative", 1: "positive"}
+ID2LABEL = dict(enumerate(LABEL_NAMES))
 LABEL2ID = {v: k for k, v in ID2LABEL.items()}
 ROLES = ("query", "key", "value", "attn_out", "ffn_in", "ffn_out")
 

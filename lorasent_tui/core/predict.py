@@ -10,6 +10,7 @@ from typing import Any, Sequence
 
 from lorasent_tui.core.config import TrainConfig
 from lorasent_tui.core.errors import RunError
+from lorasent_tui.core.labels import LABEL_NAMES
 from lorasent_tui.core.precision import autocast, resolve_precision
 from lorasent_tui.core.store import Run, RunStore
 
@@ -19,7 +20,7 @@ MAX_TEXT_CHARS = 1_000_000
 @dataclass(frozen=True)
 class Prediction:
     text: str
-    label: str  # "positive" | "negative"
+    label: str  # one of LABEL_NAMES
     score: float  # probability of the positive class
 
     def to_dict(self) -> dict[str, Any]:
@@ -156,4 +157,4 @@ class Predictor:
         views = encode_views(self.tokenizer, cleaned, cfg.max_length, cfg.truncation, cfg.sliding_windows)
         with self._lock:
             probs = self._probs(views, batch_size)
-        return [Prediction(t, "positive" if p >= 0.5 else "negative", p) for t, p in zip(texts, probs)]
+        return [Prediction(t, LABEL_NAMES[int(p >= 0.5)], p) for t, p in zip(texts, probs)]

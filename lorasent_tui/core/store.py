@@ -99,6 +99,11 @@ class Run:
     def checkpoint_dir(self) -> Path:
         return self.path / "checkpoint"
 
+    @property
+    def stop_file(self) -> Path:
+        """Created by another process (the TUI following a torchrun job) to stop the run."""
+        return self.path / "STOP"
+
     def complete_adapter_dir(self) -> Path | None:
         return resolve_dir(self.adapter_dir)
 

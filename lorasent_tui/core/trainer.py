@@ -29,9 +29,6 @@ from lorasent_tui.core.session import (Session, autocast, batch_logits, build_op
 from lorasent_tui.core.store import Run, RunStore, now_iso
 
 
-STOP_FILE = "STOP"  # created by another process (the TUI following a torchrun job) to stop a run
-
-
 def _open_run(config: TrainConfig, runs_dir: Path, resume: str | None,
               run_id: str | None = None) -> tuple[TrainConfig, Run]:
     store = RunStore(runs_dir)
@@ -101,7 +98,7 @@ def _train_epoch(session: Session, epoch: int, callbacks: TrainCallbacks, stop: 
 
 
 def _stop_requested(session: Session, stop: threading.Event) -> bool:
-    requested = stop.is_set() or (session.run.path / STOP_FILE).exists()
+    requested = stop.is_set() or session.run.stop_file.exists()
     return session.dist.any(requested)
 
 

@@ -17,6 +17,7 @@ from typing import Any, Callable
 
 from lorasent_tui.core.config import TrainConfig
 from lorasent_tui.core.store import RunStore
+from lorasent_tui.core.labels import LABEL_NAMES
 from lorasent_tui.core.events import (
     EpochResult, RunFailed, RunFinished, StatusUpdate, StepProgress, TrainCallbacks,
 )
@@ -184,7 +185,7 @@ def read_resume(runs_dir: Path, run_id: str, epochs: int | None = None) -> Resum
 
 
 def label_name(label: Any) -> str:
-    names = {0: "negative", 1: "positive"}
+    names = dict(enumerate(LABEL_NAMES))
     try:
         return names.get(int(label), str(label))
     except (TypeError, ValueError):

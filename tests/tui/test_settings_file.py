@@ -4,8 +4,8 @@ from pathlib import Path
 
 from textual.command import CommandPalette
 
-from lorasent_tui.cli import build_tui_parser, resolve_config
-from lorasent_tui.core.configfile import read_config_file
+from lorasent_tui.cli import build_tui_parser
+from lorasent_tui.core.configfile import read_config_file, resolve_config
 from lorasent_tui.tui.app import make_app
 from lorasent_tui.tui.confirm import ConfirmScreen
 from lorasent_tui.tui.settings_file import PathScreen
@@ -127,7 +127,7 @@ def test_config_flag_fills_the_form_and_is_the_default_file(tmp_path, monkeypatc
     monkeypatch.chdir(tmp_path)
     (tmp_path / "mine.toml").write_text('[train]\nmodel = "albert-base-v2"\nlora_r = 12\n')
     args = build_tui_parser().parse_args(["--config", "mine.toml", "--epochs", "2"])
-    app = make_app(resolve_config(args), runs_dir=tmp_path / "runs", trainer=FakeTrainer(),
+    app = make_app(resolve_config(args.config, args.preset, vars(args)), runs_dir=tmp_path / "runs", trainer=FakeTrainer(),
                    predictor_factory=FakePredictorFactory(), data_loader=FakeDataLoader(),
                    config_path=Path(args.config))
 

@@ -6,6 +6,8 @@ from rich.text import Text
 from textual.reactive import reactive
 from textual.widget import Widget
 
+from lorasent_tui.core.labels import LABEL_NAMES
+
 FULL, EMPTY = "█", "░"
 
 
@@ -16,8 +18,9 @@ def verdict_text(label: str, score: float, width: int = 20, compact: bool = Fals
     predicted class's own probability and bar: ``negative 0.59`` means 59% negative.
     """
     score = min(max(score, 0.0), 1.0)
-    color = "green" if label == "positive" else "red"
-    if compact and label != "positive":
+    positive = label == LABEL_NAMES[1]
+    color = "green" if positive else "red"
+    if compact and not positive:
         score = 1.0 - score
     filled = round(score * width)
     text = Text()
