@@ -82,6 +82,10 @@ class RunDetailScreen(ModalScreen[None]):
     RunDetailScreen #detail-settings { height: 1fr; display: none; }
     RunDetailScreen.-settings #detail-charts { display: none; }
     RunDetailScreen.-settings #detail-settings { display: block; }
+    /* Narrow: the view scrolls instead of squeezing the charts out of sight. */
+    RunDetailScreen.-narrow > #detail { overflow-y: auto; }
+    RunDetailScreen.-narrow #detail-charts { height: 14; }
+    RunDetailScreen.-narrow #detail-settings { height: auto; }
     """
 
     BINDINGS = [
@@ -135,7 +139,7 @@ class RunDetailScreen(ModalScreen[None]):
         best_index = table.index_of(self.names[first.run_id], first.best_epoch)
         if best_index is not None:
             table.move_cursor(row=best_index)
-        table.focus()
+        table.focus(scroll_visible=False)  # narrow: the view opens at its top, the title
 
     def _fill_compare_table(self) -> None:
         """Best-epoch metrics of every run side by side, one metric per row."""
