@@ -1,12 +1,18 @@
 """Quitting while a run trains: ctrl+q stops the run and exits, a second ctrl+q exits at once."""
 
+import os
+import subprocess
+import sys
 import threading
+from pathlib import Path
 
 from lorasent_tui.core.store import RunStore
 from lorasent_tui.tui import app as app_module
 from lorasent_tui.tui.widgets.metrics_table import MetricsTable
 from tests.tui.conftest import SIZE, run_async, status_text, wait_until
 from tests.tui.fakes import FakeTrainer
+
+ROOT = Path(__file__).resolve().parents[2]
 
 
 def held_trainer() -> FakeTrainer:
@@ -79,3 +85,49 @@ def test_quitting_waits_a_bounded_time(app_factory, monkeypatch):
             app.training_session.done.wait(10)
 
     run_async(scenario())
+
+
+# The app as `lorasent-tui` runs it (run_tui), headless, with a trainer stuck in a step: two
+# ctrl+q once it trains. The process must end although the trainer thread never does.
+QUIT_TWICE = """
+import sys, threading
+from pathlib import Path
+from lorasent_tui.core.config import build_config
+from lorasent_tui.tui import app as app_module
+from tests.tui.fakes import FakeDataLoader, FakePredictorFactory, FakeTrainer
+
+trainer = FakeTrainer()
+trainer.hold = threading.Event()  # never set
+real_make_app = app_module.make_app
+
+def make_app(*args, **kwargs):
+    app = real_make_app(*args, **kwargs, trainer=trainer, predictor_factory=FakePredictorFactory(),
+                        data_loader=FakeDataLoader())
+
+    def quit_twice_once_training():
+        if app.training_session is not None and app.train_panel.state == "running":
+            app.action_quit()
+            app.call_later(app.action_quit)
+
+    app.call_later(lambda: app.set_interval(0.05, quit_twice_once_training))
+    return app
+
+app_module.make_app = make_app
+code = app_module.run_tui(build_config({"epochs": 3}), Path(sys.argv[1]), start=True)
+print("run_tui returned", code)  # it must not: the trainer thread still runs
+"""
+
+
+def test_a_second_ctrl_q_ends_the_process_though_the_trainer_thread_runs(tmp_path):
+    runs_dir = tmp_path / "runs"
+    env = {**os.environ, "TEXTUAL_DRIVER": "textual.drivers.headless_driver:HeadlessDriver",
+           "PYTHONPATH": os.pathsep.join([str(ROOT), os.environ.get("PYTHONPATH", "")])}
+    # A timeout only to fail instead of hanging: waiting for the thread would never end.
+    done = subprocess.run([sys.executable, "-c", QUIT_TWICE, str(runs_dir)], env=env, cwd=tmp_path,
+                          capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert "run_tui returned" not in done.stdout
+    assert "Quit without waiting for training to stop" in done.stderr
+    (summary,) = RunStore(runs_dir).list()
+    assert summary.state == "interrupted" and summary.problem is None
+    assert summary.ended == "process ended during epoch 1"
