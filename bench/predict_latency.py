@@ -24,7 +24,7 @@ def _percentile(samples: list[float], q: float) -> float:
     return ordered[min(len(ordered) - 1, int(round(q * (len(ordered) - 1))))]
 
 
-def _latency(predictor, text: str, repeats: int) -> dict:
+def latency(predictor, text: str, repeats: int) -> dict:
     predictor.predict([text])  # warm-up
     samples = []
     for _ in range(repeats):
@@ -35,7 +35,7 @@ def _latency(predictor, text: str, repeats: int) -> dict:
             "tokens": len(predictor.tokenizer(text)["input_ids"][:predictor.config.max_length])}
 
 
-def _throughput(predictor, texts: list[str]) -> float:
+def throughput(predictor, texts: list[str]) -> float:
     start = time.perf_counter()
     predictor.predict(texts, batch_size=64)
     return len(texts) / (time.perf_counter() - start)
@@ -68,9 +68,9 @@ def main() -> None:
         for merge in (True, False):
             predictor = Predictor.from_run(ref, runs_dir, merge=merge)
             key = "merged" if merge else "unmerged"
-            result[key] = {"short": _latency(predictor, SHORT, args.repeats),
-                           "long": _latency(predictor, long_review, max(10, args.repeats // 5)),
-                           "batch_reviews_per_s": _throughput(predictor, reviews)}
+            result[key] = {"short": latency(predictor, SHORT, args.repeats),
+                           "long": latency(predictor, long_review, max(10, args.repeats // 5)),
+                           "batch_reviews_per_s": throughput(predictor, reviews)}
     table = [("model", "short p50", "short p95", "long p50", "long p95", f"batch {args.batch}/s")]
     for key in ("merged", "unmerged"):
         r = result[key]

@@ -131,8 +131,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         config = resolve_config(args.config, args.preset, vars(args))
         from lorasent_tui.tui.app import run_tui
 
+        # Without --config or --preset the app starts from the runs folder's remembered settings.
         return run_tui(config, Path(args.runs_dir), start=args.start,
-                       config_path=Path(args.config) if args.config else None)
+                       config_path=Path(args.config) if args.config else None,
+                       flags=None if args.config or args.preset else vars(args))
     except LorasentError as exc:
         print(f"lorasent-tui: error: {exc}", file=sys.stderr)
         return exc.exit_code

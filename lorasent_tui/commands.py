@@ -11,34 +11,27 @@ import threading
 import time
 from pathlib import Path
 
+from lorasent_tui.core.display import format_duration, format_metric
 from lorasent_tui.core.errors import LorasentError
 from lorasent_tui.core.events import (EpochResult, RunFailed, RunFinished, StatusUpdate,
                                       StepProgress, TrainCallbacks)
+from lorasent_tui.core.records import METRIC_COLUMNS
 
-TABLE_COLUMNS = (("epoch", "Epoch", 5), ("train_loss", "Train loss", 10), ("eval_loss", "Val loss", 8),
-                 ("accuracy", "Accuracy", 8), ("precision", "Precision", 9), ("recall", "Recall", 6),
-                 ("f1", "F1", 6), ("tpr", "TPR", 6), ("fpr", "FPR", 6), ("roc_auc", "AUC", 6))
+# (key, header, width): a metric is written as 0.1234, so a column is at least 6 wide.
+TABLE_COLUMNS = (("epoch", "Epoch", 5),) + tuple((c.key, c.header, max(6, len(c.header)))
+                                                 for c in METRIC_COLUMNS)
 
 
 def format_row(row: dict) -> str:
     cells = []
-    for key, _title, width in TABLE_COLUMNS:
-        value = row.get(key)
-        text = str(value) if key == "epoch" else ("-" if value is None else f"{value:.4f}")
+    for key, _header, width in TABLE_COLUMNS:
+        text = str(row.get(key)) if key == "epoch" else format_metric(row.get(key))
         cells.append(text.rjust(width))
     return "  ".join(cells)
 
 
 def table_header() -> str:
-    return "  ".join(title.rjust(width) for _key, title, width in TABLE_COLUMNS)
-
-
-def _format_seconds(seconds: float | None) -> str:
-    if seconds is None:
-        return "--:--"
-    seconds = int(seconds)
-    return f"{seconds // 3600}:{seconds // 60 % 60:02d}:{seconds % 60:02d}" if seconds >= 3600 \
-        else f"{seconds // 60:02d}:{seconds % 60:02d}"
+    return "  ".join(header.rjust(width) for _key, header, width in TABLE_COLUMNS)
 
 
 class ConsoleReporter:
@@ -69,7 +62,7 @@ class ConsoleReporter:
         self.last_print = now
         loss = "" if event.loss is None else f" loss {event.loss:.4f}"
         self._err(f"\rstep {event.step}/{event.total} epoch {event.epoch}/{event.epochs} "
-                  f"elapsed {_format_seconds(event.elapsed)} eta {_format_seconds(event.eta)}"
+                  f"elapsed {format_duration(event.elapsed)} eta {format_duration(event.eta)}"
                   f"{loss} [{event.device}]")
 
     def epoch(self, event: EpochResult) -> None:

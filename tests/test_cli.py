@@ -5,6 +5,7 @@ import sys
 import pytest
 
 from lorasent_tui.cli import main
+from lorasent_tui.commands import table_header
 
 
 def _run(*args, stdin=None):
@@ -65,7 +66,7 @@ def test_end_to_end_bundled_minilm(tmp_path):
     out = _run("train", "--train-size", "200", "--eval-size", "200", "--epochs", "2",
                "--max-length", "128", "--runs-dir", str(runs))
     assert out.returncode == 0, out.stderr
-    assert "run folder:" in out.stdout and "Accuracy" in out.stdout
+    assert "run folder:" in out.stdout and table_header() in out.stdout
     (run_dir,) = runs.iterdir()
     for name in ("config.json", "status.json", "metrics.jsonl", "roc.json",
                  "adapter/adapter_config.json", "adapter/adapter_model.safetensors"):

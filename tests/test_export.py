@@ -163,7 +163,7 @@ def test_model_card_has_front_matter_metrics_and_usage(trained, tmp_path):
     front, body = text.split("---\n")[1], text.split("---\n", 2)[2]
     assert "library_name: \"peft\"" in front and "pipeline_tag: \"text-classification\"" in front
     assert "tags:" in front and "base_model" not in front  # a local folder is not a hub id
-    assert "| Epoch | Train loss | Val loss | Accuracy |" in body
+    assert "| Epoch | Train loss | Val loss | Acc | Prec | Recall | F1 | TPR | FPR | AUC |" in body
     rows = run.metrics()
     best = run.status()["best_epoch"]
     for row in rows:

@@ -83,3 +83,66 @@ def test_metrics_file_is_one_json_per_line(tmp_path):
     lines = (run.path / "metrics.jsonl").read_text().splitlines()
     assert [json.loads(l)["epoch"] for l in lines] == [1, 2]
     assert set(json.loads(lines[0])) == set(ROW)
+
+
+def test_the_best_epoch_follows_the_one_rule_when_none_is_recorded(tmp_path):
+    """A run stopped before its status named a best epoch: ties on accuracy go to the lower
+    validation loss, as in the trainer (core.records), in the summary and the run detail."""
+    from lorasent_tui.tui.run_detail import load_run_data
+
+    run = RunStore(tmp_path).create(TrainConfig(epochs=3), run_id="r")
+    run.write_metrics([ROW, {**ROW, "epoch": 2, "eval_loss": 0.4, "f1": 0.7},
+                       {**ROW, "epoch": 3, "accuracy": 0.7, "eval_loss": 0.1}])
+    run.update_status(state="stopped")
+    summary = run.summary()
+    assert (summary.best_epoch, summary.best_accuracy, summary.best_f1) == (2, 0.8, 0.7)
+    assert run.best_row(run.metrics())["epoch"] == 2
+    assert load_run_data(tmp_path, "r").best_epoch == 2
+    run.update_status(best_epoch=1)  # what the run recorded wins
+    assert run.summary().best_epoch == 1 and load_run_data(tmp_path, "r").best_epoch == 1
+
+
+# -- crash-safe writes (core.fsutil) -------------------------------------------------------------
+
+def test_a_failed_write_keeps_the_old_file(tmp_path):
+    from lorasent_tui.core.fsutil import atomic_write
+
+    target = tmp_path / "report.png"
+    target.write_bytes(b"old")
+
+    def half_then_fail(handle):
+        handle.write(b"new, half")
+        raise OSError("disk gone")
+
+    with pytest.raises(OSError):
+        atomic_write(target, half_then_fail)
+    assert target.read_bytes() == b"old" and os.listdir(tmp_path) == ["report.png"]
+    atomic_write(target, lambda handle: handle.write(b"new"))
+    assert target.read_bytes() == b"new" and os.listdir(tmp_path) == ["report.png"]
+
+
+def test_a_staged_folder_replaces_the_old_one_whole_or_not_at_all(tmp_path):
+    from lorasent_tui.core.fsutil import current_umask, staged_dir
+
+    target = tmp_path / "adapter"
+    target.mkdir()
+    (target / "weights").write_text("old")
+    stale = tmp_path / ".adapter-staging-crashed"  # left by a writer killed mid-save
+    stale.mkdir()
+    other = tmp_path / ".adapterx-staging-keep"  # another target's: not ours to remove
+    other.mkdir()
+
+    with pytest.raises(RuntimeError):
+        with staged_dir(target) as staging:
+            (staging / "weights").write_text("half")
+            raise RuntimeError("killed")
+    assert (target / "weights").read_text() == "old"
+    assert sorted(os.listdir(tmp_path)) == [".adapterx-staging-keep", "adapter"]
+
+    with staged_dir(target) as staging:
+        (staging / "weights").write_text("new")
+        os.chmod(staging / "weights", 0o600)  # as some writers leave their files
+    assert (target / "weights").read_text() == "new"
+    assert sorted(os.listdir(tmp_path)) == [".adapterx-staging-keep", "adapter"]
+    assert target.stat().st_mode & 0o777 == 0o777 & ~current_umask()
+    assert (target / "weights").stat().st_mode & 0o777 == 0o666 & ~current_umask()

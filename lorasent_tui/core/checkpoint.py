@@ -1,18 +1,16 @@
 """Resumable per-epoch checkpoints, safetensors and JSON only (nothing is ever unpickled).
 
-A checkpoint is written to a staging folder, fsynced, marked complete, then renamed over the
-previous one (``fsutil.atomic_replace_dir``); a folder without the marker is never used.
+A checkpoint is written to a staging folder and marked complete, then fsynced and renamed over
+the previous one (``fsutil.staged_dir``); a folder without the marker is never used.
 """
 
 from __future__ import annotations
 
 import json
-import shutil
-import tempfile
 from pathlib import Path
 from typing import Any
 
-from lorasent_tui.core.fsutil import atomic_replace_dir, resolve_dir
+from lorasent_tui.core.fsutil import resolve_dir, staged_dir
 
 COMPLETE_MARKER = "COMPLETE"
 
@@ -25,12 +23,7 @@ def save_checkpoint(folder: Path, model: Any, optimizer: Any, scheduler: Any, st
     import torch
     from safetensors.torch import save_file
 
-    folder = Path(folder)
-    for stale in folder.parent.glob(".checkpoint-*"):
-        # Left by a crash mid-save (a run has one writer): each is a whole checkpoint's size.
-        shutil.rmtree(stale, ignore_errors=True)
-    staging = Path(tempfile.mkdtemp(prefix=".checkpoint-", dir=folder.parent))
-    try:
+    with staged_dir(Path(folder)) as staging:
         weights = {n: p.detach().to("cpu").contiguous() for n, p in _trainable(model).items()}
         save_file(weights, staging / "trainable.safetensors")
         opt = optimizer.state_dict()
@@ -49,10 +42,6 @@ def save_checkpoint(folder: Path, model: Any, optimizer: Any, scheduler: Any, st
         meta["scheduler"].pop("lr_lambdas", None)
         (staging / "state.json").write_text(json.dumps(meta, indent=2), encoding="utf-8")
         (staging / COMPLETE_MARKER).write_text("ok\n", encoding="utf-8")
-        atomic_replace_dir(staging, folder)
-    except BaseException:
-        shutil.rmtree(staging, ignore_errors=True)
-        raise
 
 
 def checkpoint_state(folder: Path) -> dict | None:

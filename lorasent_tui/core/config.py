@@ -99,6 +99,8 @@ BEHAVIOUR_BEFORE: dict[str, Any] = {"sliding_windows": False}
 
 FIELD_NAMES = tuple(f.name for f in fields(TrainConfig))
 _FIELD_TYPES = {f.name: f.type for f in fields(TrainConfig)}
+# Settings whose None is a value ("unset": all layers, the model's own dropout, the LoRA rate).
+OPTIONAL_FIELDS = tuple(name for name, kind in _FIELD_TYPES.items() if "None" in kind)
 
 
 def coerce(name: str, value: Any) -> Any:
@@ -203,9 +205,11 @@ def _check_ranges(cfg: TrainConfig) -> dict[str, str]:
 def build_config(values: dict[str, Any] | None = None) -> TrainConfig:
     """Preset defaults, then ``values`` on top; every problem is reported at once.
 
-    ``values`` may hold strings (form fields, flags) or typed values (JSON, TOML).
+    ``values`` may hold strings (form fields, flags) or typed values (JSON, TOML). None means
+    "unset" for an optional setting (it overrides the preset, so a saved config that left it
+    unset reproduces exactly) and "not given" for any other.
     """
-    values = {k: v for k, v in (values or {}).items() if v is not None or k == "head_learning_rate"}
+    values = {k: v for k, v in (values or {}).items() if v is not None or k in OPTIONAL_FIELDS}
     errors: dict[str, str] = {}
     unknown = sorted(set(values) - set(FIELD_NAMES))
     for name in unknown:
@@ -237,13 +241,18 @@ def validate(cfg: TrainConfig) -> TrainConfig:
     return cfg
 
 
+def saved_values(data: dict[str, Any]) -> dict[str, Any]:
+    """The settings of a run's saved ``config.json``, including those it predates (with the
+    behaviour the run had then: see BEHAVIOUR_BEFORE)."""
+    return {**{k: v for k, v in BEHAVIOUR_BEFORE.items() if k not in data}, **data}
+
+
 def config_from_dict(data: dict[str, Any]) -> TrainConfig:
     """Rebuild a config saved as ``config.json`` (all fields present, preset applied already)."""
-    values = dict(data)
+    values = saved_values(data)
     preset = values.pop("preset", "fast")
     errors: dict[str, str] = {}
     merged: dict[str, Any] = {**PRESETS.get(preset, PRESETS["fast"]), "preset": preset}
-    merged.update({k: v for k, v in BEHAVIOUR_BEFORE.items() if k not in values})
     for name, raw in values.items():
         if name not in FIELD_NAMES:
             errors[name] = "unknown setting"

@@ -6,12 +6,19 @@ import json
 from pathlib import Path
 from typing import Any, Mapping
 
-from lorasent_tui.core.config import FIELD_NAMES, TrainConfig, build_config
+from lorasent_tui.core.config import FIELD_NAMES, TrainConfig, build_config, saved_values
 from lorasent_tui.core.errors import ConfigError
+
+RUN_CONFIG = "config.json"  # a run folder's record of its settings (core.store)
+UNSET = "none"  # an unset optional setting in TOML, which has no null (config.coerce reads it)
 
 
 def read_config_file(path: Path) -> dict[str, Any]:
-    """Settings from a TOML or JSON file, as a flat mapping (a ``[train]`` table is accepted)."""
+    """Settings from a TOML or JSON file, as a flat mapping (a ``[train]`` table is accepted).
+
+    A run folder's ``config.json`` means what it meant to that run: settings it predates keep
+    the behaviour the run had, so ``--config runs/RUN/config.json`` is the run's own config.
+    """
     import tomllib
 
     path = Path(path)
@@ -30,7 +37,10 @@ def read_config_file(path: Path) -> dict[str, Any]:
         data = data["train"]
     if not isinstance(data, dict):
         raise ConfigError({"config": f"{path}: expected a table of settings"})
-    return {key.replace("-", "_"): value for key, value in data.items()}
+    values = {key.replace("-", "_"): value for key, value in data.items()}
+    if path.name == RUN_CONFIG and (path.parent / "status.json").is_file():
+        values = saved_values(values)
+    return values
 
 
 def resolve_config(config_file: str | Path | None, preset: str | None,
@@ -62,6 +72,6 @@ def _toml_value(value: Any) -> str:
 def config_to_toml(config: TrainConfig) -> str:
     lines = ["# lorasent-tui training settings: lorasent-tui train --config FILE", ""]
     for key, value in config.to_dict().items():
-        if value is not None:
-            lines.append(f"{key} = {_toml_value(value)}")
+        # An unset optional setting is written too: left out, the preset's value would apply.
+        lines.append(f"{key} = {_toml_value(UNSET if value is None else value)}")
     return "\n".join(lines) + "\n"

@@ -8,10 +8,6 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, Callable
 
-METRIC_KEYS = ("epoch", "train_loss", "eval_loss", "accuracy", "precision", "recall", "f1",
-               "tpr", "fpr", "roc_auc")
-
-
 @dataclass(frozen=True)
 class StatusUpdate:
     """A phase change before or between epochs: loading the model, tokenizing, evaluating."""
@@ -41,7 +37,7 @@ class StepProgress:
 
 @dataclass(frozen=True)
 class EpochResult:
-    metrics: dict[str, float]  # METRIC_KEYS
+    metrics: dict[str, float | None]  # records.METRIC_KEYS; None: undefined (an AUC of one class)
     roc: dict[str, list[float]]  # {"fpr": [...], "tpr": [...]}
     is_best: bool
     best_epoch: int

@@ -9,13 +9,13 @@ that ``transformers.pipeline("text-classification", model=DIR)`` loads without P
 from __future__ import annotations
 
 import json
-import shutil
-import tempfile
 from pathlib import Path
 from typing import Any
 
+from lorasent_tui.core.display import MISSING, format_metric
 from lorasent_tui.core.errors import LorasentError, RunError
-from lorasent_tui.core.fsutil import atomic_replace_dir, atomic_write_text, current_umask
+from lorasent_tui.core.fsutil import atomic_write_text, staged_dir
+from lorasent_tui.core.records import METRIC_COLUMNS
 from lorasent_tui.core.store import Run, RunStore, now_iso
 
 # Written into every export; its presence is what lets a later export replace the folder.
@@ -26,11 +26,7 @@ MODEL_CARD = "README.md"
 _BUNDLED_HUB_ID = "sentence-transformers/all-MiniLM-L6-v2"
 _DATASET_HUB_IDS = {"imdb": "stanfordnlp/imdb",
                     "rotten_tomatoes": "cornell-movie-review-data/rotten_tomatoes"}
-_CARD_METRICS = (("epoch", "Epoch"), ("train_loss", "Train loss"), ("eval_loss", "Val loss"),
-                 ("accuracy", "Accuracy"), ("precision", "Precision"), ("recall", "Recall"),
-                 ("f1", "F1"), ("roc_auc", "ROC AUC"))
-
-
+_CARD_COLUMNS = (("epoch", "Epoch"),) + tuple((c.key, c.header) for c in METRIC_COLUMNS)
 
 
 # -- model card ------------------------------------------------------------------------------
@@ -52,19 +48,9 @@ def _loadable_base(model: str) -> str:
     return _hub_base_model(model) or str(Path(model).expanduser().resolve())
 
 
-def _best_epoch(run: Run, rows: list[dict]) -> int | None:
-    try:
-        best = run.status().get("best_epoch")
-    except RunError:
-        best = None
-    if best is None and rows:
-        best = max(rows, key=lambda r: (r.get("accuracy", 0.0), -r.get("eval_loss", 0.0)))["epoch"]
-    return best
-
-
 def _cell(value: Any, digits: bool = True) -> str:
     if isinstance(value, float) and digits:
-        text = f"{value:.4f}"
+        text = format_metric(value)
     elif isinstance(value, (list, tuple)):
         text = ", ".join(map(str, value))
     else:
@@ -74,10 +60,10 @@ def _cell(value: Any, digits: bool = True) -> str:
 
 def metrics_table(rows: list[dict], best_epoch: int | None) -> str:
     """The per-epoch metrics as a Markdown table, the best epoch in bold."""
-    lines = ["| " + " | ".join(title for _key, title in _CARD_METRICS) + " |",
-             "|" + "|".join(" ---: " for _ in _CARD_METRICS) + "|"]
+    lines = ["| " + " | ".join(title for _key, title in _CARD_COLUMNS) + " |",
+             "|" + "|".join(" ---: " for _ in _CARD_COLUMNS) + "|"]
     for row in rows:
-        cells = ["-" if row.get(key) is None else _cell(row[key]) for key, _title in _CARD_METRICS]
+        cells = [MISSING if row.get(key) is None else _cell(row[key]) for key, _title in _CARD_COLUMNS]
         if row.get("epoch") == best_epoch:
             cells = [f"**{c}**" for c in cells]
         lines.append("| " + " | ".join(cells) + " |")
@@ -103,8 +89,7 @@ def model_card_text(run: Run, merged: bool = False) -> str:
     """The model card of a run: its adapter (``merged=False``) or a merged export of it."""
     config = run.config()
     rows = run.metrics()
-    best = _best_epoch(run, rows)
-    best_row = next((r for r in rows if r.get("epoch") == best), None)
+    best = run.best_row(rows)
     try:
         state = run.effective_state()
     except RunError:
@@ -125,14 +110,15 @@ def model_card_text(run: Run, merged: bool = False) -> str:
     parts = [front, "", f"# {run.run_id}", "",
              f"This is {what} `{config.model}`, fine-tuned with lorasent-tui for binary sentiment "
              f"classification (labels `negative`, `positive`) on `{config.dataset}`.", ""]
-    if best_row is not None:
-        parts += [f"**Best epoch: {best}** of {config.epochs} (run {state}): accuracy "
-                  f"{best_row['accuracy']:.4f}, F1 {best_row['f1']:.4f}, ROC AUC "
-                  f"{best_row.get('roc_auc', float('nan')):.4f} on {config.eval_size} validation "
+    if best is not None:
+        parts += [f"**Best epoch: {best['epoch']}** of {config.epochs} (run {state}): accuracy "
+                  f"{format_metric(best.get('accuracy'))}, F1 {format_metric(best.get('f1'))}, ROC AUC "
+                  f"{format_metric(best.get('roc_auc'))} on {config.eval_size} validation "
                   f"reviews. The weights here are those of the best epoch.", ""]
     else:
         parts += [f"No epoch has finished yet (run {state}).", ""]
-    parts += ["## Metrics", "", metrics_table(rows, best) if rows else "_none yet_", ""]
+    best_epoch = None if best is None else best["epoch"]
+    parts += ["## Metrics", "", metrics_table(rows, best_epoch) if rows else "_none yet_", ""]
     parts += ["## Training configuration", "", "| Setting | Value |", "| --- | --- |"]
     parts += [f"| `{key}` | {_cell(value, digits=False)} |" for key, value in config.to_dict().items()]
     long_reviews = (f"Reviews longer than {config.max_length} tokens were cut "
@@ -228,30 +214,18 @@ def export_merged(ref: str, out_dir: Path | str, runs_dir: Path | str = "runs") 
     model, tokenizer = _build_merged(run)
     try:
         out_dir.parent.mkdir(parents=True, exist_ok=True)
-        staging = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}.export-", dir=out_dir.parent))
-        staging.chmod(0o777 & ~current_umask())  # mkdtemp's 0700 would hide the export
+        with staged_dir(out_dir) as staging:
+            model.save_pretrained(staging, safe_serialization=True)
+            tokenizer.save_pretrained(staging)
+            atomic_write_text(staging / MODEL_CARD, model_card_text(run, merged=True))
+            atomic_write_text(staging / EXPORT_MARKER, json.dumps({
+                "run_id": run.run_id, "run_dir": str(run.path.resolve()), "base_model": config.model,
+                "best_epoch": run.status().get("best_epoch"), "exported_at": now_iso()}, indent=2) + "\n")
+            _check_target(out_dir, run)  # again: something may have appeared while saving
+            if out_dir.is_dir() and not any(out_dir.iterdir()):
+                out_dir.rmdir()
     except OSError as exc:
         raise LorasentError(f"cannot write export to {out_dir}: {exc.strerror or exc}") from None
-    try:
-        model.save_pretrained(staging, safe_serialization=True)
-        tokenizer.save_pretrained(staging)
-        atomic_write_text(staging / MODEL_CARD, model_card_text(run, merged=True))
-        status = run.status()
-        atomic_write_text(staging / EXPORT_MARKER, json.dumps({
-            "run_id": run.run_id, "run_dir": str(run.path.resolve()), "base_model": config.model,
-            "best_epoch": status.get("best_epoch"), "exported_at": now_iso()}, indent=2) + "\n")
-        for path in staging.rglob("*"):  # some writers use 0600 temp files; an export is shared
-            path.chmod((0o777 if path.is_dir() else 0o666) & ~current_umask())
-        _check_target(out_dir, run)  # again: something may have appeared while saving
-        if out_dir.is_dir() and not any(out_dir.iterdir()):
-            out_dir.rmdir()
-        atomic_replace_dir(staging, out_dir)
-    except OSError as exc:
-        shutil.rmtree(staging, ignore_errors=True)
-        raise LorasentError(f"cannot write export to {out_dir}: {exc.strerror or exc}") from None
-    except BaseException:
-        shutil.rmtree(staging, ignore_errors=True)
-        raise
     try:
         write_model_card(run)
     except OSError:

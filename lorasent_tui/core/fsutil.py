@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import glob
 import json
 import os
 import shutil
 import tempfile
+from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable, Iterator
 
 
 def fsync_dir(path: Path) -> None:
@@ -34,16 +36,17 @@ def current_umask() -> int:
     return 0o022
 
 
+def atomic_write(path: Path, write: Callable[[Any], None]) -> None:
+    """Replace ``path`` whole with what ``write(binary_handle)`` writes.
 
-
-def atomic_write_text(path: Path, text: str) -> None:
-    """Replace ``path`` whole. Its folder must exist: a write never re-creates a deleted run."""
+    Its folder must exist: a write never re-creates a deleted run.
+    """
     path = Path(path)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     try:
         os.fchmod(fd, 0o666 & ~current_umask())  # mkstemp's 0600 would hide runs from the rest of a team
-        with os.fdopen(fd, "w", encoding="utf-8") as handle:
-            handle.write(text)
+        with os.fdopen(fd, "wb") as handle:
+            write(handle)
             handle.flush()
             os.fsync(handle.fileno())
         os.replace(tmp, path)
@@ -51,6 +54,10 @@ def atomic_write_text(path: Path, text: str) -> None:
         Path(tmp).unlink(missing_ok=True)
         raise
     fsync_dir(path.parent)
+
+
+def atomic_write_text(path: Path, text: str) -> None:
+    atomic_write(path, lambda handle: handle.write(text.encode("utf-8")))
 
 
 def atomic_write_json(path: Path, data: Any) -> None:
@@ -89,6 +96,39 @@ def atomic_replace_dir(staging: Path, target: Path) -> None:
     fsync_dir(target.parent)
     if old.exists():
         shutil.rmtree(old, ignore_errors=True)
+
+
+def _share(folder: Path) -> None:
+    """Give a staged folder the modes of ordinary files and folders: mkdtemp makes it 0700, and
+    some writers (tokenizers, safetensors) use 0600 temporary files; runs are shared by a team."""
+    umask = current_umask()
+    folder.chmod(0o777 & ~umask)
+    for path in folder.rglob("*"):
+        if not path.is_symlink():
+            path.chmod((0o777 if path.is_dir() else 0o666) & ~umask)
+
+
+@contextmanager
+def staged_dir(target: Path) -> Iterator[Path]:
+    """Write the folder ``target`` whole: ``with staged_dir(target) as staging:`` write into
+    ``staging``; when the block ends without an error the staging folder is fsynced and renamed
+    over ``target`` (``atomic_replace_dir``), otherwise it is removed.
+
+    Staging folders of ``target`` that a crash left behind are removed first: a target has one
+    writer, and each leftover may be as large as the folder itself.
+    """
+    target = Path(target)
+    prefix = f".{target.name}-staging-"
+    for stale in target.parent.glob(glob.escape(prefix) + "*"):
+        shutil.rmtree(stale, ignore_errors=True)
+    staging = Path(tempfile.mkdtemp(prefix=prefix, dir=target.parent))
+    try:
+        yield staging
+        _share(staging)
+        atomic_replace_dir(staging, target)
+    except BaseException:
+        shutil.rmtree(staging, ignore_errors=True)
+        raise
 
 
 def resolve_dir(target: Path) -> Path | None:

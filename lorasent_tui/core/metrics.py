@@ -2,16 +2,11 @@
 
 from __future__ import annotations
 
-import math
 from typing import Sequence
 
 import numpy as np
 
 ROC_MAX_POINTS = 200
-
-
-def _finite(value: float) -> float:
-    return float(value) if math.isfinite(value) else 0.0
 
 
 def thin_curve(fpr: np.ndarray, tpr: np.ndarray, max_points: int = ROC_MAX_POINTS) -> tuple[list, list]:
@@ -29,8 +24,13 @@ def preload() -> None:
 
 
 def classification_metrics(labels: Sequence[int], positive_probs: Sequence[float],
-                           threshold: float = 0.5) -> tuple[dict[str, float], dict[str, list[float]]]:
-    """Accuracy, precision, recall, F1, TPR, FPR and ROC AUC, plus the ROC curve's points."""
+                           threshold: float = 0.5) -> tuple[dict[str, float | None], dict[str, list[float]]]:
+    """Accuracy, precision, recall, F1, TPR, FPR and ROC AUC, plus the ROC curve's points.
+
+    With one class present the ROC AUC is undefined and reported as None (null in the run's
+    files, "–" on screen), never as a number that could pass for a measurement. Precision and
+    recall without predicted or actual positives are 0 (scikit-learn's zero_division=0).
+    """
     from sklearn.metrics import (accuracy_score, confusion_matrix, precision_recall_fscore_support,
                                  roc_auc_score, roc_curve)
 
@@ -43,15 +43,15 @@ def classification_metrics(labels: Sequence[int], positive_probs: Sequence[float
     tpr = tp / (tp + fn) if tp + fn else 0.0
     fpr = fp / (fp + tn) if fp + tn else 0.0
     both_classes = len(np.unique(y_true)) == 2
-    auc = roc_auc_score(y_true, scores) if both_classes else float("nan")
+    auc = float(roc_auc_score(y_true, scores)) if both_classes else None
     if both_classes:
         curve_fpr, curve_tpr, _ = roc_curve(y_true, scores)
         xs, ys = thin_curve(curve_fpr, curve_tpr)
     else:
-        xs, ys = [0.0, 1.0], [0.0, 1.0]
+        xs, ys = [], []  # no curve either: a diagonal would read as a measured chance level
     metrics = {
-        "accuracy": _finite(accuracy_score(y_true, y_pred)),
-        "precision": _finite(precision), "recall": _finite(recall), "f1": _finite(f1),
-        "tpr": _finite(tpr), "fpr": _finite(fpr), "roc_auc": _finite(auc),
+        "accuracy": float(accuracy_score(y_true, y_pred)),
+        "precision": float(precision), "recall": float(recall), "f1": float(f1),
+        "tpr": float(tpr), "fpr": float(fpr), "roc_auc": auc,
     }
     return metrics, {"fpr": xs, "tpr": ys}

@@ -6,30 +6,18 @@ pyplot, no global backend switch), so drawing is safe from a worker thread of th
 
 from __future__ import annotations
 
-import os
-import tempfile
 from pathlib import Path
 from typing import Any
 
+from lorasent_tui.core.display import format_metric
 from lorasent_tui.core.errors import LorasentError, RunError
-from lorasent_tui.core.fsutil import current_umask
-from lorasent_tui.core.fsutil import fsync_dir
+from lorasent_tui.core.fsutil import atomic_write
+from lorasent_tui.core.records import METRIC_NAMES
 from lorasent_tui.core.store import Run, RunStore
 
 REPORT_NAME = "report.png"
-METRIC_SERIES = (("accuracy", "Accuracy"), ("precision", "Precision"), ("recall", "Recall"),
-                 ("f1", "F1"))
-
-
-def _best_epoch(run: Run, rows: list[dict]) -> int:
-    try:
-        best = run.status().get("best_epoch")
-    except RunError:
-        best = None
-    epochs = [r["epoch"] for r in rows]
-    if best not in epochs:
-        best = max(rows, key=lambda r: (r.get("accuracy", 0.0), -(r.get("eval_loss") or 0.0)))["epoch"]
-    return int(best)
+LOSS_SERIES = ("train_loss", "eval_loss")
+METRIC_SERIES = ("accuracy", "precision", "recall", "f1")
 
 
 def _series(rows: list[dict], key: str) -> tuple[list[int], list[float]]:
@@ -47,16 +35,16 @@ def _draw(run: Run, rows: list[dict], roc: dict[str, Any], best: int) -> Any:
     FigureCanvasAgg(figure)
     loss_ax, metric_ax, roc_ax = figure.subplots(1, 3)
 
-    for key, label, style in (("train_loss", "Training loss", "o-"), ("eval_loss", "Validation loss", "s-")):
+    for key, style in zip(LOSS_SERIES, ("o-", "s-")):
         xs, ys = _series(rows, key)
-        loss_ax.plot(xs, ys, style, label=label)
+        loss_ax.plot(xs, ys, style, label=METRIC_NAMES[key])
     loss_ax.set(title="Loss per epoch", xlabel="Epoch", ylabel="Cross-entropy loss")
 
-    for key, label in METRIC_SERIES:
+    for key in METRIC_SERIES:
         xs, ys = _series(rows, key)
-        metric_ax.plot(xs, ys, "o-", label=label)
+        metric_ax.plot(xs, ys, "o-", label=METRIC_NAMES[key])
     metric_ax.set(title="Validation metrics per epoch", xlabel="Epoch", ylabel="Score")
-    low = min([v for key, _ in METRIC_SERIES for v in _series(rows, key)[1]] or [0.0])
+    low = min([v for key in METRIC_SERIES for v in _series(rows, key)[1]] or [0.0])
     metric_ax.set_ylim(max(-0.02, min(low, 0.5) - 0.05), 1.02)
 
     for ax in (loss_ax, metric_ax):
@@ -71,7 +59,7 @@ def _draw(run: Run, rows: list[dict], roc: dict[str, Any], best: int) -> Any:
         auc = curve.get("auc")
         if auc is None:
             auc = next((r.get("roc_auc") for r in rows if r["epoch"] == best), None)
-        label = f"Epoch {best} (AUC = {auc:.4f})" if auc is not None else f"Epoch {best}"
+        label = f"Epoch {best} (AUC = {format_metric(auc)})"
         roc_ax.plot(curve["fpr"], curve["tpr"], "-", linewidth=2, label=label)
     else:
         roc_ax.text(0.5, 0.5, f"no ROC data for epoch {best}", ha="center", va="center")
@@ -95,7 +83,7 @@ def write_report(ref: str, runs_dir: Path | str = "runs", output: Path | str | N
         import matplotlib  # noqa: F401
     except ImportError:
         raise LorasentError("report needs matplotlib; pip install matplotlib") from None
-    best = _best_epoch(run, rows)
+    best = int(run.best_row(rows)["epoch"])
     figure = _draw(run, rows, run.roc(), best)
 
     path = run.path / REPORT_NAME if output is None else Path(output).expanduser()
@@ -103,21 +91,7 @@ def write_report(ref: str, runs_dir: Path | str = "runs", output: Path | str | N
         path = path / REPORT_NAME
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+        atomic_write(path, lambda handle: figure.savefig(handle, format="png"))
     except OSError as exc:
         raise LorasentError(f"cannot write report to {path}: {exc.strerror or exc}") from None
-    try:
-        with os.fdopen(fd, "wb") as handle:
-            figure.savefig(handle, format="png")
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.chmod(tmp, 0o666 & ~current_umask())  # mkstemp's 0600 is too private for a plot
-        os.replace(tmp, path)
-    except OSError as exc:
-        Path(tmp).unlink(missing_ok=True)
-        raise LorasentError(f"cannot write report to {path}: {exc.strerror or exc}") from None
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-    fsync_dir(path.parent)
     return path

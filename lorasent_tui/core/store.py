@@ -4,7 +4,7 @@ Layout of ``runs/<run-id>/``::
 
     config.json      resolved TrainConfig
     status.json      state, pid, times, best epoch, error
-    metrics.jsonl    one JSON object per evaluated epoch (METRIC_KEYS)
+    metrics.jsonl    one JSON object per evaluated epoch (records.METRIC_KEYS; null: undefined)
     roc.json         {"<epoch>": {"fpr": [...], "tpr": [...], "auc": x}}
     adapter/         best epoch: PEFT adapter_config.json + adapter_model.safetensors
     checkpoint/      last finished epoch, resumable (see core.checkpoint)
@@ -28,10 +28,13 @@ from lorasent_tui.core.config import TrainConfig, config_from_dict
 from lorasent_tui.core.errors import ConfigError, RunError
 from lorasent_tui.core.fsutil import (atomic_write_json, atomic_write_text, fsync_dir, read_json,
                                       resolve_dir)
+from lorasent_tui.core.records import best_row
 
 RUN_ID_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,127}\Z")  # \Z: "$" would allow a trailing newline
 STATES = ("running", "completed", "stopped", "failed")
 DEFAULT_RUNS_DIR = Path("runs")
+# The app's F12 pictures live beside the runs; this folder is never a run.
+SCREENSHOTS_DIR = "screenshots"
 
 
 def now_iso() -> str:
@@ -41,6 +44,8 @@ def now_iso() -> str:
 def check_run_id(run_id: str) -> str:
     if not RUN_ID_RE.match(run_id or "") or ".." in run_id:
         raise RunError(f"invalid run id {run_id!r}: use letters, digits, '.', '_' and '-' only")
+    if run_id == SCREENSHOTS_DIR:
+        raise RunError(f"invalid run id {run_id!r}: the app keeps its screenshots there")
     return run_id
 
 
@@ -197,6 +202,14 @@ class Run:
     def write_roc(self, roc: dict[str, dict[str, Any]]) -> None:
         atomic_write_json(self.path / "roc.json", roc)
 
+    def best_row(self, rows: list[dict[str, Any]]) -> dict[str, Any] | None:
+        """The best epoch's row of ``rows``: the one status.json records, else by the rule."""
+        try:
+            recorded = self.status().get("best_epoch")
+        except RunError:
+            recorded = None
+        return best_row(rows, recorded)
+
     def truncate_to_epoch(self, epoch: int) -> None:
         """Drop what epochs after ``epoch`` wrote (used when resuming from a checkpoint)."""
         self.write_metrics([row for row in self.metrics() if int(row["epoch"]) <= epoch])
@@ -219,11 +232,9 @@ class Run:
         summary.model, summary.dataset, summary.epochs = config.model, config.dataset, config.epochs
         summary.started_at = str(status.get("started_at", ""))
         summary.epochs_done = len(rows)
-        summary.best_epoch = status.get("best_epoch")
-        best = next((r for r in rows if r.get("epoch") == summary.best_epoch), None)
-        if best is None and rows:
-            best = max(rows, key=lambda r: r.get("accuracy", 0.0))
+        best = best_row(rows, status.get("best_epoch"))
         if best is not None:
+            summary.best_epoch = int(best["epoch"])
             summary.best_accuracy = best.get("accuracy")
             summary.best_f1 = best.get("f1")
         summary.ended = _why_it_ended(summary, status)
@@ -298,7 +309,8 @@ class RunStore:
         if not self.root.is_dir():
             return []
         return sorted(p for p in self.root.iterdir()
-                      if p.is_dir() and RUN_ID_RE.match(p.name) and not p.name.startswith("."))
+                      if p.is_dir() and RUN_ID_RE.match(p.name) and not p.name.startswith(".")
+                      and p.name != SCREENSHOTS_DIR)
 
     def list(self) -> list[RunSummary]:
         summaries = [Run(p).summary() for p in self.run_dirs()]

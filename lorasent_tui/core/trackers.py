@@ -25,6 +25,7 @@ from lorasent_tui.core.errors import LorasentError
 from lorasent_tui.core.events import combine_callbacks  # noqa: F401 - re-exported
 from lorasent_tui.core.events import (EpochResult, RunFailed, RunFinished, StatusUpdate,
                                       StepProgress, TrainCallbacks)
+from lorasent_tui.core.records import METRIC_COLUMNS
 from lorasent_tui.core.store import Run
 
 log = logging.getLogger("lorasent_tui.trackers")
@@ -35,8 +36,7 @@ TRACKERS: dict[str, tuple[str, str]] = {
     "wandb": ("wandb", "wandb"),
     "mlflow": ("mlflow", "mlflow"),
 }
-EPOCH_KEYS = ("train_loss", "eval_loss", "accuracy", "precision", "recall", "f1", "tpr", "fpr",
-              "roc_auc")
+EPOCH_KEYS = tuple(column.key for column in METRIC_COLUMNS)  # an undefined value (None) is skipped
 
 
 def installed(name: str) -> bool:
@@ -165,7 +165,8 @@ class WandbTracker(Tracker):
         self.wb.summary["state"] = state
         self.wb.summary["best_epoch"] = best_epoch
         for key, value in (best or {}).items():
-            self.wb.summary[f"best/{key}"] = value
+            if value is not None:
+                self.wb.summary[f"best/{key}"] = value
         self.wb.finish(exit_code=0 if state in ("completed", "stopped") else 1)
 
 

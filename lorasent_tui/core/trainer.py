@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import gc
 import os
-import shutil
 import socket
 import threading
 import time
@@ -24,6 +23,7 @@ from lorasent_tui.core.events import (EpochResult, RunFailed, RunFinished, Statu
 from lorasent_tui.core.gcfreeze import freeze_long_lived
 from lorasent_tui.core.metrics import preload as preload_metrics
 from lorasent_tui.core.precision import resolve_precision
+from lorasent_tui.core.records import is_better
 from lorasent_tui.core.session import (Session, autocast, batch_logits, build_optimizer,
                                        cache_frozen_layers, pick_device, prepare_data, prepare_model)
 from lorasent_tui.core.store import Run, RunStore, now_iso
@@ -159,22 +159,11 @@ def _evaluate(session: Session, epoch: int, train_loss: float, callbacks: TrainC
     return row, roc
 
 
-def _is_better(row: dict, best: dict | None) -> bool:
-    if best is None:
-        return True
-    return (row["accuracy"], -row["eval_loss"]) > (best["accuracy"], -best["eval_loss"])
-
-
 def _save_adapter(session: Session) -> None:
-    import tempfile
+    from lorasent_tui.core.fsutil import staged_dir
 
-    from lorasent_tui.core.fsutil import atomic_replace_dir
-
-    for leftover in session.run.path.glob(".adapter-*"):  # from a crash mid-save; one writer
-        shutil.rmtree(leftover, ignore_errors=True)
-    staging = Path(tempfile.mkdtemp(prefix=".adapter-", dir=session.run.path))
-    session.model.save_pretrained(staging, safe_serialization=True)
-    atomic_replace_dir(staging, session.run.adapter_dir)
+    with staged_dir(session.run.adapter_dir) as staging:
+        session.model.save_pretrained(staging, safe_serialization=True)
 
 
 def _record_epoch(session: Session, row: dict, roc: dict, callbacks: TrainCallbacks) -> None:
@@ -184,7 +173,7 @@ def _record_epoch(session: Session, row: dict, roc: dict, callbacks: TrainCallba
     run, epoch = session.run, row["epoch"]
     session.history = [r for r in session.history if r["epoch"] < epoch] + [row]
     best_row = next((r for r in session.history if r["epoch"] == session.best_epoch), None)
-    is_best = _is_better(row, best_row)
+    is_best = is_better(row, best_row)
     if is_best:
         session.best_epoch = epoch
     if not session.dist.is_main:

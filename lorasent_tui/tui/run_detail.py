@@ -15,11 +15,13 @@ from textual.screen import ModalScreen
 from textual.widgets import DataTable, Static
 
 from lorasent_tui.core.config import TrainConfig
+from lorasent_tui.core.display import format_metric
+from lorasent_tui.core.records import METRIC_COLUMNS, best_row
 from lorasent_tui.core.store import RunStore, RunSummary
 from lorasent_tui.tui.messages import RunReady, UseSettings
 from lorasent_tui.tui.widgets.charts import LossChart, RocChart, ScoreChart
 from lorasent_tui.tui.widgets.footer import StableFooter
-from lorasent_tui.tui.widgets.metrics_table import METRIC_COLUMNS, MetricsTable, format_metric
+from lorasent_tui.tui.widgets.metrics_table import MetricsTable
 
 
 @dataclass
@@ -35,14 +37,11 @@ class RunData:
 
     @property
     def best_epoch(self) -> int | None:
-        if self.summary.best_epoch is not None:
-            return int(self.summary.best_epoch)
-        if self.metrics:  # e.g. a stopped run whose status has no best epoch yet
-            return int(max(self.metrics, key=lambda r: r.get("accuracy") or 0.0)["epoch"])
-        return None
+        best = self.best_row()
+        return None if best is None else int(best["epoch"])
 
-    def best_row(self) -> dict[str, Any]:
-        return next((r for r in self.metrics if r.get("epoch") == self.best_epoch), {})
+    def best_row(self) -> dict[str, Any] | None:
+        return best_row(self.metrics, self.summary.best_epoch)
 
 
 def setting_text(value: Any) -> str:
@@ -147,8 +146,9 @@ class RunDetailScreen(ModalScreen[None]):
         table.add_column("Metric (best epoch)")
         for run in self.runs:
             table.add_column(f"{self.names[run.run_id]} (epoch {run.best_epoch or '–'})")
-        for key, heading in METRIC_COLUMNS:
-            table.add_row(heading, *(format_metric(run.best_row().get(key)) for run in self.runs))
+        for column in METRIC_COLUMNS:
+            table.add_row(column.name, *(format_metric((run.best_row() or {}).get(column.key))
+                                         for run in self.runs))
 
     def _draw_charts(self) -> None:
         loss, score, roc = [], [], []

@@ -16,6 +16,7 @@ from textual.binding import Binding
 from textual.containers import Vertical
 from textual.widgets import DataTable, Static
 
+from lorasent_tui.core.display import format_metric
 from lorasent_tui.core.errors import describe_exception
 from lorasent_tui.core.store import RunStore, RunSummary
 from lorasent_tui.tui.confirm import ConfirmScreen
@@ -25,7 +26,6 @@ from lorasent_tui.tui.messages import (
 from lorasent_tui.tui.resume_prompt import ResumeEpochsScreen
 from lorasent_tui.tui.run_detail import RunDetailScreen, load_run_data
 from lorasent_tui.tui.services import RESUMABLE_STATES
-from lorasent_tui.tui.widgets.metrics_table import format_metric
 
 MARK = "✓"
 # Cells that can be any length (a hub id, a file path, an error) end in "…" beyond this, so
@@ -41,6 +41,8 @@ def ellipsize(text: str, width: int, keep_end: int = 0) -> str:
         return text
     head = width - 1 - keep_end
     return text[:head] + "…" + text[len(text) - keep_end:]
+
+
 # What tells runs apart first; model, dataset and start time (in the run id's stamp too) last:
 # the table scrolls sideways, and the line under it shows the highlighted run in full.
 COLUMNS = (("mark", " "), ("run", "Run"), ("state", "State"), ("epochs", "Epochs"), ("acc", "Best acc"),
@@ -120,8 +122,7 @@ class RunsPanel(Vertical):
         model = s.model.rstrip("/").split("/")[-1] or s.model  # a hub id's or a folder's own name
         problem = (s.problem or "").removeprefix(f"run {s.run_id}: ") or s.ended or ""  # the row says which
         return [MARK if s.run_id in self.marked else "", ellipsize(s.run_id, MAX_CELL["run"], keep_end=9),
-                s.state, epochs, format_metric(s.best_accuracy) if s.best_accuracy is not None else "–",
-                format_metric(s.best_f1) if s.best_f1 is not None else "–",
+                s.state, epochs, format_metric(s.best_accuracy), format_metric(s.best_f1),
                 ellipsize(problem, MAX_CELL["problem"]),
                 ellipsize(model, MAX_CELL["model"]), ellipsize(s.dataset, MAX_CELL["dataset"]), started]
 

@@ -6,29 +6,10 @@ from typing import Any
 
 from textual.widgets import DataTable
 
+from lorasent_tui.core.display import format_metric
+from lorasent_tui.core.records import METRIC_COLUMNS
+
 BEST_MARK = "★"
-
-# (metric key in core.events.METRIC_KEYS, column heading)
-METRIC_COLUMNS: tuple[tuple[str, str], ...] = (
-    ("train_loss", "Training Loss"),
-    ("eval_loss", "Validation Loss"),
-    ("accuracy", "Accuracy"),
-    ("precision", "Precision"),
-    ("recall", "Recall"),
-    ("f1", "F1"),
-    ("tpr", "TPR"),
-    ("fpr", "FPR"),
-    ("roc_auc", "AUC"),
-)
-
-
-def format_metric(value: Any) -> str:
-    if value is None:
-        return "–"
-    try:
-        return f"{float(value):.4f}"
-    except (TypeError, ValueError):
-        return str(value)
 
 
 def epoch_of(row: dict[str, Any]) -> int:
@@ -63,28 +44,14 @@ class MetricsTable(DataTable):
         if self.show_run:
             self.add_column("Run", key="run")
         self.add_column("Epoch", key="epoch")
-        for key, heading in METRIC_COLUMNS:
-            self.add_column(heading, key=key)
+        for column in METRIC_COLUMNS:
+            self.add_column(column.header, key=column.key)
         self._redraw()
-
-    @property
-    def rows_data(self) -> list[dict[str, Any]]:
-        return [row for _run, row, _best in self._rows]
 
     def set_rows(self, rows: list[dict[str, Any]], best_epoch: int | None, run: str = "") -> None:
         """Replace the rows of ``run`` (or of the only run)."""
         self._rows = [r for r in self._rows if r[0] != run]
         self._rows += [(run, dict(row), best_epoch) for row in rows]
-        self._rows.sort(key=lambda r: (epoch_of(r[1]), r[0]))
-        self._redraw()
-
-    def add_epoch(self, row: dict[str, Any], best_epoch: int | None, run: str = "") -> None:
-        """Add or replace one epoch's row (a resumed run may repeat an epoch)."""
-        epoch = epoch_of(row)
-        kept = [r for r in self._rows if not (r[0] == run and epoch_of(r[1]) == epoch)]
-        # The best epoch applies to every row of the run, so refresh it everywhere.
-        self._rows = [(name, data, best_epoch if name == run else best) for name, data, best in kept]
-        self._rows.append((run, dict(row), best_epoch))
         self._rows.sort(key=lambda r: (epoch_of(r[1]), r[0]))
         self._redraw()
 
@@ -112,7 +79,7 @@ class MetricsTable(DataTable):
         for run, row, best in self._rows:
             epoch = epoch_of(row)
             mark = f"{epoch} {BEST_MARK}" if best is not None and epoch == best else str(epoch)
-            cells = [mark] + [format_metric(row.get(key)) for key, _ in METRIC_COLUMNS]
+            cells = [mark] + [format_metric(row.get(column.key)) for column in METRIC_COLUMNS]
             if self.show_run:
                 cells.insert(0, run)
             self.add_row(*cells, key=f"{run}:{epoch}")
