@@ -95,7 +95,12 @@ class FakeTrainer:
                 break
             # Then the epoch's evaluation, reported in two halves as the core does per batch.
             for done in (EVAL_REVIEWS // 2, EVAL_REVIEWS):
+                if stop_event.is_set():  # as the core: between evaluation batches, epoch unrecorded
+                    stopped = True
+                    break
                 callbacks.on_progress(self._progress(step, total, epoch, epochs, 1.0, eval_done=done))
+            if stopped:
+                break
             rows.append(epoch_metrics(epoch, accuracy))
             roc[str(epoch)] = {**ROC, "auc": accuracy + 0.02}
             best = max(rows, key=lambda r: r["accuracy"])["epoch"]
