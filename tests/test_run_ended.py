@@ -27,6 +27,7 @@ def test_problem_says_what_happened(tmp_path):
     child.wait()
     dead.update_status(pid=child.pid)
     make(store, "late", "stopped", 3)
+    make(store, "pruned", "stopped", 1, pruned=True)
     summaries = store.list()
     assert all(s.problem is None for s in summaries)  # intact: nothing is damaged
     problems = {s.run_id: s.ended for s in summaries}
@@ -34,7 +35,16 @@ def test_problem_says_what_happened(tmp_path):
     assert problems["interrupted"] == "process ended during epoch 3"
     assert problems["failed"] == "failed during epoch 1: CUDA out of memory"
     assert problems["late"] == "stopped by user after its last epoch (3)"
+    assert problems["pruned"] == "pruned by its sweep during epoch 2"
     assert problems["done"] is None
+
+
+def test_the_runs_command_says_why_a_run_ended(tmp_path, capsys):
+    from lorasent_tui.cli import main
+
+    make(RunStore(tmp_path), "stopped", "stopped", 1)
+    assert main(["runs", "--runs-dir", str(tmp_path)]) == 0
+    assert "(stopped by user during epoch 2)" in capsys.readouterr().out
 
 
 def test_a_damaged_run_says_both(tmp_path):

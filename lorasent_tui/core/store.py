@@ -255,7 +255,7 @@ def _why_it_ended(summary: RunSummary, status: dict[str, Any]) -> str | None:
     # The epoch under way when it ended; none when every planned epoch had finished.
     during = f"during epoch {done + 1}" if done < summary.epochs else f"after its last epoch ({done})"
     if state == "stopped":
-        return f"stopped by user {during}"
+        return f"pruned by its sweep {during}" if summary.pruned else f"stopped by user {during}"
     if state == "interrupted":
         return f"process ended {during}"
     if state == "failed":
