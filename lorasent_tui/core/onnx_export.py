@@ -85,10 +85,16 @@ def write_onnx_model(model: Any, tokenizer: Any, path: Path) -> None:
 
 
 def quantize_int8(source: Path, target: Path) -> None:
-    """Dynamic quantization: int8 weights, activations quantized per batch at run time."""
+    """Dynamic quantization: int8 weights (per channel), activations quantized per batch at run time."""
     from onnxruntime.quantization import QuantType, quantize_dynamic
+    from onnxruntime.quantization.shape_inference import quant_pre_process
 
-    quantize_dynamic(str(source), str(target), weight_type=QuantType.QInt8, per_channel=True)
+    prepared = target.with_name(f"{target.stem}_prepared.onnx")
+    # ONNX Runtime's recommended preparation (graph optimisation, shape inference); its symbolic
+    # shape inference cannot follow the dynamo graph's shapes, and ONNX's own inference suffices.
+    quant_pre_process(str(source), str(prepared), skip_symbolic_shape=True)
+    quantize_dynamic(str(prepared), str(target), weight_type=QuantType.QInt8, per_channel=True)
+    prepared.unlink()
 
 
 def _staging_dir(out_dir: Path) -> Path:
