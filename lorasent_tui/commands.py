@@ -154,13 +154,14 @@ def _base_config(args: argparse.Namespace):
 
 
 def cmd_predict(args: argparse.Namespace) -> int:
+    from lorasent_tui.core.onnx_backend import load_predictor
     from lorasent_tui.core.predict import Predictor
 
     texts = _read_texts(args)
     if args.base:
         predictor = Predictor.from_base(_base_config(args), device=args.device)
     else:
-        predictor = Predictor.from_run(args.run, args.runs_dir, device=args.device, backend=args.backend)
+        predictor = load_predictor(args.run, args.runs_dir, device=args.device, backend=args.backend)
     predictions = predictor.predict(texts)
     if args.json:
         print(json.dumps([p.to_dict() for p in predictions], ensure_ascii=False))

@@ -47,9 +47,9 @@ def trained(tiny_model_dir, tmp_path_factory):
 
 
 def _scores(runs_dir, run_id, backend, texts):
-    from lorasent_tui.core.predict import Predictor
+    from lorasent_tui.core.onnx_backend import load_predictor
 
-    predictor = Predictor.from_run(run_id, runs_dir, backend=backend)
+    predictor = load_predictor(run_id, runs_dir, backend=backend)
     assert predictor.backend.name == backend
     return [p.score for p in predictor.predict(texts, batch_size=4)]
 
@@ -132,16 +132,16 @@ def test_onnx_export_of_tiny_bert_matches_torch_and_serves_predict(trained, caps
     assert _cli_scores(capsys, runs_dir, run_id, "auto") == pytest.approx(torch_scores, abs=1e-3)
 
     # An export of an older best epoch is not used: auto falls back to torch, onnx says why.
-    from lorasent_tui.core.predict import Predictor
+    from lorasent_tui.core.onnx_backend import load_predictor
     from lorasent_tui.core.store import RunStore
 
     run = RunStore(runs_dir).get(run_id)
     best = run.status()["best_epoch"]
     run.update_status(best_epoch=best + 1)
     try:
-        assert Predictor.from_run(run_id, runs_dir, backend="auto").backend.name == "torch"
+        assert load_predictor(run_id, runs_dir, backend="auto").backend.name == "torch"
         with pytest.raises(LorasentError, match="not of its best epoch"):
-            Predictor.from_run(run_id, runs_dir, backend="onnx")
+            load_predictor(run_id, runs_dir, backend="onnx")
     finally:
         run.update_status(best_epoch=best)
 
@@ -212,9 +212,9 @@ def test_export_refusals_and_missing_onnx_export_are_clear_errors(tiny_model_dir
     assert main(["predict", "good", "--run", "fresh", "--runs-dir", str(runs_dir), "--backend", "onnx"]) == 2
     assert "has no ONNX export; run: lorasent-tui export fresh --onnx" in capsys.readouterr().err
     with pytest.raises(LorasentError, match="runs on the CPU"):
-        from lorasent_tui.core.predict import Predictor
+        from lorasent_tui.core.onnx_backend import load_predictor
 
-        Predictor.from_run("fresh", runs_dir, device="cuda", backend="onnx")
+        load_predictor("fresh", runs_dir, device="cuda", backend="onnx")
 
 
 # -- optimum's ORT model class and a transformers pipeline ---------------------------------------

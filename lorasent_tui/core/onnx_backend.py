@@ -1,7 +1,8 @@
 """ONNX Runtime as a prediction backend: a run's ONNX export (``core/onnx_export``) on the CPU.
 
 The Predictor pads the views and combines their verdicts as with torch; only the forward pass
-runs here, so both backends read long texts the same way.
+runs here, so both backends read long texts the same way. ``load_predictor`` picks the backend
+of a run's Predictor (the CLI's ``predict --backend``).
 """
 
 from __future__ import annotations
@@ -12,7 +13,11 @@ from typing import Any
 from lorasent_tui.core.errors import LorasentError, RunError
 from lorasent_tui.core.fsutil import resolve_dir
 from lorasent_tui.core.onnx_export import MODEL_FILE, export_info, run_onnx_dir
-from lorasent_tui.core.store import Run
+from lorasent_tui.core.predict import Predictor
+from lorasent_tui.core.store import Run, RunStore
+
+# "auto": the run's ONNX export when it has a current one (and the device is the CPU), else torch.
+BACKENDS = ("torch", "onnx", "auto")
 
 
 def onnx_model_dir(run: Run, device: str = "cpu", required: bool = False) -> Path | None:
@@ -76,3 +81,17 @@ class OnnxBackend:
         ids = batch["input_ids"].numpy()
         feed = {name: batch[name].numpy() if name in batch else np.zeros_like(ids) for name in self.inputs}
         return torch.from_numpy(self.session.run(["logits"], feed)[0]).float()
+
+
+def load_predictor(ref: str, runs_dir: Path | str = "runs", device: str = "cpu",
+                   backend: str = "torch", merge: bool = True) -> Predictor:
+    """A run's Predictor on ``backend``: torch, onnx (its ONNX export), or auto (onnx if current)."""
+    if backend not in BACKENDS:
+        raise LorasentError(f"--backend {backend}: choose one of {', '.join(BACKENDS)}")
+    run = RunStore(runs_dir).get(ref)
+    folder = None if backend == "torch" else onnx_model_dir(run, device, required=backend == "onnx")
+    if folder is None:
+        return Predictor.from_run(ref, runs_dir, device=device, merge=merge)
+    onnx = OnnxBackend(folder)
+    return Predictor(None, onnx.tokenizer, run.config(), f"{run.run_id} ({onnx.describe()})", "cpu",
+                     backend=onnx)

@@ -12,14 +12,12 @@ from pathlib import Path
 from typing import Any, Sequence
 
 from lorasent_tui.core.config import TrainConfig
-from lorasent_tui.core.errors import LorasentError, RunError
+from lorasent_tui.core.errors import RunError
 from lorasent_tui.core.labels import LABEL_NAMES
 from lorasent_tui.core.precision import autocast, resolve_precision
 from lorasent_tui.core.store import Run, RunStore
 
 MAX_TEXT_CHARS = 1_000_000
-# "auto": the run's ONNX export when it has a current one (and the device is the CPU), else torch.
-BACKENDS = ("torch", "onnx", "auto")
 
 
 @dataclass(frozen=True)
@@ -112,20 +110,12 @@ class Predictor:
 
     @classmethod
     def from_run(cls, ref: str, runs_dir: Path | str = "runs", device: str = "cpu",
-                 merge: bool = True, backend: str = "torch") -> "Predictor":
-        """A run's best adapter on its base model, merged into the weights for speed; or, with
-        ``backend`` "onnx" (or "auto" when there is one), the run's ONNX export."""
-        from lorasent_tui.core.onnx_backend import OnnxBackend, onnx_model_dir
+                 merge: bool = True) -> "Predictor":
+        """A run's best adapter on its base model, merged into the weights for speed.
 
+        ``core.onnx_backend.load_predictor`` also offers the run's ONNX export.
+        """
         run = RunStore(runs_dir).get(ref)
-        if backend not in BACKENDS:
-            raise LorasentError(f"--backend {backend}: choose one of {', '.join(BACKENDS)}")
-        if backend != "torch":
-            folder = onnx_model_dir(run, device, required=backend == "onnx")
-            if folder is not None:
-                onnx = OnnxBackend(folder)
-                return cls(None, onnx.tokenizer, run.config(), f"{run.run_id} ({onnx.describe()})",
-                           "cpu", backend=onnx)
         model, tokenizer = load_trained(run, merge)
         return cls(model.to(device), tokenizer, run.config(), run.run_id, device)
 
