@@ -11,8 +11,8 @@ from typing import Sequence
 from lorasent_tui.core.config import PRESETS, TRUNCATION_SIDES
 from lorasent_tui.core.configfile import resolve_config
 from lorasent_tui.core.errors import LorasentError
-from lorasent_tui.core.onnx_export import QUANTIZATIONS
 from lorasent_tui.core.onnx_backend import BACKENDS
+from lorasent_tui.core.onnx_export import QUANTIZATIONS
 
 SUBCOMMANDS = ("train", "predict", "runs", "export", "report")
 
