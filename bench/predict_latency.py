@@ -70,10 +70,12 @@ def _predictor(variant: str, ref: str, runs_dir: Path, tmp: Path) -> tuple[objec
     kind, flavour = variant.split("-")
     if kind == "torch":
         predictor = Predictor.from_run(ref, runs_dir, merge=flavour != "unmerged")
-        predictor.backend.precision = "bf16" if flavour == "bf16" else "fp32"
+        if flavour in ("fp32", "bf16"):  # unmerged: the run's own precision
+            predictor.backend.precision = flavour
         return predictor, {}
     start = time.perf_counter()
-    folder = export_onnx(ref, tmp / variant, runs_dir=runs_dir, quantize=None if flavour == "fp32" else flavour)
+    quantize = None if flavour == "fp32" else flavour
+    folder = export_onnx(ref, tmp / variant, runs_dir=runs_dir, quantize=quantize)
     info = {"export_s": time.perf_counter() - start,
             "model_mb": (folder / MODEL_FILE).stat().st_size / 1e6}
     backend = OnnxBackend(folder)
