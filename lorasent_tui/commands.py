@@ -167,13 +167,14 @@ def _base_config(args: argparse.Namespace):
 
 
 def cmd_predict(args: argparse.Namespace) -> int:
+    from lorasent_tui.core.onnx_backend import load_predictor
     from lorasent_tui.core.predict import Predictor
 
     texts = _read_texts(args)
     if args.base:
         predictor = Predictor.from_base(_base_config(args), device=args.device)
     else:
-        predictor = Predictor.from_run(args.run, args.runs_dir, device=args.device)
+        predictor = load_predictor(args.run, args.runs_dir, device=args.device, backend=args.backend)
     predictions = predictor.predict(texts)
     if args.json:
         print(json.dumps([p.to_dict() for p in predictions], ensure_ascii=False))
@@ -215,9 +216,19 @@ def _short(text: str, width: int) -> str:
 
 def cmd_export(args: argparse.Namespace) -> int:
     from lorasent_tui.core.export import export_merged
+    from lorasent_tui.core.onnx_export import export_onnx
 
-    target = export_merged(args.run, Path(args.merged), runs_dir=args.runs_dir)
-    print(f"merged model written to {target}")
+    if args.merged is None and args.onnx is None:
+        raise LorasentError("nothing to export: choose --merged DIR and/or --onnx [DIR]")
+    if args.quantize and args.onnx is None:
+        raise LorasentError("--quantize applies to --onnx")
+    if args.merged is not None:
+        target = export_merged(args.run, Path(args.merged), runs_dir=args.runs_dir)
+        print(f"merged model written to {target}")
+    if args.onnx is not None:
+        target = export_onnx(args.run, Path(args.onnx) if args.onnx else None,
+                             runs_dir=args.runs_dir, quantize=args.quantize)
+        print(f"ONNX model{' (int8)' if args.quantize else ''} written to {target}")
     return 0
 
 
