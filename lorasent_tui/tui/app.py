@@ -56,7 +56,7 @@ class LorasentApp(App[int]):
     TITLE = TITLE
     SUB_TITLE = "LoRA fine-tuning for sentiment"
     COMMANDS = App.COMMANDS | {LorasentCommands}
-    HORIZONTAL_BREAKPOINTS = [(0, "-narrow"), (110, "-wide")]
+    HORIZONTAL_BREAKPOINTS = [(0, "-narrow"), (110, "-medium"), (118, "-wide")]
 
     BINDINGS = [
         Binding("f1", "show_tab('train')", "Train", id="tab-train"),
