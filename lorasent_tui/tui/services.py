@@ -57,10 +57,11 @@ def default_trainer(config: TrainConfig, *, runs_dir: Path, callbacks: TrainCall
 
 
 class DefaultPredictorFactory:
-    def from_run(self, ref: str, runs_dir: Path) -> Any:
-        from lorasent_tui.core.predict import Predictor
+    def from_run(self, ref: str, runs_dir: Path, backend: str = "auto") -> Any:
+        """``backend``: as ``predict --backend`` (auto: the run's current ONNX export, else torch)."""
+        from lorasent_tui.core.onnx_backend import load_predictor
 
-        return Predictor.from_run(ref, runs_dir)
+        return load_predictor(ref, runs_dir, backend=backend)
 
     def from_base(self, config: TrainConfig) -> Any:
         from lorasent_tui.core.predict import Predictor

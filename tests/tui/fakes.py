@@ -10,6 +10,8 @@ from types import SimpleNamespace
 from lorasent_tui.core.events import (
     EpochResult, RunFailed, RunFinished, StatusUpdate, StepProgress, TrainCallbacks,
 )
+from lorasent_tui.core.onnx_backend import onnx_model_dir
+from lorasent_tui.core.onnx_export import export_info
 from lorasent_tui.core.predict import TextReading
 from lorasent_tui.core.store import RunStore
 
@@ -148,6 +150,8 @@ class KeywordPredictor:
 
     def __init__(self, trained: bool):
         self.trained = trained
+        self.backend = SimpleNamespace(name="torch")  # as core.predict.Predictor's
+        self.precision = "fp32"
 
     def predict(self, texts):
         out = []
@@ -170,13 +174,22 @@ class KeywordPredictor:
 
 
 class FakePredictorFactory:
+    """``from_run`` picks the backend by the real rule: the run's ONNX export when it is current."""
+
     def __init__(self):
         self.loaded_runs: list[str] = []
+        self.backends: list[str] = []  # the ``backend`` argument of every from_run
         self.base_loads = 0
 
-    def from_run(self, ref, runs_dir):
+    def from_run(self, ref, runs_dir, backend="auto"):
         self.loaded_runs.append(ref)
-        return KeywordPredictor(trained=True)
+        self.backends.append(backend)
+        predictor = KeywordPredictor(trained=True)
+        if backend != "torch":
+            folder = onnx_model_dir(RunStore(runs_dir).get(ref), required=backend == "onnx")
+            if folder is not None:
+                predictor.backend = SimpleNamespace(name="onnx", quantization=export_info(folder).get("quantization"))
+        return predictor
 
     def from_base(self, config):
         self.base_loads += 1

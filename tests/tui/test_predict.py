@@ -1,7 +1,11 @@
+import json
+
 import pytest
 from textual.app import App
 
 from lorasent_tui.core.config import build_config
+from lorasent_tui.core.export import EXPORT_MARKER
+from lorasent_tui.core.onnx_export import MODEL_FILE, run_onnx_dir
 from lorasent_tui.core.store import RunStore
 from lorasent_tui.tui.predict_panel import EXAMPLES, NO_RUN_HINT
 from lorasent_tui.tui.confirm import ConfirmScreen
@@ -145,7 +149,7 @@ def test_deleting_the_loaded_run_unloads_it(app_factory, tmp_path):
             await load_only_run(pilot)
             await pilot.press(*"great", "enter")
             await settle(pilot)
-            assert text_of(app, "#trained-title") == f"Fine-tuned: {run.run_id}"
+            assert text_of(app, "#trained-title") == f"Fine-tuned: {run.run_id} · torch fp32"
             await pilot.press("f3", "d")
             await pilot.pause()
             assert isinstance(app.screen, ConfirmScreen)
@@ -170,10 +174,10 @@ def test_deleting_the_loaded_run_unloads_it(app_factory, tmp_path):
 
 def test_a_run_that_fails_to_load_replaces_the_loaded_one(app_factory, tmp_path):
     class BreaksOnSecondRun(FakePredictorFactory):
-        def from_run(self, ref, runs_dir):
+        def from_run(self, ref, runs_dir, backend="auto"):
             if self.loaded_runs:
                 raise OSError("adapter_model.safetensors is damaged")
-            return super().from_run(ref, runs_dir)
+            return super().from_run(ref, runs_dir, backend)
 
     app = app_factory(predictor_factory=BreaksOnSecondRun())
     make_run(tmp_path / "runs", "run-a")
@@ -253,5 +257,133 @@ def test_long_and_non_latin_texts_say_how_they_were_read(app_factory):
             await pilot.press("enter")
             await settle(pilot)
             assert text_of(app, "#reading-note") == ""
+
+    run_async(scenario())
+
+
+def fake_onnx_export(run, best_epoch=1, quantization="int8"):
+    """What export_onnx leaves in RUN/onnx, as far as choosing the backend reads it."""
+    folder = run_onnx_dir(run)
+    folder.mkdir()
+    (folder / MODEL_FILE).write_bytes(b"not read by the fake predictors")
+    (folder / EXPORT_MARKER).write_text(json.dumps({"run_id": run.run_id, "format": "onnx",
+                                                    "quantization": quantization, "best_epoch": best_epoch}))
+
+
+def test_the_title_says_which_backend_the_fine_tuned_model_runs_on(app_factory, tmp_path):
+    app = app_factory()
+    with_export, without = make_run(tmp_path / "runs", "run-a"), make_run(tmp_path / "runs", "run-b")
+    fake_onnx_export(with_export)
+
+    async def scenario():
+        async with app.run_test(size=SIZE) as pilot:
+            await settle(pilot)
+            panel = app.predict_panel
+            panel.load_run("run-a")
+            await settle(pilot)
+            assert text_of(app, "#trained-title") == "Fine-tuned: run-a · ONNX int8"
+            assert "backend auto" in text_of(app, "#predict-source")
+            panel.load_run("run-b")
+            await settle(pilot)
+            assert text_of(app, "#trained-title") == "Fine-tuned: run-b · torch fp32"
+            assert app.services.predictors.backends == ["auto", "auto"]
+
+    run_async(scenario())
+
+
+def test_an_export_of_an_older_epoch_is_not_used(app_factory, tmp_path):
+    app = app_factory()
+    fake_onnx_export(make_run(tmp_path / "runs"), best_epoch=0)
+
+    async def scenario():
+        async with app.run_test(size=SIZE) as pilot:
+            await load_only_run(pilot)
+            assert text_of(app, "#trained-title").endswith("· torch fp32")
+
+    run_async(scenario())
+
+
+def test_the_backend_key_cycles_and_reloads_the_run(app_factory, tmp_path):
+    app = app_factory()
+    run = make_run(tmp_path / "runs")
+    fake_onnx_export(run, quantization=None)
+
+    async def scenario():
+        async with app.run_test(size=SIZE) as pilot:
+            await load_only_run(pilot)
+            assert app.focused.id == "review"
+            title = f"Fine-tuned: {run.run_id} · "
+            assert text_of(app, "#trained-title") == title + "ONNX fp32"
+            for backend, shown in (("torch", "torch fp32"), ("onnx", "ONNX fp32"), ("auto", "ONNX fp32")):
+                await pilot.press("ctrl+o")
+                await settle(pilot)
+                assert app.predict_panel.backend == backend
+                assert text_of(app, "#trained-title") == title + shown
+                assert f"backend {backend}" in text_of(app, "#predict-source")
+                assert f"runs on {shown} now" in status_text(app)
+            assert app.services.predictors.backends == ["auto", "torch", "onnx", "auto"]
+            await pilot.press(*"great", "enter")
+            await settle(pilot)
+            assert bars(app)[1].label == "positive"  # the reloaded model scores
+
+    run_async(scenario())
+
+
+def test_onnx_without_an_export_is_refused_and_the_model_kept(app_factory, tmp_path):
+    app = app_factory()
+    run = make_run(tmp_path / "runs")
+
+    async def scenario():
+        async with app.run_test(size=SIZE) as pilot:
+            await load_only_run(pilot)
+            panel = app.predict_panel
+            await pilot.press("ctrl+o")  # torch
+            await settle(pilot)
+            kept = panel.trained
+            await pilot.press("ctrl+o")  # onnx: this run has none
+            await settle(pilot)
+            assert status_text(app) == (f"Backend onnx is not possible: run {run.run_id} has no ONNX export; "
+                                        f"run: lorasent-tui export {run.run_id} --onnx; still on torch fp32.")
+            assert panel.backend == "torch" and panel.trained is kept and panel.run_id == run.run_id
+            assert text_of(app, "#trained-title") == f"Fine-tuned: {run.run_id} · torch fp32"
+            await pilot.press("ctrl+o")  # on past the refused one, not onnx again
+            await settle(pilot)
+            assert panel.backend == "auto"
+
+    run_async(scenario())
+
+
+def test_onnx_chosen_before_a_run_without_an_export_loads_it_on_torch(app_factory, tmp_path):
+    app = app_factory()
+    run = make_run(tmp_path / "runs")
+
+    async def scenario():
+        async with app.run_test(size=SIZE) as pilot:
+            await pilot.press("f2")
+            await settle(pilot)
+            await pilot.press("ctrl+o", "ctrl+o")  # no run loaded: the choice is kept for the next
+            assert app.predict_panel.backend == "onnx"
+            assert "fine-tuned backend: onnx" in text_of(app, "#predict-source")
+            await load_only_run(pilot)
+            assert app.services.predictors.backends == ["onnx", "auto"]
+            assert text_of(app, "#trained-title") == f"Fine-tuned: {run.run_id} · torch fp32"
+            assert app.predict_panel.backend == "auto"
+            assert f"Run {run.run_id} has no ONNX export of its best epoch" in status_text(app)
+
+    run_async(scenario())
+
+
+def test_the_palette_switches_the_backend(app_factory, tmp_path):
+    app = app_factory()
+    make_run(tmp_path / "runs")
+
+    async def scenario():
+        async with app.run_test(size=SIZE) as pilot:
+            await load_only_run(pilot)
+            await pilot.press("f1")
+            await app.run_action("switch_backend")
+            await settle(pilot)
+            assert app.query_one("#main-tabs").active == "predict"
+            assert app.predict_panel.backend == "torch"
 
     run_async(scenario())
