@@ -33,6 +33,8 @@ COMMAND_LIST: tuple[Command, ...] = (
             "tab-predict"),
     Command("Switch prediction backend", "Run the fine-tuned model on auto, torch or ONNX (cycles)",
             "switch_backend", "predict-backend", "Predict tab"),
+    Command("Export ONNX for this run", "Export the loaded run as ONNX int8 (RUN/onnx), then predict with it",
+            "export_onnx", "predict-export-onnx", "Predict tab"),
     Command("Show Runs tab", "All runs under the runs folder", "show_tab('runs')", "tab-runs"),
     Command("Open run", "Open the run selected on the Runs tab", "open_run", "runs-open", "Runs tab"),
     Command("Compare runs", "Compare the two runs marked on the Runs tab", "compare_runs", "runs-compare",

@@ -62,7 +62,10 @@ def base_key(config: TrainConfig) -> tuple[Any, ...]:
 
 
 class PredictPanel(Vertical):
-    BINDINGS = [Binding("ctrl+o", "switch_backend", "Backend", id="predict-backend")]
+    BINDINGS = [
+        Binding("ctrl+o", "switch_backend", "Backend", id="predict-backend"),
+        Binding("ctrl+g", "export_onnx", "Export ONNX", show=False, id="predict-export-onnx"),
+    ]
 
     @dataclass
     class BackendSwitched(Message):
@@ -73,6 +76,11 @@ class PredictPanel(Vertical):
         trained: Any
         why: str
         request: int
+
+    @dataclass
+    class OnnxExported(Message):
+        run_id: str
+        folder: str
 
     def __init__(self, **kwargs: Any) -> None:
         super().__init__(**kwargs)
@@ -242,6 +250,29 @@ class PredictPanel(Vertical):
         self._rescore()
         self.app.show_status(f"Run {self.run_id} runs on {backend_text(self.trained)} now "
                              f"(backend {self.backend}).")
+
+    def action_export_onnx(self) -> None:
+        if self.run_id is None:
+            self.app.show_status("No fine-tuned run is loaded to export.", "warning")
+            return
+        self.app.show_status(f"Exporting run {self.run_id} as ONNX int8… (about a minute; predicting goes on)")
+        self._export_onnx(self.run_id)
+
+    @work(thread=True, exclusive=True, group="export", exit_on_error=False, name="export onnx")
+    def _export_onnx(self, run_id: str) -> None:
+        services = self.app.services
+        try:
+            folder = services.predictors.export_onnx(run_id, services.runs_dir)
+        except Exception as exc:
+            self.post_message(ShowStatus(f"ONNX export failed: {describe_exception(exc)}", "error"))
+            return
+        self.post_message(self.OnnxExported(run_id, str(folder)))
+
+    def on_predict_panel_onnx_exported(self, message: OnnxExported) -> None:
+        message.stop()
+        self.app.show_status(f"Exported run {message.run_id} as ONNX int8 to {message.folder}.")
+        if message.run_id == self.run_id and self.backend != "torch" and not self._loading:
+            self.load_run(message.run_id)  # auto and onnx now run on the export
 
     def forget_run(self, run_id: str, why: str) -> None:
         """Run ``run_id`` is gone (``why``: e.g. "deleted"): stop loading or scoring with it."""

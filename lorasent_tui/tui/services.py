@@ -63,6 +63,12 @@ class DefaultPredictorFactory:
 
         return load_predictor(ref, runs_dir, backend=backend)
 
+    def export_onnx(self, ref: str, runs_dir: Path) -> Path:
+        """The run's own ONNX export (RUN/onnx, int8: the fastest on CPUs), replacing an older one."""
+        from lorasent_tui.core.onnx_export import export_onnx
+
+        return export_onnx(ref, runs_dir=runs_dir, quantize="int8")
+
     def from_base(self, config: TrainConfig) -> Any:
         from lorasent_tui.core.predict import Predictor
 

@@ -1,18 +1,14 @@
-import json
-
 import pytest
 from textual.app import App
 
 from lorasent_tui.core.config import build_config
-from lorasent_tui.core.export import EXPORT_MARKER
-from lorasent_tui.core.onnx_export import MODEL_FILE, run_onnx_dir
 from lorasent_tui.core.store import RunStore
 from lorasent_tui.tui.predict_panel import EXAMPLES, NO_RUN_HINT
 from lorasent_tui.tui.confirm import ConfirmScreen
 from lorasent_tui.tui.predict_panel import NON_LATIN_NOTE
 from lorasent_tui.tui.widgets.prob_bar import ProbBar
 from tests.tui.conftest import SIZE, run_async, settle, status_text, wait_until
-from tests.tui.fakes import FakePredictorFactory
+from tests.tui.fakes import FakePredictorFactory, write_fake_onnx_export
 
 
 def make_run(runs_dir, run_id="20250101-000000-minilm-aaaa"):
@@ -262,12 +258,7 @@ def test_long_and_non_latin_texts_say_how_they_were_read(app_factory):
 
 
 def fake_onnx_export(run, best_epoch=1, quantization="int8"):
-    """What export_onnx leaves in RUN/onnx, as far as choosing the backend reads it."""
-    folder = run_onnx_dir(run)
-    folder.mkdir()
-    (folder / MODEL_FILE).write_bytes(b"not read by the fake predictors")
-    (folder / EXPORT_MARKER).write_text(json.dumps({"run_id": run.run_id, "format": "onnx",
-                                                    "quantization": quantization, "best_epoch": best_epoch}))
+    write_fake_onnx_export(run, best_epoch, quantization)
 
 
 def test_the_title_says_which_backend_the_fine_tuned_model_runs_on(app_factory, tmp_path):
@@ -387,3 +378,42 @@ def test_the_palette_switches_the_backend(app_factory, tmp_path):
             assert app.predict_panel.backend == "torch"
 
     run_async(scenario())
+
+
+def test_exporting_the_loaded_run_moves_it_onto_onnx(app_factory, tmp_path):
+    app = app_factory()
+    run = make_run(tmp_path / "runs")
+
+    async def scenario():
+        async with app.run_test(size=SIZE) as pilot:
+            await load_only_run(pilot)
+            assert text_of(app, "#trained-title").endswith("· torch fp32")
+            await pilot.press("ctrl+g")
+            await settle(pilot)
+            assert f"Exported run {run.run_id} as ONNX int8 to " in status_text(app)
+            assert text_of(app, "#trained-title") == f"Fine-tuned: {run.run_id} · ONNX int8"
+
+    run_async(scenario())
+
+
+def test_exporting_with_no_run_loaded_says_so(app_factory):
+    app = app_factory()
+
+    async def scenario():
+        async with app.run_test(size=SIZE) as pilot:
+            await pilot.press("f2")
+            await settle(pilot)
+            await pilot.press("ctrl+g")
+            assert status_text(app) == "No fine-tuned run is loaded to export."
+
+    run_async(scenario())
+
+
+def test_the_readme_names_the_predict_tab_keys():
+    from pathlib import Path
+
+    from lorasent_tui.tui.commands import all_bindings, find_binding, key_text
+
+    readme = (Path(__file__).resolve().parents[2] / "README.md").read_text(encoding="utf-8")
+    for binding_id in ("predict-backend", "predict-export-onnx"):
+        assert f"{key_text(find_binding(all_bindings(), binding_id))} " in readme, binding_id
