@@ -136,7 +136,8 @@ class PredictPanel(Vertical):
         self._start_load(None, run_id)
 
     def _start_load(self, config: TrainConfig | None, run_id: str | None) -> None:
-        self._load_request += 1
+        self._load_request += 1  # a backend switch in flight is dropped too
+        self._requested_backend = self.backend
         self._loading = True
         self._loading_run = run_id
         what = f"fine-tuned model from run {run_id}" if run_id else "untrained base model"
