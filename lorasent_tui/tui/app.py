@@ -201,6 +201,14 @@ class LorasentApp(App[int]):
     def action_resume_run(self) -> None:
         self._on_runs(RunsPanel.action_resume)
 
+    def action_switch_backend(self) -> None:
+        self.action_show_tab("predict")
+        self.predict_panel.action_switch_backend()
+
+    def action_export_onnx(self) -> None:
+        self.action_show_tab("predict")
+        self.predict_panel.action_export_onnx()
+
     @work(exclusive=True, group="settings-file", exit_on_error=False)
     async def action_save_settings(self) -> None:
         await save_settings(self)

@@ -57,10 +57,17 @@ def default_trainer(config: TrainConfig, *, runs_dir: Path, callbacks: TrainCall
 
 
 class DefaultPredictorFactory:
-    def from_run(self, ref: str, runs_dir: Path) -> Any:
-        from lorasent_tui.core.predict import Predictor
+    def from_run(self, ref: str, runs_dir: Path, backend: str = "auto") -> Any:
+        """``backend``: as ``predict --backend`` (auto: the run's current ONNX export, else torch)."""
+        from lorasent_tui.core.onnx_backend import load_predictor
 
-        return Predictor.from_run(ref, runs_dir)
+        return load_predictor(ref, runs_dir, backend=backend)
+
+    def export_onnx(self, ref: str, runs_dir: Path) -> Path:
+        """The run's own ONNX export (RUN/onnx, int8: the fastest on CPUs), replacing an older one."""
+        from lorasent_tui.core.onnx_export import export_onnx
+
+        return export_onnx(ref, runs_dir=runs_dir, quantize="int8")
 
     def from_base(self, config: TrainConfig) -> Any:
         from lorasent_tui.core.predict import Predictor

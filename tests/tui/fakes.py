@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import threading
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -10,6 +11,9 @@ from types import SimpleNamespace
 from lorasent_tui.core.events import (
     EpochResult, RunFailed, RunFinished, StatusUpdate, StepProgress, TrainCallbacks,
 )
+from lorasent_tui.core.onnx_backend import onnx_model_dir
+from lorasent_tui.core.export import EXPORT_MARKER
+from lorasent_tui.core.onnx_export import MODEL_FILE, export_info, run_onnx_dir
 from lorasent_tui.core.predict import TextReading
 from lorasent_tui.core.store import RunStore
 
@@ -148,6 +152,8 @@ class KeywordPredictor:
 
     def __init__(self, trained: bool):
         self.trained = trained
+        self.backend = SimpleNamespace(name="torch")  # as core.predict.Predictor's
+        self.precision = "fp32"
 
     def predict(self, texts):
         out = []
@@ -170,17 +176,40 @@ class KeywordPredictor:
 
 
 class FakePredictorFactory:
+    """``from_run`` picks the backend by the real rule: the run's ONNX export when it is current."""
+
     def __init__(self):
         self.loaded_runs: list[str] = []
+        self.backends: list[str] = []  # the ``backend`` argument of every from_run
         self.base_loads = 0
 
-    def from_run(self, ref, runs_dir):
+    def from_run(self, ref, runs_dir, backend="auto"):
         self.loaded_runs.append(ref)
-        return KeywordPredictor(trained=True)
+        self.backends.append(backend)
+        predictor = KeywordPredictor(trained=True)
+        if backend != "torch":
+            folder = onnx_model_dir(RunStore(runs_dir).get(ref), required=backend == "onnx")
+            if folder is not None:
+                predictor.backend = SimpleNamespace(name="onnx", quantization=export_info(folder).get("quantization"))
+        return predictor
+
+    def export_onnx(self, ref, runs_dir):
+        run = RunStore(runs_dir).get(ref)
+        return write_fake_onnx_export(run, run.status().get("best_epoch"))
 
     def from_base(self, config):
         self.base_loads += 1
         return KeywordPredictor(trained=False)
+
+
+def write_fake_onnx_export(run, best_epoch, quantization="int8"):
+    """What export_onnx leaves in RUN/onnx, as far as choosing the backend reads it."""
+    folder = run_onnx_dir(run)
+    folder.mkdir(exist_ok=True)
+    (folder / MODEL_FILE).write_bytes(b"not read by the fake predictors")
+    (folder / EXPORT_MARKER).write_text(json.dumps({"run_id": run.run_id, "format": "onnx",
+                                                    "quantization": quantization, "best_epoch": best_epoch}))
+    return folder
 
 
 class FakeDataLoader:
