@@ -63,7 +63,9 @@ def base_key(config: TrainConfig) -> tuple[Any, ...]:
 
 class PredictPanel(Vertical):
     BINDINGS = [
-        Binding("ctrl+o", "switch_backend", "Backend", id="predict-backend"),
+        # Not in the footer: every tab shows the same footer keys (one layout per tab switch);
+        # the line above the verdicts names this key instead.
+        Binding("ctrl+o", "switch_backend", "Backend", show=False, id="predict-backend"),
         Binding("ctrl+g", "export_onnx", "Export ONNX", show=False, id="predict-export-onnx"),
     ]
 
@@ -199,7 +201,7 @@ class PredictPanel(Vertical):
         self.predict_now()
 
     def _show_predictors(self, note: str = "") -> None:
-        source = (f"Run {self.run_id} vs its untrained base (backend {self.backend})."
+        source = (f"Run {self.run_id} vs its untrained base (backend {self.backend}; ctrl+o switches)."
                   if self.run_id else f"Untrained base only (fine-tuned backend: {self.backend}).")
         self.query_one("#predict-source", Static).update(f"{note}. {source}" if note else source)
         title = (f"Fine-tuned: {self.run_id} · {backend_text(self.trained)}" if self.run_id
