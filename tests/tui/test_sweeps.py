@@ -42,31 +42,23 @@ async def _open_sweeps(pilot, trials: int = 3, study: str = "s1") -> SweepsPanel
     return panel
 
 
-def test_the_editor_flags_a_bad_range_and_start_waits(app_factory):
-    sweeper = FakeSweeper()
-    app = app_factory(sweeper=sweeper)
-
-    async def scenario():
-        async with app.run_test(size=(120, 40)) as pilot:
-            panel = await _open_sweeps(pilot)
-            panel.query_one("#vary-values-0", Input).value = "1e-2..1e-4 log"
-            await pilot.pause()
-            assert "must be below" in str(panel.query_one("#vary-error-0").render())
-            await pilot.click("#sweep-start")
-            await settle(pilot)
-            assert sweeper.requests == []
-            assert "fix the varied settings" in status_text(app)
-
-    run_async(scenario())
-
-
-def test_start_runs_the_trials_and_marks_the_best(app_factory, tmp_path):
+def test_a_bad_range_waits_then_start_runs_the_trials_and_marks_the_best(app_factory, tmp_path):
     sweeper = FakeSweeper(accuracies=(0.70, 0.90, 0.80))
     app = app_factory(sweeper=sweeper)
 
     async def scenario():
         async with app.run_test(size=(120, 40)) as pilot:
             panel = await _open_sweeps(pilot, trials=3)
+            values = panel.query_one("#vary-values-0", Input)
+            good, values.value = values.value, "1e-2..1e-4 log"
+            await pilot.pause()
+            assert "must be below" in str(panel.query_one("#vary-error-0").render())
+            await pilot.click("#sweep-start")
+            await settle(pilot)
+            assert sweeper.requests == [] and "fix the varied settings" in status_text(app)
+            values.value = good
+            await pilot.pause()
+            assert str(panel.query_one("#vary-error-0").render()) == ""
             await pilot.click("#sweep-start")
             await wait_until(pilot, lambda: str(panel.query_one("#sweep-state").render()) == "finished")
             table = panel.query_one(SweepsTable)

@@ -28,11 +28,17 @@ class BestChart(LineChart):
     empty_text = "no complete trial yet"
 
     def __init__(self, **kwargs: Any) -> None:
-        super().__init__(ChartSpec("Best value over trials"), **kwargs)
+        super().__init__(ChartSpec("Best value by trial"), **kwargs)
 
     def show(self, rows: Iterable[Any], metric: str, direction: str) -> None:
-        self.spec.title = f"Best {metric} over trials"
+        self.spec.title = f"Best {metric} by trial"
         self.set_series([best_so_far(rows, direction)])
+
+    def draw(self, plt: Any) -> None:
+        super().draw(plt)
+        trials = [int(x) for s in self.series for x in s.xs]
+        if trials:  # trial numbers, not 0.5 steps
+            plt.xticks(list(range(min(trials), max(trials) + 1, max(1, len(trials) // 6))))
 
 
 class ParamChart(LineChart):
@@ -49,7 +55,7 @@ class ParamChart(LineChart):
         self.ticks: list[str] = []
 
     def show(self, rows: Iterable[Any], metric: str) -> None:
-        self.spec.title = f"{metric} by {self.param}"
+        self.spec.title = f"by {self.param}"
         points = [(r.params[self.param], r.value) for r in finished(rows) if self.param in r.params]
         numeric = all(isinstance(x, (int, float)) and not isinstance(x, bool) for x, _ in points)
         self.ticks = [] if numeric else list(dict.fromkeys(str(x) for x, _ in points))
