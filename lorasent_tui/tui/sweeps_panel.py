@@ -15,7 +15,7 @@ from typing import Any, Callable
 from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
-from textual.containers import Horizontal, Vertical
+from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.message import Message
 from textual.widgets import Button, DataTable, Input, Label, Select, Static
 
@@ -146,7 +146,7 @@ class SweepsPanel(Vertical):
     def compose(self) -> ComposeResult:
         start = dict(enumerate(default_rows(self.base())))
         with Horizontal(id="sweeps-body"):
-            with Vertical(id="sweep-editor"):
+            with VerticalScroll(id="sweep-editor"):  # scrolls on a small terminal
                 yield Static("Varied settings (the rest as on the Train form)", classes="section-title")
                 for index in range(VARIED_ROWS):
                     name, values = start.get(index, ("", ""))
@@ -199,7 +199,7 @@ class SweepsPanel(Vertical):
         sampler = str(self.query_one("#sweep-sampler", Select).value)
         space, errors = varied_settings(self.editor_rows(), self.base(), sampler)
         for index in range(VARIED_ROWS):
-            self.query_one(f"#vary-error-{index}", Static).update(errors.get(index, ""))
+            self._show_error(f"#vary-error-{index}", errors.get(index, ""))
         problem = ""
         trials = self.query_one("#sweep-trials", Input).value.strip()
         study = self.query_one("#sweep-study", Input).value.strip() or f"app-{datetime.now():%Y%m%d-%H%M%S}"
@@ -210,11 +210,16 @@ class SweepsPanel(Vertical):
                 check_study_name(study)
             except ConfigError as exc:
                 problem = str(exc)
-        self.query_one("#sweep-options-error", Static).update(problem)
+        self._show_error("#sweep-options-error", problem)
         if space is None or problem:
             return None
         return SweepRequest(study, space, int(trials), str(self.query_one("#sweep-metric", Select).value),
                             sampler)
+
+    def _show_error(self, selector: str, text: str) -> None:
+        line = self.query_one(selector, Static)
+        line.update(text)
+        line.display = bool(text)  # an empty line would still take a row
 
     @on(Input.Changed, ".vary-row Input")
     def _row_changed(self) -> None:
