@@ -76,9 +76,9 @@ def test_a_bad_range_waits_then_start_runs_the_trials_and_marks_the_best(app_fac
     run_async(scenario())
 
 
-def test_stop_ends_the_sweep_and_training_waits_for_it(app_factory):
+def test_stop_ends_the_sweep_and_one_training_runs_at_a_time(app_factory):
     sweeper = FakeSweeper(wait_after_trial=0)
-    trainer = FakeTrainer()
+    trainer = FakeTrainer(wait_after_epoch=1)
     app = app_factory(sweeper=sweeper, trainer=trainer)
 
     async def scenario():
@@ -94,6 +94,13 @@ def test_stop_ends_the_sweep_and_training_waits_for_it(app_factory):
             await wait_until(pilot, lambda: str(panel.query_one("#sweep-state").render()) == "stopped")
             assert panel.query_one(SweepsTable).row_count == 1
             assert not app.training_session.running
+            await pilot.press("ctrl+s")  # and no sweep while a run trains
+            await wait_until(pilot, trainer.epoch_started.is_set)
+            await pilot.press("f10")
+            await pilot.click("#sweep-start")
+            assert len(sweeper.requests) == 1 and "a run is training" in status_text(app)
+            await pilot.press("ctrl+t")
+            await settle(pilot)
 
     run_async(scenario())
 
