@@ -156,7 +156,7 @@ class RunDataLoaded(Message):
 @dataclass
 class SweepReport(Message):
     """A sweep's event (core.sweep.events: SweepStarted, TrialStarted, TrialFinished,
-    SweepFinished), unchanged."""
+    SweepFinished; a trial's EpochResult), unchanged."""
 
     event: Any
 

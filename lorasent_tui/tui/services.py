@@ -96,15 +96,16 @@ def default_sweeper(request: SweepRequest, *, runs_dir: Path, stop: threading.Ev
 
 
 class SweepBridge:
-    """A sweep's callbacks (worker thread) as messages posted to ``target``."""
+    """A sweep's callbacks (worker thread) as SweepReport messages posted to ``target``."""
 
     def __init__(self, target: Any) -> None:
         self.target = target
 
     def callbacks(self) -> SweepCallbacks:
         post = self.report
+        # A trial's epochs too (EpochResult): a real trial takes minutes.
         return SweepCallbacks(on_sweep_started=post, on_trial_started=post, on_trial_finished=post,
-                              on_sweep_finished=post)
+                              on_sweep_finished=post, train=TrainCallbacks(on_epoch=post))
 
     def report(self, event: Any) -> None:
         self.target.post_message(SweepReport(event))

@@ -22,6 +22,7 @@ from textual.widgets import Button, DataTable, Input, Label, Select, Static
 from lorasent_tui.core.config import TrainConfig
 from lorasent_tui.core.display import format_duration, format_metric
 from lorasent_tui.core.errors import ConfigError, describe_exception
+from lorasent_tui.core.events import EpochResult
 from lorasent_tui.core.records import METRIC_KEYS
 from lorasent_tui.core.sweep.events import SweepFinished, SweepStarted, TrialFinished, TrialStarted
 from lorasent_tui.core.sweep.space import SearchSpace, parse_space
@@ -142,6 +143,7 @@ class SweepsPanel(Vertical):
         self.metric = "accuracy"
         self.direction = "maximize"
         self.params: list[str] = []
+        self.trial: int | None = None  # the trial training now
 
     def compose(self) -> ComposeResult:
         start = dict(enumerate(default_rows(self.base())))
@@ -289,7 +291,12 @@ class SweepsPanel(Vertical):
         event, detail = message.event, self.query_one("#sweep-detail", Static)
         if isinstance(event, SweepStarted):
             detail.update(f"Study {event.study} in {event.storage}")
+        elif isinstance(event, EpochResult):
+            metrics = event.metrics
+            detail.update(f"Trial {self.trial} epoch {metrics.get('epoch')}: {self.metric} "
+                          f"{format_metric(metrics.get(self.metric))}")
         elif isinstance(event, TrialStarted):
+            self.trial = event.number
             detail.update(f"Trial {event.number} training: {format_params(event.params)} (run {event.run_id})")
             self.post_message(RunsChanged())
         elif isinstance(event, TrialFinished):

@@ -59,6 +59,10 @@ def test_a_bad_range_waits_then_start_runs_the_trials_and_marks_the_best(app_fac
             values.value = good
             await pilot.pause()
             assert str(panel.query_one("#vary-error-0").render()) == ""
+            detail = panel.query_one("#sweep-detail")
+            seen = []  # every line the sweep's progress line showed
+            original = detail.update
+            detail.update = lambda text="": (seen.append(str(text)), original(text))[1]
             await pilot.click("#sweep-start")
             await wait_until(pilot, lambda: str(panel.query_one("#sweep-state").render()) == "finished")
             table = panel.query_one(SweepsTable)
@@ -71,6 +75,9 @@ def test_a_bad_range_waits_then_start_runs_the_trials_and_marks_the_best(app_fac
             assert request.study == "s1" and request.trials == 3
             assert request.space.fixed["epochs"] == 3  # the Train form's settings are fixed
             assert "best trial 1" in status_text(app)
+            assert seen[:3] == ["Starting study s1…", "Study s1 in fake storage", "Trial 0 training: learning_rate=0.000333 lora_r=4 "
+                                "(run s1-trial000)"]
+            assert "Trial 0 epoch 1: accuracy 0.7000" in seen
             assert (tmp_path / "runs" / "s1-trial001").is_dir()
 
     run_async(scenario())
