@@ -7,7 +7,8 @@ from textual.widgets import Input
 
 from lorasent_tui.core.config import build_config
 from lorasent_tui.tui.run_detail import RunDetailScreen
-from lorasent_tui.tui.sweeps_panel import BEST_MARK, SweepsPanel, SweepsTable, parse_values, varied_settings
+from lorasent_tui.tui.sweep_editor import parse_values, varied_settings
+from lorasent_tui.tui.sweeps_panel import BEST_MARK, SweepsPanel, SweepsTable
 from lorasent_tui.tui.widgets.sweep_charts import BestChart
 from tests.tui.conftest import run_async, settle, status_text, wait_until
 from tests.tui.fakes import FakeSweeper, FakeTrainer
