@@ -1,4 +1,4 @@
-"""The lorasent-tui application: Train, Predict and Runs tabs over the headless core.
+"""The lorasent-tui application: Train, Predict, Runs and Sweeps tabs over the headless core.
 
 ``make_app`` wires the real core or test fakes; ``run_tui`` is what the CLI calls.
 """
@@ -35,8 +35,9 @@ from lorasent_tui.tui.settings_file import (
 )
 from lorasent_tui.tui.settings_form import SettingsForm
 from lorasent_tui.tui.services import (
-    DefaultDataLoader, DefaultPredictorFactory, Services, TrainingSession, default_trainer,
+    DefaultDataLoader, DefaultPredictorFactory, Services, TrainingSession, default_sweeper, default_trainer,
 )
+from lorasent_tui.tui.sweeps_panel import SweepsPanel
 from lorasent_tui.tui.train_panel import TrainPanel
 from lorasent_tui.tui.widgets.footer import StableFooter
 
@@ -48,7 +49,7 @@ TITLE = "lorasent-tui"
 STOP_WAIT_SECONDS = 10.0
 EXIT_WAIT_SECONDS = 2.0
 AFTER_EXIT_WAIT_SECONDS = 20.0
-READY_TEXT = "Ready. F1/F2/F3 switch tabs · ctrl+s trains · ctrl+p lists every command."
+READY_TEXT = "Ready. F1/F2/F3/F10 switch tabs · ctrl+s trains · ctrl+p lists every command."
 
 
 class LorasentApp(App[int]):
@@ -62,10 +63,13 @@ class LorasentApp(App[int]):
         Binding("f1", "show_tab('train')", "Train", id="tab-train"),
         Binding("f2", "show_tab('predict')", "Predict", id="tab-predict"),
         Binding("f3", "show_tab('runs')", "Runs", id="tab-runs"),
+        # f4 previews the data: the fourth tab takes the first free F-key.
+        Binding("f10", "show_tab('sweeps')", "Sweeps", show=False, id="tab-sweeps"),
         # Digits too, for keyboards without handy F-keys (they type into inputs instead).
         Binding("1", "show_tab('train')", show=False),
         Binding("2", "show_tab('predict')", show=False),
         Binding("3", "show_tab('runs')", show=False),
+        Binding("4", "show_tab('sweeps')", show=False),
         Binding("ctrl+s,f5", "start_training", "Start", id="start-training"),
         Binding("ctrl+t,f6", "stop_training", "Stop", id="stop-training"),
         # Not ctrl+w for saving: Input binds it (delete word) and would swallow it on the
@@ -113,6 +117,8 @@ class LorasentApp(App[int]):
                 yield Lazy(PredictPanel(id="predict-panel"))
             with TabPane("Runs", id="runs"):
                 yield Lazy(RunsPanel(id="runs-panel"))
+            with TabPane("Sweeps", id="sweeps"):
+                yield Lazy(SweepsPanel(lambda: self.train_panel.form.last_valid, id="sweeps-panel"))
         yield Static(self.start_note or READY_TEXT, id="status-line")
         yield StableFooter(compact=True)  # compact: the Runs tab's keys fit 120 columns
 
@@ -169,6 +175,8 @@ class LorasentApp(App[int]):
                 return self.predict_panel.query_one("#review")
             if tab == "runs":
                 return self.runs_panel.query_one("#runs-table")
+            if tab == "sweeps":
+                return self.query_one(SweepsPanel).query_one("#sweep-table")
         except NoMatches:  # a lazily mounted panel in its first few milliseconds
             return None
         return self.train_panel.focus_target()
@@ -178,7 +186,8 @@ class LorasentApp(App[int]):
         self.train_panel.start_training()
 
     def action_stop_training(self) -> None:
-        if not self.train_panel.stop_training():
+        stopped = self.train_panel.stop_training() or any(p.stop_sweep() for p in self.query(SweepsPanel))
+        if not stopped:
             self.show_status("No training is running.", "warning")
 
     def action_preview_data(self) -> None:
@@ -208,6 +217,14 @@ class LorasentApp(App[int]):
     def action_export_onnx(self) -> None:
         self.action_show_tab("predict")
         self.predict_panel.action_export_onnx()
+
+    def action_open_trial(self) -> None:
+        self.action_show_tab("sweeps")
+        self.query_one(SweepsPanel).open_trial()
+
+    def action_use_trial_settings(self) -> None:
+        self.action_show_tab("sweeps")
+        self.query_one(SweepsPanel).use_trial_settings()
 
     @work(exclusive=True, group="settings-file", exit_on_error=False)
     async def action_save_settings(self) -> None:
@@ -369,8 +386,9 @@ class LorasentApp(App[int]):
 def make_app(config: TrainConfig | None = None, *, runs_dir: Path = Path("runs"), start: bool = False,
              trainer: Callable[..., Any] | None = None, predictor_factory: Any = None,
              data_loader: Any = None, config_path: Path | None = None,
-             flags: Mapping[str, Any] | None = None) -> LorasentApp:
-    """Build the app; pass fakes for ``trainer``, ``predictor_factory`` and ``data_loader`` in tests.
+             flags: Mapping[str, Any] | None = None, sweeper: Callable[..., Any] | None = None) -> LorasentApp:
+    """Build the app; pass fakes for ``trainer``, ``predictor_factory``, ``data_loader`` and
+    ``sweeper`` in tests.
 
     ``config`` is the resolved start configuration (the CLI's --config file and flags);
     ``config_path`` is that file, offered first by Save/Load settings. With ``flags`` (the
@@ -388,6 +406,7 @@ def make_app(config: TrainConfig | None = None, *, runs_dir: Path = Path("runs")
         trainer=trainer or default_trainer,
         predictors=predictor_factory or DefaultPredictorFactory(),
         data=data_loader or DefaultDataLoader(),
+        sweeper=sweeper or default_sweeper,
     )
     return LorasentApp(config or build_config(), services, start=start, config_path=config_path,
                        start_note=note)

@@ -21,8 +21,11 @@ from lorasent_tui.core.labels import LABEL_NAMES
 from lorasent_tui.core.events import (
     EpochResult, RunFailed, RunFinished, StatusUpdate, StepProgress, TrainCallbacks,
 )
+from lorasent_tui.core.sweep.events import LeaderboardRow, SweepCallbacks, SweepFinished
+from lorasent_tui.core.sweep.space import SearchSpace
 from lorasent_tui.tui.messages import (
-    DataPreview, ResumeLoaded, TrainEpoch, TrainFailed, TrainFinished, TrainProgress, TrainStatus,
+    DataPreview, ResumeLoaded, SweepLeaderboard, SweepReport, TrainEpoch, TrainFailed, TrainFinished,
+    TrainProgress, TrainStatus,
 )
 
 RESUMABLE_STATES = ("stopped", "failed", "interrupted")
@@ -54,6 +57,61 @@ def default_trainer(config: TrainConfig, *, runs_dir: Path, callbacks: TrainCall
 
     return train(config, runs_dir=runs_dir, callbacks=callbacks, stop_event=stop_event, resume=resume,
                  epochs=epochs)
+
+
+@dataclass(frozen=True)
+class SweepRequest:
+    """What the Sweeps tab asks for: a search over ``space`` in study ``study``."""
+
+    study: str
+    space: SearchSpace
+    trials: int
+    metric: str
+    sampler: str
+
+
+def default_sweeper(request: SweepRequest, *, runs_dir: Path, stop: threading.Event,
+                    callbacks: SweepCallbacks,
+                    on_leaderboard: Callable[[tuple[LeaderboardRow, ...]], None]) -> SweepFinished:
+    """Run the sweep in this (worker) thread; after each trial starts or ends, the study's
+    leaderboard as the core ranks it goes to ``on_leaderboard``."""
+    _yield_cpu_to_the_ui()
+    from lorasent_tui.core.sweep.study import open_sweep, run_trials, search_chooser, summarise
+
+    grid = request.space.grid() if request.sampler == "grid" else None
+    sweep = open_sweep(request.study, runs_dir=runs_dir, metric=request.metric, sampler=request.sampler,
+                       grid=grid, stop=stop)
+
+    def then_leaderboard(report: Callable[[Any], None]) -> Callable[[Any], None]:
+        def both(event: Any) -> None:
+            report(event)
+            on_leaderboard(summarise(sweep).leaderboard)
+
+        return both
+
+    callbacks = dataclasses.replace(callbacks,
+                                    on_trial_started=then_leaderboard(callbacks.on_trial_started),
+                                    on_trial_finished=then_leaderboard(callbacks.on_trial_finished))
+    return run_trials(sweep, search_chooser(request.space), request.trials, callbacks)
+
+
+class SweepBridge:
+    """A sweep's callbacks (worker thread) as SweepReport messages posted to ``target``."""
+
+    def __init__(self, target: Any) -> None:
+        self.target = target
+
+    def callbacks(self) -> SweepCallbacks:
+        post = self.report
+        # A trial's epochs too (EpochResult): a real trial takes minutes.
+        return SweepCallbacks(on_sweep_started=post, on_trial_started=post, on_trial_finished=post,
+                              on_sweep_finished=post, train=TrainCallbacks(on_epoch=post))
+
+    def report(self, event: Any) -> None:
+        self.target.post_message(SweepReport(event))
+
+    def leaderboard(self, rows: tuple[LeaderboardRow, ...]) -> None:
+        self.target.post_message(SweepLeaderboard(tuple(rows)))
 
 
 class DefaultPredictorFactory:
@@ -88,6 +146,7 @@ class Services:
     trainer: Callable[..., Any] = default_trainer
     predictors: Any = field(default_factory=DefaultPredictorFactory)
     data: Any = field(default_factory=DefaultDataLoader)
+    sweeper: Callable[..., Any] = default_sweeper
 
 
 @dataclass
