@@ -185,7 +185,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             return getattr(commands, f"cmd_{args.command}")(args)
         args = build_tui_parser().parse_args(argv)
         config = resolve_config(args.config, args.preset, vars(args))
-        from lorasent_tui.tui.app import run_tui
+        from lorasent_tui.tui.launch import run_tui
 
         # Without --config or --preset the app starts from the runs folder's remembered settings.
         return run_tui(config, Path(args.runs_dir), start=args.start,

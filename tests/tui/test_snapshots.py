@@ -14,7 +14,7 @@ from textual.widgets import Input
 
 from lorasent_tui.core.config import build_config
 from lorasent_tui.core.store import RunStore
-from lorasent_tui.tui.app import make_app
+from lorasent_tui.tui.launch import make_app
 from lorasent_tui.tui.widgets.lazy_plot import LazyPlot
 from lorasent_tui.tui.widgets.metrics_table import MetricsTable
 from tests.tui.fakes import FakeDataLoader, FakePredictorFactory, FakeSweeper, FakeTrainer
