@@ -25,19 +25,6 @@ VARIANTS = ("torch-fp32", "torch-bf16", "torch-unmerged", "onnx-fp32", "onnx-int
 DEFAULT_VARIANTS = "torch-fp32,torch-bf16,onnx-fp32,onnx-int8"
 
 
-# Where these are present, torch computes bf16 (AVX512-BF16, AMX) or int8 (VNNI, AMX) natively.
-SPEED_FLAGS = ("avx2", "avx512f", "avx512_vnni", "avx_vnni", "avx512_bf16", "amx_bf16", "amx_int8")
-
-
-def cpu_flags() -> list[str]:
-    try:
-        lines = Path("/proc/cpuinfo").read_text().splitlines()
-    except OSError:
-        return []
-    flags = next((line.split(":", 1)[1].split() for line in lines if line.startswith("flags")), [])
-    return [flag for flag in SPEED_FLAGS if flag in flags]
-
-
 def _percentile(samples: list[float], q: float) -> float:
     ordered = sorted(samples)
     return ordered[min(len(ordered) - 1, int(round(q * (len(ordered) - 1))))]
@@ -119,7 +106,7 @@ def main() -> None:
             ref = train(build_config({"train_size": 32, "eval_size": 32, "epochs": 1}), runs_dir=runs_dir).run_id
         splits = load_splits(build_config({"train_size": 2, "eval_size": args.batch, "seed": 1}))
         reviews, labels = splits.eval_texts, splits.eval_labels
-        result = {"bench": "predict_latency", "machine": {**machine(), "cpu_flags": cpu_flags()},
+        result = {"bench": "predict_latency", "machine": machine(),
                   "note": args.note, "run": ref, "reviews": len(reviews)}
         reference = None
         for variant in variants:

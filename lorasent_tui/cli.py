@@ -149,6 +149,9 @@ def _add_sweep_parser(sub: Any) -> None:
     sweep.add_argument("--parallel", type=int, default=1, metavar="N",
                        help="trials at once, as worker processes, one per GPU")
     sweep.add_argument("--json", action="store_true", help="print the leaderboard as JSON")
+    sweep.add_argument("--status", action="store_true",
+                       help="print the leaderboard of --study (default: every study) and exit; "
+                            "the study may be running in another process")
     sweep.add_argument("--worker", type=int, help=argparse.SUPPRESS)  # set for --parallel's workers
 
 

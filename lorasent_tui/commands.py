@@ -249,6 +249,8 @@ def cmd_sweep(args: argparse.Namespace) -> int:
     from lorasent_tui.sweep_cli import (SweepReporter, leaderboard_json, leaderboard_table, plan_sweep,
                                         worker_args)
 
+    if args.status:
+        return _sweep_status(args)
     plan = plan_sweep(args)
     runs_dir = Path(args.runs_dir)
     stop_path = stop_file(runs_dir, plan.study)
@@ -282,3 +284,18 @@ def cmd_sweep(args: argparse.Namespace) -> int:
         stop_path.unlink(missing_ok=True)
         print(leaderboard_json(result) if args.json else leaderboard_table(result), flush=True)
     return status or (130 if result.stopped else 0)
+
+
+def _sweep_status(args: argparse.Namespace) -> int:
+    from lorasent_tui.core.sweep.study import read_studies
+    from lorasent_tui.sweep_cli import leaderboard_json, leaderboard_table
+
+    boards = read_studies(Path(args.runs_dir), args.storage, args.study)
+    if args.json:
+        print("[" + ",\n".join(leaderboard_json(board) for board in boards) + "]")
+    elif not boards:
+        print(f"no studies in {Path(args.runs_dir) / 'sweeps'}")
+    for board in [] if args.json else boards:
+        print(f"study {board.study} ({board.metric}, {len(board.leaderboard)} trials)")
+        print(leaderboard_table(board) + "\n")
+    return 0
