@@ -37,8 +37,10 @@ DEFAULT_RUNS_DIR = Path("runs")
 # The app's F12 pictures and the sweep studies (core/sweep) live beside the runs, never runs.
 SCREENSHOTS_DIR = "screenshots"
 SWEEPS_DIR = "sweeps"
+QUEUE_DIR = "queue"  # the app's run queue (core/sweep/queue_files.py)
 NOT_RUNS = {SCREENSHOTS_DIR: "the app keeps its screenshots there",
-            SWEEPS_DIR: "the sweeps keep their studies there"}
+            SWEEPS_DIR: "the sweeps keep their studies there",
+            QUEUE_DIR: "the app keeps its queued settings there"}
 
 
 def now_iso() -> str:

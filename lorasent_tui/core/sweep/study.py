@@ -202,15 +202,20 @@ def search_chooser(space: SearchSpace) -> Chooser:
     return choose
 
 
+def completed_configs(sweep: Sweep) -> set[str]:
+    """The labels of the queued configs whose trial completed in this study."""
+    from optuna.trial import TrialState
+
+    return {t.user_attrs.get("config") for t in sweep.study.get_trials(
+        deepcopy=False, states=(TrialState.COMPLETE,))}
+
+
 def queue_chooser(sweep: Sweep, items: list[tuple[str, TrainConfig]]) -> tuple[Chooser, int]:
     """The queued configs not yet completed in this study, in order, and how many they are.
 
     ``items`` are (label, config); the label (the config file) names the trial's settings.
     """
-    from optuna.trial import TrialState
-
-    done = {t.user_attrs.get("config") for t in sweep.study.get_trials(
-        deepcopy=False, states=(TrialState.COMPLETE,))}
+    done = completed_configs(sweep)
     pending = iter([(label, config) for label, config in items if label not in done])
 
     def choose(trial: Any) -> tuple[dict[str, Any], TrainConfig]:
