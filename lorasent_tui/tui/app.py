@@ -23,7 +23,9 @@ from lorasent_tui.core.gcfreeze import freeze_long_lived
 from lorasent_tui.core.errors import describe_exception
 from lorasent_tui.core.fsutil import atomic_write_text
 from lorasent_tui.core.store import SCREENSHOTS_DIR
+from lorasent_tui.core.sweep.queue_files import queue_dir, queued
 from lorasent_tui.tui.commands import LorasentCommands
+from lorasent_tui.tui.confirm import ConfirmScreen
 from lorasent_tui.tui.messages import (
     ResumeRun, RunDeleted, RunEnded, RunReady, RunsChanged, ShowStatus, UseSettings,
 )
@@ -74,6 +76,8 @@ class LorasentApp(App[int]):
         # Train and Predict tabs. The rest are not in the footer, which is full already:
         # the palette (ctrl+p) lists each with its keys, read from here.
         Binding("f4", "preview_data", "Preview data", show=False, id="preview-data"),
+        Binding("ctrl+n", "add_to_queue", "Add to queue", show=False, id="add-to-queue"),
+        Binding("ctrl+r", "run_queue", "Run queue", show=False, id="run-queue"),
         Binding("f7", "save_settings", "Save settings", show=False, id="save-settings"),
         Binding("ctrl+l,f8", "load_settings", "Load settings", show=False, id="load-settings"),
         Binding("f9", "reset_settings", "Reset to preset defaults", show=False, id="reset-settings"),
@@ -125,6 +129,22 @@ class LorasentApp(App[int]):
         self.call_after_refresh(freeze_long_lived)
         if self.start_on_mount:
             self.call_after_refresh(self.action_start_training)
+        else:
+            self.call_after_refresh(self._offer_queue)
+
+    @work(group="queue-offer", exit_on_error=False)
+    async def _offer_queue(self) -> None:
+        """Settings queued before the app last closed: continue the queue now, if the user says so."""
+        waiting = len(await asyncio.to_thread(queued, self.services.runs_dir))
+        if not waiting:
+            return
+        runs = f"{waiting} queued run{'s' if waiting != 1 else ''}"
+        question = (f"{runs} did not complete before the app last closed ({queue_dir(self.services.runs_dir)})."
+                    " Continue the queue now?")
+        if await self.push_screen_wait(ConfirmScreen(question, yes_label="Continue")):
+            self.action_run_queue()
+        else:
+            self.show_status(f"{runs} wait{'s' if waiting == 1 else ''}: ctrl+r runs the queue.")
 
     # -- panels --------------------------------------------------------------------------
     @property
@@ -187,6 +207,22 @@ class LorasentApp(App[int]):
         stopped = self.train_panel.stop_training() or any(p.stop_sweep() for p in self.query(SweepsPanel))
         if not stopped:
             self.show_status("No training is running.", "warning")
+
+    def action_add_to_queue(self) -> None:
+        self.action_show_tab("train")
+        self.train_panel.add_to_queue()
+
+    def action_run_queue(self) -> None:
+        panels = self.query(SweepsPanel)
+        if not panels:  # mounted lazily, just after the first frame
+            self.set_timer(0.02, self.action_run_queue)
+            return
+        waiting = len(queued(self.services.runs_dir))
+        if not waiting:
+            self.show_status("The queue is empty: ctrl+n on the Train tab queues its settings.", "warning")
+        elif panels.first().start_queue(waiting):
+            self.show_status(f"Running the queue: {waiting} waiting, one after another "
+                             "(leaderboard on the Sweeps tab, f10; ctrl+t stops).")
 
     def action_preview_data(self) -> None:
         self.action_show_tab("train")

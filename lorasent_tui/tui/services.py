@@ -22,6 +22,7 @@ from lorasent_tui.core.events import (
     EpochResult, RunFailed, RunFinished, StatusUpdate, StepProgress, TrainCallbacks,
 )
 from lorasent_tui.core.sweep.events import LeaderboardRow, SweepCallbacks, SweepFinished
+from lorasent_tui.core.sweep.queue_files import QUEUE_STUDY, run_queue
 from lorasent_tui.core.sweep.space import SearchSpace
 from lorasent_tui.tui.messages import (
     DataPreview, ResumeLoaded, SweepLeaderboard, SweepReport, TrainEpoch, TrainFailed, TrainFinished,
@@ -70,7 +71,15 @@ class SweepRequest:
     sampler: str
 
 
-def default_sweeper(request: SweepRequest, *, runs_dir: Path, stop: threading.Event,
+@dataclass(frozen=True)
+class QueueRequest:
+    """What "Run queue" asks for: the queued settings (``<runs>/queue``), in order, as trials of ``study``."""
+
+    study: str = QUEUE_STUDY
+    metric: str = "accuracy"
+
+
+def default_sweeper(request: SweepRequest | QueueRequest, *, runs_dir: Path, stop: threading.Event,
                     callbacks: SweepCallbacks,
                     on_leaderboard: Callable[[tuple[LeaderboardRow, ...]], None]) -> SweepFinished:
     """Run the sweep in this (worker) thread; after each trial starts or ends, the study's
@@ -78,9 +87,12 @@ def default_sweeper(request: SweepRequest, *, runs_dir: Path, stop: threading.Ev
     _yield_cpu_to_the_ui()
     from lorasent_tui.core.sweep.study import open_sweep, run_trials, search_chooser, summarise
 
-    grid = request.space.grid() if request.sampler == "grid" else None
-    sweep = open_sweep(request.study, runs_dir=runs_dir, metric=request.metric, sampler=request.sampler,
-                       grid=grid, stop=stop)
+    if isinstance(request, QueueRequest):  # as sweep --configs: fixed configs, nothing to prune
+        sweep = open_sweep(request.study, runs_dir=runs_dir, metric=request.metric, prune=False, stop=stop)
+    else:
+        grid = request.space.grid() if request.sampler == "grid" else None
+        sweep = open_sweep(request.study, runs_dir=runs_dir, metric=request.metric, sampler=request.sampler,
+                           grid=grid, stop=stop)
 
     def then_leaderboard(report: Callable[[Any], None]) -> Callable[[Any], None]:
         def both(event: Any) -> None:
@@ -92,6 +104,8 @@ def default_sweeper(request: SweepRequest, *, runs_dir: Path, stop: threading.Ev
     callbacks = dataclasses.replace(callbacks,
                                     on_trial_started=then_leaderboard(callbacks.on_trial_started),
                                     on_trial_finished=then_leaderboard(callbacks.on_trial_finished))
+    if isinstance(request, QueueRequest):
+        return run_queue(sweep, callbacks)
     return run_trials(sweep, search_chooser(request.space), request.trials, callbacks)
 
 

@@ -33,7 +33,7 @@ from lorasent_tui.tui.messages import (
     UseSettings,
 )
 from lorasent_tui.tui.run_detail import RunDetailScreen, load_run_data
-from lorasent_tui.tui.services import SweepBridge, SweepRequest, TrainingSession
+from lorasent_tui.tui.services import QueueRequest, SweepBridge, SweepRequest, TrainingSession
 from lorasent_tui.tui.sweep_editor import VALUES_HELP, default_rows, varied_settings
 from lorasent_tui.tui.widgets.sweep_charts import BestChart, ParamChart
 
@@ -67,6 +67,7 @@ class SweepsPanel(Vertical):
         self.direction = "maximize"
         self.params: list[str] = []
         self.trial: int | None = None  # the trial training now
+        self.kind = "Sweep"  # or "Queue": what the status line calls it
 
     def compose(self) -> ComposeResult:
         start = dict(enumerate(default_rows(self.base())))
@@ -152,27 +153,44 @@ class SweepsPanel(Vertical):
             self.check()
 
     # -- start / stop --------------------------------------------------------------------
-    def start_sweep(self) -> bool:
+    def _training(self) -> bool:
+        """One training at a time: a run, a sweep or the queue; says so when one trains."""
         session = self.app.training_session
         if session is not None and session.running:
             self.post_message(ShowStatus("Not started: a run is training. Stop it first (ctrl+t).", "warning"))
+            return True
+        return False
+
+    def start_sweep(self) -> bool:
+        if self._training():
             return False
         request = self.check()
         if request is None:
             self.post_message(ShowStatus("Sweep not started: fix the varied settings first.", "error"))
             return False
+        self._begin(request, [d.name for d in request.space.dimensions], f"Starting study {request.study}…")
+        return True
+
+    def start_queue(self, waiting: int) -> bool:
+        """Train the queued settings one after another; the queue study's leaderboard shows here."""
+        if self._training():
+            return False
+        self._begin(QueueRequest(), [], f"Starting the queue: {waiting} waiting…")
+        return True
+
+    def _begin(self, request: SweepRequest | QueueRequest, params: list[str], detail: str) -> None:
+        self.kind = "Queue" if isinstance(request, QueueRequest) else "Sweep"
         self.session = TrainingSession(self.base())
         self.app.training_session = self.session
         self.metric, self.direction = request.metric, direction_of(request.metric)
-        self.params = [d.name for d in request.space.dimensions]
+        self.params = params
         self.rows = ()
         self._set_columns()
         self._set_param_charts()
         self._show_rows()
         self._set_state("running")
-        self.query_one("#sweep-detail", Static).update(f"Starting study {request.study}…")
+        self.query_one("#sweep-detail", Static).update(detail)
         self._sweep(request, self.session)
-        return True
 
     def stop_sweep(self) -> bool:
         if not self.running:
@@ -180,11 +198,11 @@ class SweepsPanel(Vertical):
         assert self.session is not None
         self.session.stop_event.set()
         self._set_state("stopping")
-        self.post_message(ShowStatus("Stopping the sweep after the current step…"))
+        self.post_message(ShowStatus(f"Stopping the {self.kind.lower()} after the current step…"))
         return True
 
     @work(thread=True, exclusive=True, group="sweep", exit_on_error=False, name="sweep")
-    def _sweep(self, request: SweepRequest, session: TrainingSession) -> None:
+    def _sweep(self, request: SweepRequest | QueueRequest, session: TrainingSession) -> None:
         bridge = SweepBridge(self)
         try:
             self.app.services.sweeper(request, runs_dir=self.app.services.runs_dir, stop=session.stop_event,
@@ -239,7 +257,8 @@ class SweepsPanel(Vertical):
         found = (f"best trial {best.number}, {self.metric} {format_metric(best.value)}" if best
                  else "no complete trial")
         self.query_one("#sweep-detail", Static).update(f"Study {event.study} {ended}: {found}.")
-        self.post_message(ShowStatus(f"Sweep {event.study} {ended}: {found}."))
+        name = self.kind if self.kind == "Queue" else f"Sweep {event.study}"
+        self.post_message(ShowStatus(f"{name} {ended}: {found}."))
         self.post_message(RunsChanged())
         self.post_message(RunEnded())
 
@@ -247,7 +266,7 @@ class SweepsPanel(Vertical):
         message.stop()
         self._set_state("failed")
         self.query_one("#sweep-detail", Static).update(f"Failed: {message.message}")
-        self.post_message(ShowStatus(f"Sweep failed: {message.message}", "error"))
+        self.post_message(ShowStatus(f"{self.kind} failed: {message.message}", "error"))
         self.post_message(RunEnded())
 
     def on_sweep_leaderboard(self, message: SweepLeaderboard) -> None:

@@ -18,8 +18,9 @@ from textual.widgets import Button, DataTable, Label, ProgressBar, Static, Tabbe
 
 from lorasent_tui.core.config import TrainConfig
 from lorasent_tui.core.display import format_duration, format_metric
-from lorasent_tui.core.errors import describe_exception
+from lorasent_tui.core.errors import LorasentError, describe_exception
 from lorasent_tui.core.events import RunFailed, RunFinished, StepProgress
+from lorasent_tui.core.sweep.queue_files import add_to_queue
 from lorasent_tui.tui.messages import (
     ResumeLoaded, RunEnded, RunReady, RunsChanged, ShowStatus, TrainEpoch, TrainFailed, TrainFinished,
     TrainProgress, TrainStatus,
@@ -159,6 +160,27 @@ class TrainPanel(Vertical):
             else "Starting… (loading the model can take a few seconds)")
         self._train(self.session)
         return True
+
+    def add_to_queue(self) -> bool:
+        """Queue the form's settings, checked as Start checks them; "Run queue" trains them later."""
+        config = self.form.validate()
+        if config is None:
+            self.app.show_status(f"Not queued, fix the settings first: {self.form.problems()}",
+                                 "error", topic="settings")
+            self.form.focus_first_error()
+            return False
+        self._queue(config)
+        return True
+
+    @work(thread=True, group="queue-add", exit_on_error=False, name="add to queue")
+    def _queue(self, config: TrainConfig) -> None:
+        try:
+            entry, waiting = add_to_queue(self.app.services.runs_dir, config)
+        except (LorasentError, OSError) as exc:
+            self.post_message(ShowStatus(f"Not queued: {describe_exception(exc)}", "error"))
+            return
+        self.post_message(ShowStatus(f"Settings queued as #{entry.number} ({waiting} waiting); "
+                                     "ctrl+r runs the queue."))
 
     def stop_training(self) -> bool:
         if not self.running or self.state == "stopping":

@@ -19,6 +19,8 @@ from lorasent_tui.core.predict import TextReading
 from lorasent_tui.core.store import RunStore
 from lorasent_tui.core.sweep.events import SweepFinished, SweepStarted, TrialFinished, TrialStarted
 from lorasent_tui.core.sweep.leaderboard import leaderboard, trial_row
+from lorasent_tui.core.sweep.queue_files import leave_queue, queued
+from lorasent_tui.tui.services import QueueRequest
 
 EVAL_REVIEWS = 50  # reviews each fake evaluation scores
 TRAIN_SHARE = 0.6  # of each fake epoch's work; evaluation is the rest
@@ -236,13 +238,16 @@ class FakeSweeper:
     ``accuracies[i]``, and ranks them with the core's leaderboard rule (Optuna's trials faked).
 
     ``wait_after_trial``: after that trial, block on the stop event (to test Stop);
-    ``waiting`` is set then.
+    ``waiting`` is set then. A QueueRequest runs the queued settings (``<runs>/queue``) in
+    order instead, each leaving the queue when its run completes, as core run_queue does;
+    ``configs`` lists every trial's config.
     """
 
     def __init__(self, accuracies=(0.70, 0.90, 0.80), wait_after_trial=None):
         self.accuracies = list(accuracies)
         self.wait_after_trial = wait_after_trial
         self.requests: list = []
+        self.configs: list = []
         self.waiting = threading.Event()
 
     def __call__(self, request, *, runs_dir: Path, stop: threading.Event, callbacks, on_leaderboard):
@@ -250,11 +255,13 @@ class FakeSweeper:
         direction = "minimize" if request.metric.endswith("loss") else "maximize"
         callbacks.on_sweep_started(SweepStarted(request.study, "fake storage", request.metric, direction, 0))
         trials: list = []
-        for number in range(request.trials):
+        for number, (params, config) in enumerate(self._trials(request, runs_dir)):
             if stop.is_set():
                 break
-            params = {d.name: fake_value(d, number) for d in request.space.dimensions}
+            self.configs.append(config)
             run_id = f"{request.study}-trial{number:03d}"
+            if "config" in params:  # a queue runs again on the next start: its entry's number too
+                run_id += f"-q{params['config'][:3]}"
             trial = SimpleNamespace(number=number, state=SimpleNamespace(name="RUNNING"), value=None,
                                     params=params, user_attrs={"run_id": run_id}, duration=None)
             trials.append(trial)
@@ -262,9 +269,9 @@ class FakeSweeper:
             on_leaderboard(leaderboard(trials, direction))
             accuracy = self.accuracies[number % len(self.accuracies)]
             FakeTrainer(accuracies=(accuracy,), run_id=run_id)(
-                request.space.config_for(params), runs_dir=runs_dir, callbacks=callbacks.train,
-                stop_event=threading.Event())
+                config, runs_dir=runs_dir, callbacks=callbacks.train, stop_event=threading.Event())
             trial.state, trial.value = SimpleNamespace(name="COMPLETE"), accuracy
+            leave_queue(runs_dir, params.get("config"))
             trial.duration = timedelta(seconds=61 + number)
             callbacks.on_trial_finished(TrialFinished(request.study, trial_row(trial)))
             on_leaderboard(leaderboard(trials, direction))
@@ -275,3 +282,14 @@ class FakeSweeper:
                                stop.is_set())
         callbacks.on_sweep_finished(result)
         return result
+
+    @staticmethod
+    def _trials(request, runs_dir: Path):
+        """(params, config) of each trial, read as it starts (the queue's next entry then)."""
+        if isinstance(request, QueueRequest):
+            while entries := queued(runs_dir):
+                yield {"config": entries[0].label}, entries[0].config()
+            return
+        for number in range(request.trials):
+            params = {d.name: fake_value(d, number) for d in request.space.dimensions}
+            yield params, request.space.config_for(params)

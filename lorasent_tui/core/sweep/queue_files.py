@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import dataclasses
 import re
+import threading
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -25,6 +26,7 @@ from lorasent_tui.core.sweep.study import Sweep, completed_configs, queue_choose
 
 QUEUE_STUDY = "queue"
 ENTRY_RE = re.compile(r"^(\d{3,})-[0-9T_-]+\.toml\Z")
+_numbering = threading.Lock()  # two quick adds must not take the same number
 
 
 @dataclass(frozen=True)
@@ -65,10 +67,11 @@ def add_to_queue(runs_dir: Path, config: TrainConfig) -> tuple[QueueEntry, int]:
         folder.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
         raise LorasentError(f"cannot create {folder}: {exc.strerror or exc}") from None
-    waiting = queued(runs_dir)
-    number = max((entry.number for entry in waiting), default=0) + 1
-    entry = QueueEntry(folder / f"{number:03d}-{datetime.now():%Y%m%dT%H%M%S_%f}.toml", number)
-    atomic_write_text(entry.path, config_to_toml(config))
+    with _numbering:
+        waiting = queued(runs_dir)
+        number = max((entry.number for entry in waiting), default=0) + 1
+        entry = QueueEntry(folder / f"{number:03d}-{datetime.now():%Y%m%dT%H%M%S_%f}.toml", number)
+        atomic_write_text(entry.path, config_to_toml(config))
     return entry, len(waiting) + 1
 
 
