@@ -88,3 +88,13 @@ def test_run_queue_runs_entries_in_order_also_those_added_meanwhile_and_they_lea
     assert len(starts) == 1 and ends == [result]  # one queue run, however many rounds
     again = run_queue(open_sweep(QUEUE_STUDY, runs_dir=tmp_path, prune=False))
     assert len(again.leaderboard) == 3  # nothing ran twice
+
+
+def test_the_queue_module_imports_without_textual_torch_or_optuna():
+    import subprocess
+    import sys
+
+    code = ("import sys, lorasent_tui.core.sweep.queue_files; "
+            "print(sorted({m.split('.')[0] for m in sys.modules} & {'textual', 'torch', 'optuna'}))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "[]"
