@@ -86,8 +86,15 @@ def test_run_queue_runs_entries_in_order_also_those_added_meanwhile_and_they_lea
     assert [RunStore(tmp_path).get(row.run_id).config().lora_r for row in by_number] == [2, 4, 3]
     assert queued(tmp_path) == []
     assert len(starts) == 1 and ends == [result]  # one queue run, however many rounds
-    again = run_queue(open_sweep(QUEUE_STUDY, runs_dir=tmp_path, prune=False))
-    assert len(again.leaderboard) == 3  # nothing ran twice
+    # Again, as the app runs it: the queue study continues and nothing runs twice.
+    import threading
+
+    from lorasent_tui.tui.services import QueueRequest, default_sweeper
+
+    boards = []
+    again = default_sweeper(QueueRequest(), runs_dir=tmp_path, stop=threading.Event(),
+                            callbacks=SweepCallbacks(), on_leaderboard=boards.append)
+    assert len(again.leaderboard) == 3 and again.study == QUEUE_STUDY and boards == []
 
 
 def test_the_queue_module_imports_without_textual_torch_or_optuna():

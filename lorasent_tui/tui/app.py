@@ -23,13 +23,12 @@ from lorasent_tui.core.gcfreeze import freeze_long_lived
 from lorasent_tui.core.errors import describe_exception
 from lorasent_tui.core.fsutil import atomic_write_text
 from lorasent_tui.core.store import SCREENSHOTS_DIR
-from lorasent_tui.core.sweep.queue_files import queue_dir, queued
 from lorasent_tui.tui.commands import LorasentCommands
-from lorasent_tui.tui.confirm import ConfirmScreen
 from lorasent_tui.tui.messages import (
     ResumeRun, RunDeleted, RunEnded, RunReady, RunsChanged, ShowStatus, UseSettings,
 )
 from lorasent_tui.tui.predict_panel import PredictPanel
+from lorasent_tui.tui.queue_prompt import offer_queue, run_queue
 from lorasent_tui.tui.runs_panel import RunsPanel
 from lorasent_tui.tui.settings_file import (
     DEFAULT_SETTINGS_FILE, load_settings, save_settings,
@@ -134,17 +133,7 @@ class LorasentApp(App[int]):
 
     @work(group="queue-offer", exit_on_error=False)
     async def _offer_queue(self) -> None:
-        """Settings queued before the app last closed: continue the queue now, if the user says so."""
-        waiting = len(await asyncio.to_thread(queued, self.services.runs_dir))
-        if not waiting:
-            return
-        runs = f"{waiting} queued run{'s' if waiting != 1 else ''}"
-        question = (f"{runs} did not complete before the app last closed ({queue_dir(self.services.runs_dir)})."
-                    " Continue the queue now?")
-        if await self.push_screen_wait(ConfirmScreen(question, yes_label="Continue")):
-            self.action_run_queue()
-        else:
-            self.show_status(f"{runs} wait{'s' if waiting == 1 else ''}: ctrl+r runs the queue.")
+        await offer_queue(self)
 
     # -- panels --------------------------------------------------------------------------
     @property
@@ -213,16 +202,7 @@ class LorasentApp(App[int]):
         self.train_panel.add_to_queue()
 
     def action_run_queue(self) -> None:
-        panels = self.query(SweepsPanel)
-        if not panels:  # mounted lazily, just after the first frame
-            self.set_timer(0.02, self.action_run_queue)
-            return
-        waiting = len(queued(self.services.runs_dir))
-        if not waiting:
-            self.show_status("The queue is empty: ctrl+n on the Train tab queues its settings.", "warning")
-        elif panels.first().start_queue(waiting):
-            self.show_status(f"Running the queue: {waiting} waiting, one after another "
-                             "(leaderboard on the Sweeps tab, f10; ctrl+t stops).")
+        run_queue(self)
 
     def action_preview_data(self) -> None:
         self.action_show_tab("train")
