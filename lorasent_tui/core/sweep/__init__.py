@@ -2,5 +2,6 @@
 
 space.py reads the TOML search space; study.py opens a study and runs its trials;
 storage.py says where the study lives; leaderboard.py ranks trials; parallel.py runs several
-sweep processes at once; events.py is what a sweep reports.
+sweep processes at once; events.py is what a sweep reports; queue_files.py keeps the app's
+run queue (``<runs>/queue``) and runs it as a queue study.
 """
