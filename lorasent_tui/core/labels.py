@@ -126,10 +126,12 @@ def given_ids(values: list[Any], given: tuple[str, ...]) -> tuple[tuple[str, ...
     by_name = {v: canonical.get(class_name(v)) for v in values}
     if all(i is not None for i in by_name.values()):
         return given, by_name
-    ids = {v: class_name(v) for v in values}
-    if all(t is not None and t.isdigit() and int(t) < len(given) for t in ids.values()):
-        return given, {v: int(t) for v, t in ids.items()}
-    unknown = sorted({class_name(v) for v, i in by_name.items() if i is None})
+    ids = {v: int(t) if t is not None and t.isdigit() and int(t) < len(given) else None
+           for v, t in ((v, class_name(v)) for v in values)}
+    if all(i is not None for i in ids.values()):
+        return given, ids
+    unknown = sorted({class_name(v) for v in values if by_name[v] is None and ids[v] is None}
+                     or {class_name(v) for v in values if by_name[v] is None})
     shown = ", ".join(repr(u) for u in unknown[:5]) + (
         f" and {len(unknown) - 5} more" if len(unknown) > 5 else "")
     noun = "value" if len(unknown) == 1 else "values"
