@@ -6,13 +6,13 @@ import argparse
 import sys
 import warnings
 from pathlib import Path
-from typing import Sequence
+from typing import Any, Sequence
 
 from lorasent_tui.core.config import PRESETS, TRUNCATION_SIDES
 from lorasent_tui.core.configfile import resolve_config
 from lorasent_tui.core.errors import LorasentError
 
-SUBCOMMANDS = ("train", "predict", "runs", "export", "report")
+SUBCOMMANDS = ("train", "predict", "runs", "export", "report", "sweep")
 
 # (flag, config field, help) — every training flag maps to one TrainConfig field.
 TRAIN_FLAGS: tuple[tuple[str, str, str], ...] = (
@@ -75,7 +75,9 @@ def build_parser() -> argparse.ArgumentParser:
     train = sub.add_parser("train", help="train headless, printing a metrics row per epoch",
                            description="Train headless. Flags override --config, which overrides --preset.")
     _add_train_flags(train)
-    train.add_argument("--resume", metavar="RUN", help="continue a stopped, failed or interrupted run")
+    train.add_argument("--resume", metavar="RUN",
+                       help="continue a stopped, failed or interrupted run with its own settings; "
+                            "with --epochs N, also extend it (a completed one too) to N epochs")
     train.add_argument("--run-id", metavar="ID", help="name of the new run folder (default: time-model-random)")
     train.add_argument("--report-to", action="append", metavar="TRACKER",
                        help="tensorboard, wandb, mlflow, all or none (comma-separated or repeated)")
@@ -107,7 +109,40 @@ def build_parser() -> argparse.ArgumentParser:
     report.add_argument("run", metavar="RUN")
     report.add_argument("--output", "-o", metavar="FILE", help="PNG path (default: RUN/report.png)")
     _add_runs_dir(report)
+    _add_sweep_parser(sub)
     return parser
+
+
+def _add_sweep_parser(sub: Any) -> None:
+    sweep = sub.add_parser(
+        "sweep", help="search hyperparameters, or run a queue of configs, with Optuna",
+        description="Run trials (each an ordinary run) over a TOML search space: fixed settings plus a "
+                    "[search] table, e.g. learning_rate = {low = 1e-4, high = 1e-2, log = true}, "
+                    "lora_r = {choices = [4, 8, 16]}. Flags fix settings as in train. "
+                    "Ctrl+C, or a file RUNS/sweeps/STUDY.STOP, stops the sweep cleanly.")
+    sweep.add_argument("space", nargs="?", metavar="SPACE.toml", help="the search space")
+    sweep.add_argument("--configs", nargs="+", metavar="FILE",
+                       help="run these config files (or a folder of them) in order instead of a search")
+    _add_train_flags(sweep)
+    sweep.add_argument("--trials", type=int, metavar="N",
+                       help="trials of a search to run now (default: 10; the whole grid with --sampler grid)")
+    sweep.add_argument("--metric", default="accuracy", metavar="KEY",
+                       help="what ranks trials, at each run's best epoch: accuracy (default), f1, "
+                            "roc_auc, eval_loss (losses are minimised) or another recorded metric")
+    sweep.add_argument("--sampler", default="tpe", choices=("tpe", "random", "grid"),
+                       help="how settings are chosen (default: tpe)")
+    sweep.add_argument("--no-prune", action="store_true",
+                       help="never stop a trial early (default: median pruning after each epoch)")
+    sweep.add_argument("--study", metavar="NAME",
+                       help="study name; an existing study is continued (default: the space file's name)")
+    sweep.add_argument("--storage", metavar="URL",
+                       help="Optuna storage: a database URL (sqlite:///f.db, postgresql://user@host/db) "
+                            "or a journal file (*.log) on a shared filesystem "
+                            "(default: RUNS/sweeps/STUDY.db)")
+    sweep.add_argument("--parallel", type=int, default=1, metavar="N",
+                       help="trials at once, as worker processes, one per GPU")
+    sweep.add_argument("--json", action="store_true", help="print the leaderboard as JSON")
+    sweep.add_argument("--worker", type=int, help=argparse.SUPPRESS)  # set for --parallel's workers
 
 
 def build_tui_parser() -> argparse.ArgumentParser:
@@ -120,6 +155,15 @@ def build_tui_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def check_resume_flags(args: argparse.Namespace) -> None:
+    """A resumed run keeps its recorded settings: any training flag but --epochs is an error."""
+    given = [("--config", args.config), ("--preset", args.preset), ("--run-id", args.run_id)]
+    given += [(flag, getattr(args, field)) for flag, field, _help in TRAIN_FLAGS if field != "epochs"]
+    for flag, value in given:
+        if value is not None:
+            raise LorasentError(f"{flag} cannot be changed when resuming; only --epochs can")
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     # Library deprecation notices (transformers 5 -> 6) are for developers, not for a user's run.
     warnings.filterwarnings("ignore", category=FutureWarning)
@@ -127,6 +171,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         if argv and argv[0] in SUBCOMMANDS + ("-h", "--help"):
             args = build_parser().parse_args(argv)
+            if args.command == "train" and args.resume:
+                check_resume_flags(args)
             from lorasent_tui import commands
 
             return getattr(commands, f"cmd_{args.command}")(args)
@@ -134,8 +180,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         config = resolve_config(args.config, args.preset, vars(args))
         from lorasent_tui.tui.app import run_tui
 
+        # Without --config or --preset the app starts from the runs folder's remembered settings.
         return run_tui(config, Path(args.runs_dir), start=args.start,
-                       config_path=Path(args.config) if args.config else None)
+                       config_path=Path(args.config) if args.config else None,
+                       flags=None if args.config or args.preset else vars(args))
     except LorasentError as exc:
         print(f"lorasent-tui: error: {exc}", file=sys.stderr)
         return exc.exit_code

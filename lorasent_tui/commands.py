@@ -41,6 +41,7 @@ class ConsoleReporter:
         self.quiet = quiet
         self.tty = sys.stderr.isatty()
         self.last_print = 0.0
+        self.last_phase: str | None = None
         self.header_done = False
 
     def callbacks(self) -> TrainCallbacks:
@@ -57,13 +58,19 @@ class ConsoleReporter:
     def progress(self, event: StepProgress) -> None:
         now = time.monotonic()
         interval = 0.5 if self.tty else 10.0
-        if self.quiet or (now - self.last_print < interval and event.step != event.total):
+        evaluating = event.phase == "eval"
+        last = event.eval_done == event.eval_total if evaluating else event.step == event.total
+        if self.quiet or (now - self.last_print < interval and not last and event.phase == self.last_phase):
             return
-        self.last_print = now
-        loss = "" if event.loss is None else f" loss {event.loss:.4f}"
-        self._err(f"\rstep {event.step}/{event.total} epoch {event.epoch}/{event.epochs} "
-                  f"elapsed {format_duration(event.elapsed)} eta {format_duration(event.eta)}"
-                  f"{loss} [{event.device}]")
+        self.last_print, self.last_phase = now, event.phase
+        if evaluating:
+            where = f"evaluating epoch {event.epoch}: {event.eval_done:,}/{event.eval_total:,} reviews"
+        else:
+            loss = "" if event.loss is None else f" loss {event.loss:.4f}"
+            where = f"step {event.step}/{event.total} epoch {event.epoch}/{event.epochs}{loss}"
+        done = "" if event.fraction is None else f" {event.fraction:.0%}"
+        self._err(f"\r{where}{done} elapsed {format_duration(event.elapsed)} "
+                  f"eta {format_duration(event.eta)} [{event.device}]")
 
     def epoch(self, event: EpochResult) -> None:
         if self.tty and not self.quiet:
@@ -86,10 +93,22 @@ def _install_stop_handler(stop: threading.Event) -> None:
     signal.signal(signal.SIGTERM, handle)
 
 
+def _resumed_config(args: argparse.Namespace):
+    """The resumed run's own config, with ``--epochs`` applied (validated like any config)."""
+    from lorasent_tui.core.config import config_from_dict
+    from lorasent_tui.core.store import RunStore
+
+    saved = RunStore(args.runs_dir).get(args.resume).config()
+    if args.epochs is None:
+        return saved
+    return config_from_dict({**saved.to_dict(), "epochs": args.epochs})
+
+
 def cmd_train(args: argparse.Namespace) -> int:
     from lorasent_tui.core.configfile import resolve_config
 
-    config = resolve_config(args.config, args.preset, vars(args))
+    config = (_resumed_config(args) if args.resume
+              else resolve_config(args.config, args.preset, vars(args)))
     if args.print_config:
         print(config.to_json())
         return 0
@@ -103,15 +122,16 @@ def cmd_train(args: argparse.Namespace) -> int:
         _install_stop_handler(stop)
     reporter = ConsoleReporter(quiet=args.quiet)
     callbacks = combine_callbacks(reporter.callbacks(), trackers)
+    epochs = config.epochs if args.resume and args.epochs is not None else None
     if config.processes > 1 and "WORLD_SIZE" not in os.environ:
         from lorasent_tui.core.launcher import train_subprocess
 
         result = train_subprocess(config, runs_dir=Path(args.runs_dir), callbacks=callbacks,
                                   stop_event=stop, resume=args.resume, nproc=config.processes,
-                                  run_id=args.run_id)
+                                  run_id=args.run_id, epochs=epochs)
     else:
         result = train(config, runs_dir=Path(args.runs_dir), callbacks=callbacks,
-                       stop_event=stop, resume=args.resume, run_id=args.run_id)
+                       stop_event=stop, resume=args.resume, run_id=args.run_id, epochs=epochs)
     if os.environ.get("RANK", "0") != "0":
         return 0 if isinstance(result, RunFinished) and result.state == "completed" else 1
     if isinstance(result, RunFailed):
@@ -173,14 +193,24 @@ def cmd_runs(args: argparse.Namespace) -> int:
     if not summaries:
         print(f"no runs in {args.runs_dir}")
         return 0
-    print(f"{'RUN':<40} {'STATE':<11} {'MODEL':<24} {'EPOCHS':>6} {'BEST ACC':>8}")
-    for s in summaries:
-        acc = "-" if s.best_accuracy is None else f"{s.best_accuracy:.4f}"
-        model = s.model.rstrip("/").split("/")[-1][:24]
-        print(f"{s.run_id:<40} {s.state:<11} {model:<24} {f'{s.epochs_done}/{s.epochs}':>6} {acc:>8}")
-        if s.problem:
-            print(f"  ! {s.problem}")
+    header = ("RUN", "STATE", "MODEL", "EPOCHS", "BEST ACC")
+    rows = [(s.run_id, s.state, _short(s.model.rstrip("/").split("/")[-1], MODEL_WIDTH),
+             f"{s.epochs_done}/{s.epochs}", format_metric(s.best_accuracy)) for s in summaries]
+    widths = [max(len(row[i]) for row in rows + [header]) for i in range(len(header))]
+    for row, summary in zip([header] + rows, [None] + summaries):
+        cells = [cell.ljust(width) if i < 3 else cell.rjust(width)
+                 for i, (cell, width) in enumerate(zip(row, widths))]
+        print("  ".join(cells).rstrip())
+        if summary is not None and summary.problem:
+            print(f"  ! {summary.problem}")
     return 0
+
+
+MODEL_WIDTH = 32  # a hub id's last part; run ids are never cut (they are what commands take)
+
+
+def _short(text: str, width: int) -> str:
+    return text if len(text) <= width else text[:width - 1] + "…"
 
 
 def cmd_export(args: argparse.Namespace) -> int:
@@ -197,3 +227,47 @@ def cmd_report(args: argparse.Namespace) -> int:
     path = write_report(args.run, runs_dir=args.runs_dir, output=args.output)
     print(f"report written to {path}")
     return 0
+
+
+def cmd_sweep(args: argparse.Namespace) -> int:
+    from lorasent_tui.core.sweep.parallel import (run_workers, split_trials, visible_gpus,
+                                                  worker_command, worker_env)
+    from lorasent_tui.core.sweep.storage import stop_file, storage_url
+    from lorasent_tui.core.sweep.study import (StopSignal, open_sweep, queue_chooser, run_trials,
+                                               search_chooser, started_event, summarise)
+    from lorasent_tui.sweep_cli import (SweepReporter, leaderboard_json, leaderboard_table, plan_sweep,
+                                        worker_args)
+
+    plan = plan_sweep(args)
+    runs_dir = Path(args.runs_dir)
+    stop_path = stop_file(runs_dir, plan.study)
+    if args.worker is None:
+        stop_path.unlink(missing_ok=True)  # left by an earlier sweep; this one starts afresh
+    stop = StopSignal(file=stop_path)
+    if threading.current_thread() is threading.main_thread():
+        _install_stop_handler(stop)
+    url = storage_url(args.storage, runs_dir, plan.study)
+    sweep = open_sweep(plan.study, runs_dir=runs_dir, storage=url, metric=args.metric, sampler=args.sampler,
+                       grid=plan.grid, prune=not args.no_prune and plan.queue is None, stop=stop)
+    reporter = SweepReporter(args.metric, "" if args.worker is None else f"[worker {args.worker}] ")
+    status = 0
+    if args.parallel > 1:
+        gpus = visible_gpus()
+        if len(gpus) < args.parallel:
+            where = f"{len(gpus)} GPUs" if gpus else "the CPU cores (no GPU)"
+            print(f"warning: {args.parallel} trials at once share {where}", file=sys.stderr)
+        reporter.started(started_event(sweep))
+        shares = split_trials(plan.trials, args.parallel)
+        status = run_workers([(worker_command(worker_args(args, plan.study, url), share, index),
+                               worker_env(index, gpus)) for index, share in enumerate(shares)],
+                             stop, stop_path)
+        result = summarise(sweep)
+    elif plan.queue is not None:
+        choose, pending = queue_chooser(sweep, plan.queue)
+        result = run_trials(sweep, choose, pending, reporter.callbacks())
+    else:
+        result = run_trials(sweep, search_chooser(plan.space), plan.trials, reporter.callbacks())
+    if args.worker is None:
+        stop_path.unlink(missing_ok=True)
+        print(leaderboard_json(result) if args.json else leaderboard_table(result), flush=True)
+    return status or (130 if result.stopped else 0)

@@ -7,8 +7,13 @@ n-th marker (default the first) of that phase whose detail matches the regex blo
 after printing ``@@ paused``, so that a kill lands exactly there (e.g. between the two renames
 of ``fsutil.atomic_replace_dir``).
 
-Nothing in lorasent_tui is changed: the hooks wrap its functions from outside, in this
-process only.
+Nothing in lorasent_tui is changed. The training phases are seen through the trainer's
+public callbacks (``trainer.train``'s ``callbacks``, the seam the CLI and the app use too):
+its StatusUpdates ("loading model", "loading data"), a StepProgress after every training step
+and one before every evaluation batch. File writes are seen by wrapping the public functions
+that do them (``os.replace``, ``shutil.rmtree``, ``tempfile.mkdtemp``, safetensors'
+``save_file``, the run store's writers, ``checkpoint.save_checkpoint``), in this process only.
+A hook whose target is gone fails loudly instead of silently printing nothing.
 
 ``python tests/kill_target.py --zygote`` imports torch, transformers and peft once, then
 forks one training process per request, so a kill test does not pay ~5 s of imports per
@@ -26,6 +31,7 @@ import os
 import re
 import shutil
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -50,11 +56,8 @@ def mark(phase: str, detail: object = "") -> None:
 
 
 def _before(owner: object, name: str, phase: str, describe=lambda *a, **k: "") -> None:
-    """Wrap ``owner.<name>`` (the first of ``name``'s "|"-separated spellings that exists)."""
-    name = next((n for n in name.split("|") if hasattr(owner, n)), None)
-    if name is None:
-        return  # the trainer was refactored: that marker is simply not printed
-    real = getattr(owner, name)
+    """Print a marker before each call of ``owner.<name>``."""
+    real = getattr(owner, name)  # AttributeError: a hooked function was renamed; fix the hook
 
     @functools.wraps(real)
     def wrapper(*args, **kwargs):
@@ -64,16 +67,36 @@ def _before(owner: object, name: str, phase: str, describe=lambda *a, **k: "") -
     setattr(owner, name, wrapper)
 
 
+def marker_callbacks():
+    """The phase markers, from the events the trainer reports."""
+    from lorasent_tui.core.events import TrainCallbacks
+
+    def on_status(event) -> None:
+        for prefix, phase in (("loading model", "load-model"), ("loading data", "load-data")):
+            if event.message.startswith(prefix):
+                mark(phase)
+
+    def on_progress(event) -> None:
+        if event.phase == "train":
+            mark("step", f"{event.step} epoch {event.epoch}")
+        elif event.eval_done == 0:
+            mark("eval", event.epoch)
+
+    return TrainCallbacks(on_status=on_status, on_progress=on_progress)
+
+
 def install() -> None:
     import safetensors.torch
 
     from lorasent_tui.core import checkpoint, store, trainer
+    from lorasent_tui.core.events import combine_callbacks
 
     def name(path) -> str:
         return Path(path).name
 
     _before(os, "replace", "replace", lambda src, dst, *a, **k: f"{name(src)} -> {name(dst)}")
     _before(shutil, "rmtree", "rmtree", lambda path, *a, **k: name(path))
+    _before(tempfile, "mkdtemp", "mkdtemp", lambda *a, prefix="", **k: prefix)
     _before(safetensors.torch, "save_file", "save_file", lambda tensors, filename, *a, **k: name(filename))
     _before(store.RunStore, "create", "create")
     _before(store.Run, "write_metrics", "metrics", lambda self, rows: len(rows))
@@ -81,19 +104,14 @@ def install() -> None:
     _before(store.Run, "update_status", "status", lambda self, **changes: " ".join(
         f"{k}={changes[k]}" for k in ("state", "epochs_done") if k in changes))
     _before(checkpoint, "save_checkpoint", "checkpoint", lambda folder, m, o, s, state: state["epoch"])
-    _before(trainer, "_prepare_model|prepare_model", "load-model")
-    _before(trainer, "_prepare_data|prepare_data", "load-data")
-    _before(trainer, "_restore", "restore")
-    _before(trainer, "_evaluate", "eval", lambda session, epoch, *rest: epoch)
-    _before(trainer, "_save_adapter", "adapter", lambda session: session.best_epoch)
 
-    real_report = trainer._report_step
+    real_train = trainer.train
 
-    def report_step(session, epoch, *args, **kwargs):
-        real_report(session, epoch, *args, **kwargs)
-        mark("step", f"{session.global_step} epoch {epoch}")
+    @functools.wraps(real_train)
+    def train(*args, callbacks=None, **kwargs):
+        return real_train(*args, callbacks=combine_callbacks(callbacks, marker_callbacks()), **kwargs)
 
-    trainer._report_step = report_step
+    trainer.train = train
 
 
 def _child(request: dict) -> None:

@@ -325,3 +325,79 @@ def test_read_only_runs_folder_is_a_clear_error(tmp_path, monkeypatch):
                         else real_access(p, mode, **k))
     with pytest.raises(RunError, match="is not writable"):
         RunStore(tmp_path).create(TrainConfig())
+
+
+# -- mistakes found before training leave no run folder --------------------------------------
+
+
+def _bad_label_file(tmp_path):
+    path = tmp_path / "bad-labels.csv"
+    path.write_text("text,label\n" + "".join(f"review {i},maybe\n" for i in range(20)))
+    return path
+
+
+def _wrong_columns_file(tmp_path):
+    path = tmp_path / "wrong-columns.csv"
+    path.write_text("body,stars\n" + "".join(f"review {i},{i % 2}\n" for i in range(20)))
+    return path
+
+
+@pytest.mark.parametrize("flags, says", [
+    (lambda tmp, model: ["--dataset", str(tmp / "nope.csv")], "nope.csv"),
+    (lambda tmp, model: ["--dataset", str(_bad_label_file(tmp))], "bad-labels.csv"),
+    (lambda tmp, model: ["--dataset", str(_wrong_columns_file(tmp))], "wrong-columns.csv"),
+    (lambda tmp, model: ["--model", str(tmp / "no-such-model")], "no-such-model"),
+    (lambda tmp, model: ["--model", "no-such-org/no-such-model-xyz"], "no-such-model-xyz"),
+    (lambda tmp, model: ["--model", str(tmp)], "config.json"),  # a folder that is no model
+], ids=["missing-file", "bad-labels", "wrong-columns", "missing-model-folder", "unknown-hub-id",
+        "not-a-model-folder"])
+def test_input_mistakes_exit_2_and_leave_runs_empty(flags, says, tiny_model_dir, tmp_path, capsys):
+    runs = tmp_path / "runs"
+    model = tiny_model_dir("bert")
+    capsys.readouterr()  # building the tiny model prints progress bars
+    argv = ["train", "--model", str(model), "--train-size", "8", "--eval-size", "8", "--epochs", "1",
+            "--device", "cpu", "--runs-dir", str(runs), "--quiet", *flags(tmp_path, model)]
+    code = _main(argv)
+    err = capsys.readouterr().err.strip().splitlines()
+    assert code == 2, err
+    assert len(err) == 1 and err[0].startswith("lorasent-tui: error:") and says in err[0], err
+    assert not runs.exists() or not any(runs.iterdir())
+
+
+def test_a_model_folder_without_safetensors_weights_is_found_before_the_run(tiny_model_dir, tmp_path):
+    from lorasent_tui.core.trainer import train
+
+    folder = tmp_path / "model"
+    shutil.copytree(tiny_model_dir("bert"), folder)
+    (folder / "model.safetensors").unlink()
+    result = train(_config(folder), runs_dir=tmp_path / "runs")
+    assert isinstance(result, RunFailed) and result.user_error and result.run_id is None
+    assert "model.safetensors" in result.message
+    assert not (tmp_path / "runs").exists()
+
+
+def test_a_failure_after_training_started_keeps_its_folder(tiny_model_dir, tmp_path, monkeypatch):
+    from lorasent_tui.core import views
+    from lorasent_tui.core.trainer import train
+
+    def broken(*_args):
+        raise RuntimeError("tokenizer exploded")
+
+    monkeypatch.setattr(views, "encode_views", broken)  # fails while the run sets up
+
+    result = train(_config(tiny_model_dir("bert")), runs_dir=tmp_path)
+    assert isinstance(result, RunFailed) and result.run_id is not None
+    (summary,) = RunStore(tmp_path).list()
+    assert summary.state == "failed"
+
+
+@pytest.mark.slow
+def test_input_mistakes_under_torchrun_leave_runs_empty_too(tiny_model_dir, tmp_path):
+    """The multi-process path: rank 0's one-line error comes back, and no folder is left."""
+    from lorasent_tui.core.launcher import train_subprocess
+
+    config = _config(tiny_model_dir("bert"), dataset=str(tmp_path / "nope.csv"))
+    result = train_subprocess(config, runs_dir=tmp_path / "runs", nproc=2)
+    assert isinstance(result, RunFailed) and result.user_error and result.run_id is None, result
+    assert "nope.csv" in result.message and "\n" not in result.message
+    assert not (tmp_path / "runs").exists() or not any((tmp_path / "runs").iterdir())

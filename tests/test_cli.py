@@ -81,3 +81,63 @@ def test_end_to_end_bundled_minilm(tmp_path):
     assert labels == ["positive", "negative"]
     listing = _run("runs", "--json", "--runs-dir", str(runs))
     assert json.loads(listing.stdout)[0]["state"] == "completed"
+
+
+@pytest.mark.parametrize("flag, value", [("--learning-rate", "0.1"), ("--preset", "seed"),
+                                         ("--config", "x.toml"), ("--model", "minilm"),
+                                         ("--run-id", "other")])
+def test_resume_refuses_every_training_flag_but_epochs(flag, value, tmp_path, capsys):
+    code = main(["train", "--resume", "some-run", "--epochs", "4", flag, value,
+                 "--runs-dir", str(tmp_path)])
+    err = capsys.readouterr().err.strip().splitlines()
+    assert code == 2
+    assert err == [f"lorasent-tui: error: {flag} cannot be changed when resuming; only --epochs can"]
+    assert not any(tmp_path.iterdir())
+
+
+def test_resume_print_config_shows_the_runs_config_with_new_epochs(tmp_path, capsys):
+    from lorasent_tui.core.config import build_config
+    from lorasent_tui.core.store import RunStore
+
+    cfg = build_config({"preset": "seed", "lora_r": 6, "epochs": 2})
+    RunStore(tmp_path).create(cfg, run_id="r")
+    args = ["train", "--resume", "r", "--runs-dir", str(tmp_path), "--print-config"]
+    assert main(args + ["--epochs", "5"]) == 0
+    assert json.loads(capsys.readouterr().out) == {**cfg.to_dict(), "epochs": 5}
+    assert main(args + ["--epochs", "zero"]) == 2
+    assert "epochs" in capsys.readouterr().err
+
+
+def test_runs_table_stays_aligned_with_long_run_ids(tmp_path, capsys):
+    from lorasent_tui.core.config import TrainConfig
+    from lorasent_tui.core.store import RunStore
+
+    store = RunStore(tmp_path)
+    store.create(TrainConfig(model="distilbert/distilbert-base-uncased-finetuned-sst-2-english"),
+                 run_id="20260101-120000-distilbert-base-uncased-finetuned-ab12")
+    store.create(TrainConfig(), run_id="short")
+    assert main(["runs", "--runs-dir", str(tmp_path)]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert len(lines) == 3
+    starts = [[line.index(word) for word in ("running",)] for line in lines[1:]]
+    assert starts[0] == starts[1] == [lines[0].index("STATE")]
+    epochs_end = lines[0].index("EPOCHS") + len("EPOCHS")
+    assert all(line[:epochs_end].endswith("0/3") for line in lines[1:])
+    assert "…" in lines[1] or "…" in lines[2]  # the long model name is cut, with an ellipsis
+    assert "20260101-120000-distilbert-base-uncased-finetuned-ab12" in "\n".join(lines)
+
+
+def test_console_status_lines_show_the_whole_runs_eta_and_evaluation_in_reviews(capsys):
+    from lorasent_tui.commands import ConsoleReporter
+    from lorasent_tui.core.events import StepProgress
+
+    reporter = ConsoleReporter()
+    reporter.progress(StepProgress(10, 30, 1, 3, 12.0, 95.0, 0.5, phase="train", fraction=0.2))
+    reporter.progress(StepProgress(10, 30, 1, 3, 13.0, 94.0, None, phase="eval", fraction=0.21,
+                                   eval_done=0, eval_total=1000))
+    reporter.progress(StepProgress(10, 30, 1, 3, 20.0, 80.0, None, phase="eval", fraction=0.3,
+                                   eval_done=1000, eval_total=1000))
+    lines = capsys.readouterr().err.splitlines()
+    assert lines == ["step 10/30 epoch 1/3 loss 0.5000 20% elapsed 0:12 eta 1:35 [cpu]",
+                     "evaluating epoch 1: 0/1,000 reviews 21% elapsed 0:13 eta 1:34 [cpu]",
+                     "evaluating epoch 1: 1,000/1,000 reviews 30% elapsed 0:20 eta 1:20 [cpu]"]

@@ -69,7 +69,7 @@ def kill_points() -> list[KillPoint]:
         KillPoint("eval 1 starts", "eval", trigger=r"^@@ eval 1$"),
         KillPoint("eval 2 +0.05 s", "eval", trigger=r"^@@ eval 2$", delay=0.05),
         KillPoint("paused at eval 3", "eval", **_kw(_pause("eval:^3$")), resume=True),
-        KillPoint("adapter save, epoch 1", "writing", trigger=r"^@@ adapter"),
+        KillPoint("adapter save, epoch 1", "writing", trigger=r"^@@ mkdtemp \.adapter-"),
         KillPoint("paused before adapter rename", "writing", **_kw(_pause("replace:-> adapter$"))),
         KillPoint("metrics write, epoch 1", "writing", trigger=r"^@@ metrics 1$"),
         KillPoint("checkpoint weights, epoch 1", "writing", trigger=r"^@@ save_file trainable"),
@@ -148,8 +148,8 @@ def run_and_kill(point: KillPoint, model_dir: Path, runs: Path, zygote: Zygote,
                  resume_id: str | None = None) -> str:
     """Start a training process, SIGKILL it at the point; the last stderr line before the kill."""
     args = TRAIN_ARGS + ["--model", str(model_dir), "--runs-dir", str(runs)]
-    if resume_id:
-        args += ["--resume", resume_id]
+    if resume_id:  # a resumed run keeps its own settings; no training flag may be given
+        args = ["train", "--runs-dir", str(runs), "--resume", resume_id]
     env = {"LORASENT_KILL_PAUSE": point.pause} if point.pause else {}
     lines: queue.Queue = queue.Queue()
     if point.plain:  # the real thing: a fresh interpreter, no markers

@@ -111,7 +111,8 @@ def test_resume_of_a_completed_run_is_a_clear_error(tiny_model_dir, tmp_path):
     run.update_status(state="completed")
     result = train(tiny_config(tiny_model_dir("bert")), runs_dir=tmp_path, resume="done")
     assert isinstance(result, RunFailed) and result.user_error
-    assert result.message == "run done is already completed; nothing to resume"
+    assert result.message == ("run done is already completed; nothing to resume "
+                              "(pass --epochs above 3 to train it further)")
     assert run.status()["state"] == "completed"  # the finished run is left as it was
 
 
@@ -232,6 +233,16 @@ def test_cli_train_resume(baseline, tiny_model_dir, tmp_path, capsys):
 
     assert main(["train", "--resume", first.run_id, "--runs-dir", str(tmp_path)]) == 2
     assert "already completed" in capsys.readouterr().err
+    handlers = {sig: signal.getsignal(sig) for sig in (signal.SIGINT, signal.SIGTERM)}
+    try:  # extended by one epoch from the command line
+        code = main(["train", "--resume", first.run_id, "--epochs", "4", "--runs-dir", str(tmp_path),
+                     "--quiet"])
+    finally:
+        for sig, handler in handlers.items():
+            signal.signal(sig, handler)
+    assert code == 0, capsys.readouterr().err
+    run = RunStore(tmp_path).get(first.run_id)
+    assert [r["epoch"] for r in run.metrics()] == [1, 2, 3, 4] and run.config().epochs == 4
 
 
 
@@ -247,3 +258,79 @@ def test_long_lived_objects_are_frozen_only_while_a_run_trains(tiny_model_dir, t
     assert isinstance(result, RunFinished)
     assert frozen_during and frozen_during[0] > 10_000
     assert gc.get_freeze_count() == 0
+
+
+def test_stop_during_evaluation_drops_that_epoch_and_resumes(baseline, tiny_model_dir, tmp_path):
+    """Stop while epoch 2 is evaluated: no row or checkpoint for it; epoch 1 stays resumable."""
+    from lorasent_tui.core.checkpoint import checkpoint_state
+    from lorasent_tui.core.trainer import train
+
+    stop = threading.Event()
+    scored_after_stop = []
+
+    def on_progress(event):
+        if event.phase == "eval" and event.epoch == 2:
+            if stop.is_set():
+                scored_after_stop.append(event.eval_done)
+            elif event.eval_done == 0:
+                stop.set()
+
+    # Small evaluation batches, so there is a batch boundary to stop at.
+    config = tiny_config(tiny_model_dir("bert"), eval_batch_size=4)
+    first = train(config, runs_dir=tmp_path, stop_event=stop, callbacks=TrainCallbacks(on_progress=on_progress))
+    assert isinstance(first, RunFinished) and first.state == "stopped", first
+    assert scored_after_stop == []  # not one more batch was scored
+    run = RunStore(tmp_path).get(first.run_id)
+    assert [r["epoch"] for r in run.metrics()] == [1]
+    assert sorted(run.roc()) == ["1"]
+    assert checkpoint_state(run.checkpoint_dir)["epoch"] == 1
+    status = run.status()
+    assert status["state"] == "stopped" and status["epochs_done"] == 1
+    assert [t["epoch"] for t in status["epoch_times"]] == [1]
+
+    resumed = train(tiny_config("ignored-on-resume"), runs_dir=tmp_path, resume=first.run_id)
+    assert resumed.state == "completed", resumed
+    assert_same_rows(run.metrics(), baseline["rows"])
+
+
+def test_extend_a_completed_run(tiny_model_dir, tmp_path, monkeypatch):
+    """A completed 1-epoch run resumed with epochs=2: epoch 1 kept, epoch 2 on a fresh decay."""
+    import torch
+
+    from lorasent_tui.core.session import lr_schedule
+    from lorasent_tui.core.trainer import train
+
+    config = tiny_config(tiny_model_dir("bert"), epochs=1, warmup_ratio=0.25)
+    first = train(config, runs_dir=tmp_path)
+    assert first.state == "completed", first
+    run = RunStore(tmp_path).get(first.run_id)
+    (row_1,) = run.metrics()
+
+    used = []  # the learning rate of the LoRA weights at each optimizer step
+    real_step = torch.optim.AdamW.step
+
+    def step(self, *args, **kwargs):
+        used.append(self.param_groups[0]["lr"])
+        return real_step(self, *args, **kwargs)
+
+    monkeypatch.setattr(torch.optim.AdamW, "step", step)
+    extended = train(tiny_config("ignored-on-resume"), runs_dir=tmp_path, resume=first.run_id, epochs=2)
+    assert isinstance(extended, RunFinished) and extended.state == "completed", extended
+    rows = run.metrics()
+    assert [r["epoch"] for r in rows] == [1, 2]
+    assert rows[0] == row_1
+    status = run.status()
+    assert run.config().epochs == 2 and status["epochs"] == 2 and status["state"] == "completed"
+    assert status["schedule_epochs"] == [1, 2] and status["epochs_done"] == 2
+    # 24 texts in batches of 8: the added epoch's 3 steps start at the base rate, no warmup,
+    # and decay linearly towards zero.
+    base = config.learning_rate
+    assert used == pytest.approx([base, base * 2 / 3, base / 3])
+    factor = lr_schedule([1, 2], 8, 0.25)  # 8 steps an epoch: 2 warmup steps in the first
+    assert [factor(s) for s in (0, 1, 2, 7, 8, 12, 15)] == pytest.approx(
+        [1 / 3, 2 / 3, 1.0, 1 / 6, 1.0, 0.5, 1 / 8])
+
+    again = train(tiny_config("ignored-on-resume"), runs_dir=tmp_path, resume=first.run_id)
+    assert isinstance(again, RunFailed) and "already completed" in again.message
+    shorter = train(tiny_config("ignored-on-resume"), runs_dir=tmp_path, resume=first.run_id, epochs=1)
+    assert isinstance(shorter, RunFailed) and "not shorten" in shorter.message

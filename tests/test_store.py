@@ -17,6 +17,8 @@ def test_create_list_and_get(tmp_path):
     store = RunStore(tmp_path)
     run = store.create(TrainConfig(epochs=2), run_id="r1")
     run.write_metrics([ROW])
+    run.adapter_dir.mkdir()
+    (run.adapter_dir / "adapter_model.safetensors").write_bytes(b"weights")
     run.update_status(best_epoch=1, state="completed")
     (summary,) = store.list()
     assert summary.run_id == "r1" and summary.state == "completed"
@@ -146,3 +148,32 @@ def test_a_staged_folder_replaces_the_old_one_whole_or_not_at_all(tmp_path):
     assert sorted(os.listdir(tmp_path)) == [".adapterx-staging-keep", "adapter"]
     assert target.stat().st_mode & 0o777 == 0o777 & ~current_umask()
     assert (target / "weights").stat().st_mode & 0o777 == 0o666 & ~current_umask()
+
+
+def _finished(store, run_id, started_at):
+    run = store.create(TrainConfig(), run_id=run_id, started_at=started_at)
+    run.write_metrics([ROW])
+    (run.adapter_dir).mkdir()
+    (run.adapter_dir / "adapter_model.safetensors").write_bytes(b"weights")
+    run.update_status(state="completed", best_epoch=1, epochs_done=1)
+    return run
+
+
+def test_latest_is_the_newest_run_with_a_finished_epoch(tmp_path):
+    store = RunStore(tmp_path)
+    _finished(store, "good", "2026-01-01T10:00:00+00:00")
+    failed = store.create(TrainConfig(), run_id="typo", started_at="2026-01-01T11:00:00+00:00")
+    failed.update_status(state="failed", error="model 'minlm' not found")
+    store.create(TrainConfig(), run_id="just-started", started_at="2026-01-01T12:00:00+00:00")
+    no_adapter = store.create(TrainConfig(), run_id="no-adapter", started_at="2026-01-01T13:00:00+00:00")
+    no_adapter.write_metrics([ROW])
+    assert store.get("latest").run_id == "good"
+    _finished(store, "newer", "2026-01-01T14:00:00+00:00")
+    assert store.get("latest").run_id == "newer"
+
+
+def test_latest_without_a_finished_epoch_is_a_clear_error(tmp_path):
+    store = RunStore(tmp_path)
+    store.create(TrainConfig(), run_id="r").update_status(state="failed")
+    with pytest.raises(RunError, match=f"^no run in {tmp_path} has a finished epoch yet$"):
+        store.get("latest")

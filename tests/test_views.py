@@ -72,18 +72,19 @@ def test_combined_log_probs_are_the_normalised_mean_of_the_views():
     assert math.isclose(float(single[3, 0].exp()), float(torch.softmax(logits[3], dim=-1)[0]), rel_tol=1e-6)
 
 
-def test_training_reports_validation_progress_over_all_views(tiny_model_dir, tmp_path):
+def test_training_reports_validation_progress_in_reviews_and_names_the_windows(tiny_model_dir, tmp_path):
     from lorasent_tui.core.config import build_config
     from lorasent_tui.core.events import RunFinished, TrainCallbacks
     from lorasent_tui.core.trainer import train
 
-    statuses = []
+    statuses, progress = [], []
     cfg = build_config({"model": str(tiny_model_dir("bert")), "precision": "fp32", "train_size": 8,
                         "eval_size": 8, "epochs": 1, "max_length": 24, "eval_batch_size": 2})
-    result = train(cfg, runs_dir=tmp_path, callbacks=TrainCallbacks(on_status=lambda e: statuses.append(e.message)))
+    result = train(cfg, runs_dir=tmp_path, callbacks=TrainCallbacks(
+        on_status=lambda e: statuses.append(e.message), on_progress=progress.append))
     assert isinstance(result, RunFinished), result
-    progress = [m for m in statuses if m.startswith("evaluating epoch 1: ")]
-    assert len(progress) >= 2
-    done, total = progress[-1].split(": ")[1].split()[0].split("/")
-    assert done == total and int(total.replace(",", "")) > 8  # IMDb reviews exceed 24 tokens
-    assert progress[-1].endswith(" views")
+    (title,) = [m for m in statuses if m.startswith("evaluating epoch 1: ")]
+    reviews, windows = title.split(": ")[1].split(" reviews (")
+    assert reviews == "8" and int(windows.split()[0].replace(",", "")) > 8  # IMDb reviews exceed 24 tokens
+    evaluation = [(e.eval_done, e.eval_total) for e in progress if e.phase == "eval"]
+    assert len(evaluation) >= 2 and evaluation[-1] == (8, 8)

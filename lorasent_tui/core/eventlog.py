@@ -25,6 +25,7 @@ class EventLog:
     def __init__(self, path: Path):
         self.path = Path(path)
         self._last_progress = 0.0
+        self._last_phase: str | None = None
 
     def _append(self, event: Any) -> None:
         line = json.dumps({"type": type(event).__name__, **dataclasses.asdict(event)}, allow_nan=False)
@@ -32,9 +33,13 @@ class EventLog:
             handle.write(line + "\n")
 
     def progress(self, event: StepProgress) -> None:
+        """Throttled; kept whatever the interval: a phase change (an evaluation starts, the next
+        epoch's training starts), the end of an evaluation and the run's last step."""
         now = time.monotonic()
-        if event.step == event.total or now - self._last_progress >= PROGRESS_INTERVAL_S:
+        ends = event.step == event.total if event.phase == "train" else event.eval_done == event.eval_total
+        if ends or event.phase != self._last_phase or now - self._last_progress >= PROGRESS_INTERVAL_S:
             self._last_progress = now
+            self._last_phase = event.phase
             self._append(event)
 
     def callbacks(self) -> TrainCallbacks:

@@ -90,6 +90,24 @@ def _from_pretrained(loader: Any, name: str, **kwargs: Any) -> Any:
         raise _unavailable(name, exc) from None
 
 
+WEIGHT_FILES = ("model.safetensors", "model.safetensors.index.json")  # what load_classifier reads
+
+
+def check_model(name: str) -> None:
+    """Raise ModelError unless ``name`` resolves to a loadable model; reads its config only.
+
+    Catches a folder without config.json or safetensors weights and a hub id that is neither
+    cached nor on the hub, before any run folder is created for it.
+    """
+    from transformers import AutoConfig
+
+    resolved = resolve_model_name(name)
+    if os.path.isdir(resolved) and not any((Path(resolved) / f).is_file() for f in WEIGHT_FILES):
+        raise ModelError(f"model folder {name} has no model.safetensors (only safetensors weights "
+                         f"are loaded)")
+    _from_pretrained(AutoConfig, name)
+
+
 def load_tokenizer(name: str) -> Any:
     from transformers import AutoTokenizer
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Callable
 
 from lorasent_tui.core.config import TrainConfig
 from lorasent_tui.core.distributed import DistContext
@@ -41,6 +41,11 @@ class Session:
     setup_times: dict = field(default_factory=dict)
     train_states: list = field(default_factory=list)
     eval_states: list = field(default_factory=list)
+    splits: Any = None  # data.Splits loaded before the run folder was created (rank 0)
+    # The epoch at which each learning-rate decay ends: the run's own, then one per extension.
+    schedule_epochs: list = field(default_factory=list)
+    estimate: Any = None  # eta.WorkEstimate, once the data is tokenized
+    started: float = 0.0  # time.monotonic() when this process began the epochs
 
     @property
     def eval_ids(self) -> list:
@@ -76,8 +81,11 @@ def prepare_data(session: Session, callbacks: TrainCallbacks) -> None:
     from lorasent_tui.core.views import encode_views
 
     cfg = session.config
-    callbacks.on_status(StatusUpdate("loading data", session.run.run_id))
-    splits = load_splits(cfg)
+    splits = session.splits
+    if splits is None:
+        callbacks.on_status(StatusUpdate("loading data", session.run.run_id))
+        splits = load_splits(cfg)
+    session.splits = None  # the tokenized ids below are what the run keeps
     for warning in splits.warnings:
         callbacks.on_status(StatusUpdate(f"warning: {warning}", session.run.run_id))
     callbacks.on_status(StatusUpdate("tokenizing", session.run.run_id))
@@ -143,15 +151,44 @@ def build_optimizer(session: Session) -> None:
         groups.append({"params": head, "lr": cfg.head_learning_rate or cfg.learning_rate})
     fused = session.device.type == "cuda"
     session.optimizer = torch.optim.AdamW(groups, weight_decay=cfg.weight_decay, fused=fused)
-    warmup = int(cfg.warmup_ratio * session.total_steps)
-    total = max(1, session.total_steps)
-
-    def schedule(step: int) -> float:
-        if step < warmup:
-            return (step + 1) / (warmup + 1)
-        return max(0.0, (total - step) / max(1, total - warmup))
-
+    segments = session.schedule_epochs or [cfg.epochs]
+    schedule = lr_schedule(segments, session.steps_per_epoch, cfg.warmup_ratio)
     session.scheduler = torch.optim.lr_scheduler.LambdaLR(session.optimizer, schedule)
+
+
+def schedule_segments(recorded: list[int], epochs: int) -> list[int]:
+    """The epochs at which the decays of a run of ``epochs`` epochs end, given those recorded.
+
+    ``[3]`` extended to 5 epochs gives ``[3, 5]``; a record longer than the config (a crash
+    between writing the two) is cut back, so the result only depends on the epochs trained to.
+    """
+    return [e for e in recorded if e < epochs] + [epochs]
+
+
+def lr_schedule(segments: list[int], steps_per_epoch: int, warmup_ratio: float) -> Callable[[int], float]:
+    """The learning-rate multiplier after ``step`` optimizer steps.
+
+    Up to the run's original last epoch (``segments[0]``): a linear warmup over ``warmup_ratio``
+    of those steps, then a linear decay to zero at that epoch. Each extension
+    (``train --resume RUN --epochs N``) adds a segment: the added epochs restart at the base
+    learning rate, without warmup, and decay linearly to zero at their last epoch. So epochs
+    that were already trained keep exactly the schedule they were trained with.
+    """
+    bounds = [epoch * steps_per_epoch for epoch in segments]
+    first = max(1, bounds[0])
+    warmup = int(warmup_ratio * bounds[0])
+
+    def factor(step: int) -> float:
+        if step < bounds[0] or len(bounds) == 1:
+            if step < warmup:
+                return (step + 1) / (warmup + 1)
+            return max(0.0, (first - step) / max(1, first - warmup))
+        for start, end in zip(bounds, bounds[1:]):
+            if step < end:
+                return (end - step) / max(1, end - start)
+        return 0.0
+
+    return factor
 
 
 def autocast(session: Session) -> Any:

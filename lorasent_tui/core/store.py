@@ -3,7 +3,8 @@
 Layout of ``runs/<run-id>/``::
 
     config.json      resolved TrainConfig
-    status.json      state, pid, times, best epoch, error
+    status.json      state, pid, times, best epoch, error; a sweep's trial adds
+                     "sweep": {"study", "trial"} and, when pruned, "pruned": true (state stopped)
     metrics.jsonl    one JSON object per evaluated epoch (records.METRIC_KEYS; null: undefined)
     roc.json         {"<epoch>": {"fpr": [...], "tpr": [...], "auc": x}}
     adapter/         best epoch: PEFT adapter_config.json + adapter_model.safetensors
@@ -33,6 +34,11 @@ from lorasent_tui.core.records import best_row
 RUN_ID_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,127}\Z")  # \Z: "$" would allow a trailing newline
 STATES = ("running", "completed", "stopped", "failed")
 DEFAULT_RUNS_DIR = Path("runs")
+# The app's F12 pictures and the sweep studies (core/sweep) live beside the runs, never runs.
+SCREENSHOTS_DIR = "screenshots"
+SWEEPS_DIR = "sweeps"
+NOT_RUNS = {SCREENSHOTS_DIR: "the app keeps its screenshots there",
+            SWEEPS_DIR: "the sweeps keep their studies there"}
 
 
 def now_iso() -> str:
@@ -42,10 +48,12 @@ def now_iso() -> str:
 def check_run_id(run_id: str) -> str:
     if not RUN_ID_RE.match(run_id or "") or ".." in run_id:
         raise RunError(f"invalid run id {run_id!r}: use letters, digits, '.', '_' and '-' only")
+    if run_id in NOT_RUNS:
+        raise RunError(f"invalid run id {run_id!r}: {NOT_RUNS[run_id]}")
     return run_id
 
 
-def _pid_alive(pid: int) -> bool:
+def pid_alive(pid: int) -> bool:
     try:
         os.kill(pid, 0)
     except ProcessLookupError:
@@ -76,6 +84,8 @@ class RunSummary:
     best_f1: float | None = None
     started_at: str = ""
     problem: str | None = None
+    sweep: dict[str, Any] | None = None  # {"study": name, "trial": number} for a sweep's trial
+    pruned: bool = False  # a sweep stopped this trial early for its poor validation results
 
     def to_dict(self) -> dict[str, Any]:
         data = self.__dict__.copy()
@@ -151,7 +161,7 @@ class Run:
         if state == "running":
             same_host = status.get("host") == socket.gethostname()
             pid = status.get("pid")
-            if same_host and isinstance(pid, int) and not _pid_alive(pid):
+            if same_host and isinstance(pid, int) and not pid_alive(pid):
                 return "interrupted"
         return state
 
@@ -226,6 +236,8 @@ class Run:
             summary.problem = f"run {self.run_id}: the saved adapter is missing"
         summary.model, summary.dataset, summary.epochs = config.model, config.dataset, config.epochs
         summary.started_at = str(status.get("started_at", ""))
+        summary.sweep = status["sweep"] if isinstance(status.get("sweep"), dict) else None
+        summary.pruned = status.get("pruned") is True
         summary.epochs_done = len(rows)
         best = best_row(rows, status.get("best_epoch"))
         if best is not None:
@@ -288,19 +300,23 @@ class RunStore:
         if not self.root.is_dir():
             return []
         return sorted(p for p in self.root.iterdir()
-                      if p.is_dir() and RUN_ID_RE.match(p.name) and not p.name.startswith("."))
+                      if p.is_dir() and RUN_ID_RE.match(p.name) and not p.name.startswith(".")
+                      and p.name not in NOT_RUNS)
 
     def list(self) -> list[RunSummary]:
         summaries = [Run(p).summary() for p in self.run_dirs()]
         return sorted(summaries, key=lambda s: (s.started_at, s.run_id), reverse=True)
 
     def get(self, ref: str) -> Run:
-        """A run by id, by path to its folder, or ``latest`` (the newest by start time)."""
+        """A run by id, by path to its folder, or ``latest``: the newest run (by start time)
+        with a finished epoch and its adapter, so a failed or just-started run never hides one
+        that can predict."""
         if ref == "latest":
-            runs = [s for s in self.list() if s.state != "damaged"]
-            if not runs:
-                raise RunError(f"no runs in {self.root}")
-            return Run(runs[0].path)
+            usable = [s for s in self.list() if s.epochs_done > 0 and s.problem is None
+                      and s.state != "damaged"]
+            if not usable:
+                raise RunError(f"no run in {self.root} has a finished epoch yet")
+            return Run(usable[0].path)
         candidate = Path(ref)
         if (os.sep in ref or ref.startswith(".")) and candidate.is_dir():
             if not (candidate / "config.json").exists():

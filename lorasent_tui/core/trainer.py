@@ -7,17 +7,19 @@ batches and cached tokenization, all of which are simpler to own than to hook in
 
 from __future__ import annotations
 
+import dataclasses
 import gc
 import os
 import socket
 import threading
 import time
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable
 
-from lorasent_tui.core.config import TrainConfig
+from lorasent_tui.core.config import TrainConfig, validate
 from lorasent_tui.core.distributed import DistContext, init_distributed
 from lorasent_tui.core.errors import LorasentError, RunError, describe_exception
+from lorasent_tui.core.eta import WorkEstimate
 from lorasent_tui.core.events import (EpochResult, RunFailed, RunFinished, StatusUpdate,
                                       StepProgress, TrainCallbacks, combine_callbacks)
 from lorasent_tui.core.gcfreeze import freeze_long_lived
@@ -25,22 +27,54 @@ from lorasent_tui.core.metrics import preload as preload_metrics
 from lorasent_tui.core.precision import resolve_precision
 from lorasent_tui.core.records import is_better
 from lorasent_tui.core.session import (Session, autocast, batch_logits, build_optimizer,
-                                       cache_frozen_layers, pick_device, prepare_data, prepare_model)
+                                       cache_frozen_layers, pick_device, prepare_data, prepare_model,
+                                       schedule_segments)
 from lorasent_tui.core.store import Run, RunStore, now_iso
 
 
-def _open_run(config: TrainConfig, runs_dir: Path, resume: str | None,
-              run_id: str | None = None) -> tuple[TrainConfig, Run]:
+def _check_inputs(config: TrainConfig, callbacks: TrainCallbacks) -> Any:
+    """Load the data and resolve the model before a run folder exists, so that a typo fails
+    without leaving a failed run behind; the loaded splits are handed on to the session."""
+    from lorasent_tui.core.data import load_splits
+    from lorasent_tui.core.models import check_model
+
+    pick_device(config.device)
+    callbacks.on_status(StatusUpdate("loading data"))
+    splits = load_splits(config)
+    check_model(config.model)
+    return splits
+
+
+def _open_run(config: TrainConfig, runs_dir: Path, resume: str | None, run_id: str | None,
+              epochs: int | None) -> tuple[TrainConfig, Run, list[int]]:
+    """The run to train and its learning-rate segments; a resume reads the run's own config."""
+    from lorasent_tui.core.checkpoint import checkpoint_state
+
     store = RunStore(runs_dir)
     if resume is None:
-        return config, store.create(config, run_id=run_id)
+        return config, store.create(config, run_id=run_id), [config.epochs]
     run = store.get(resume)
     state = run.effective_state()
-    if state == "completed":
-        raise RunError(f"run {run.run_id} is already completed; nothing to resume")
     if state == "running":
         raise RunError(f"run {run.run_id} is still running (pid {run.status().get('pid')})")
-    return run.config(), run
+    saved = run.config()
+    target = saved.epochs if epochs is None else epochs
+    if target < saved.epochs:
+        raise RunError(f"run {run.run_id} has {saved.epochs} epochs; --epochs can extend a run, "
+                       f"not shorten it")
+    if state == "completed" and target == saved.epochs:
+        raise RunError(f"run {run.run_id} is already completed; nothing to resume "
+                       f"(pass --epochs above {saved.epochs} to train it further)")
+    if state == "completed" and checkpoint_state(run.checkpoint_dir) is None:
+        raise RunError(f"run {run.run_id} has no resumable checkpoint, so it cannot be extended")
+    recorded = run.status().get("schedule_epochs") or [saved.epochs]
+    segments = schedule_segments(recorded, target)
+    if target != saved.epochs:
+        config = validate(dataclasses.replace(saved, epochs=target))
+        run.update_status(epochs=target, schedule_epochs=segments)
+        run.write_config(config)
+        return config, run, segments
+    return saved, run, segments
 
 
 def _restore(session: Session) -> None:
@@ -52,6 +86,11 @@ def _restore(session: Session) -> None:
             session.run.truncate_to_epoch(0)
         return
     meta = load_checkpoint(session.run.checkpoint_dir, session.model, session.optimizer, session.scheduler)
+    # The saved learning rate is that of the schedule the run had; an extended run's next
+    # step follows its new segment (for a plain resume this recomputes the same value).
+    scheduler = session.scheduler
+    for group, base, factor in zip(session.optimizer.param_groups, scheduler.base_lrs, scheduler.lr_lambdas):
+        group["lr"] = base * factor(scheduler.last_epoch)
     session.start_epoch = meta["epoch"] + 1
     session.global_step = meta["global_step"]
     session.best_epoch = meta["best_epoch"]
@@ -61,8 +100,8 @@ def _restore(session: Session) -> None:
         session.run.truncate_to_epoch(meta["epoch"])
 
 
-def _train_epoch(session: Session, epoch: int, callbacks: TrainCallbacks, stop: threading.Event,
-                 clock: dict) -> float | None:
+def _train_epoch(session: Session, epoch: int, callbacks: TrainCallbacks,
+                 stop: threading.Event) -> float | None:
     """One pass over the training data; the mean loss, or None when stopped midway."""
     import torch
     import torch.nn.functional as F
@@ -78,6 +117,7 @@ def _train_epoch(session: Session, epoch: int, callbacks: TrainCallbacks, stop: 
     labels_all = torch.tensor(session.train_labels, dtype=torch.long)
     total_loss = torch.zeros((), device=session.device)
     window: list[Any] = []
+    last = time.monotonic()
     for index in batches:
         if _stop_requested(session, stop):
             return None
@@ -93,7 +133,10 @@ def _train_epoch(session: Session, epoch: int, callbacks: TrainCallbacks, stop: 
         session.global_step += 1
         total_loss += loss.detach()
         window.append(loss.detach())
-        _report_step(session, epoch, window, callbacks, clock)
+        now = time.monotonic()
+        session.estimate.add_training(now - last, 1)
+        last = now
+        _report_step(session, epoch, window, callbacks)
     return float(total_loss) / max(1, len(batches))
 
 
@@ -102,7 +145,21 @@ def _stop_requested(session: Session, stop: threading.Event) -> bool:
     return session.dist.any(requested)
 
 
-def _report_step(session: Session, epoch: int, window: list, callbacks: TrainCallbacks, clock: dict) -> None:
+def _progress(session: Session, epoch: int, loss: float | None = None,
+              eval_views: int | None = None) -> StepProgress:
+    """Where the run is; ``eval_views`` (views scored so far) makes it an evaluation's progress."""
+    evaluating = eval_views is not None
+    fraction, eta = session.estimate.progress(session.global_step, epoch - 1, eval_views or 0)
+    texts, views = len(session.eval_labels), len(session.eval_ids)
+    # Reported in texts (what the user asked for); views advance it evenly, windows included.
+    done = (texts if eval_views == views else eval_views * texts // max(1, views)) if evaluating else None
+    return StepProgress(session.global_step, session.total_steps, epoch, session.config.epochs,
+                        time.monotonic() - session.started, eta, loss, str(session.device),
+                        phase="eval" if evaluating else "train", fraction=fraction,
+                        eval_done=done, eval_total=texts if evaluating else None)
+
+
+def _report_step(session: Session, epoch: int, window: list, callbacks: TrainCallbacks) -> None:
     cfg = session.config
     step_in_epoch = session.global_step - (epoch - 1) * session.steps_per_epoch
     at_log_step = step_in_epoch % cfg.logging_steps == 0 or step_in_epoch == session.steps_per_epoch
@@ -111,18 +168,14 @@ def _report_step(session: Session, epoch: int, window: list, callbacks: TrainCal
     if at_log_step:
         loss = float(sum(float(x) for x in window) / len(window))
         window.clear()
-    elapsed = time.monotonic() - clock["start"]
-    done = session.global_step - clock["first_step"]
-    remaining = session.total_steps - session.global_step
-    eta = elapsed / done * remaining if done else None
-    callbacks.on_progress(StepProgress(session.global_step, session.total_steps, epoch, cfg.epochs,
-                                       elapsed, eta, loss, str(session.device)))
+    callbacks.on_progress(_progress(session, epoch, loss))
 
 
-def _eval_probs(session: Session, report: Any = None) -> tuple[list[float], float]:
+def _eval_probs(session: Session, before_batch: Callable[[int], bool]) -> tuple[list[float], float] | None:
     """Validation probabilities and mean loss, longest views first in large batches.
 
-    ``report(done, total)`` hears how many views are scored, a few times per evaluation.
+    ``before_batch(views_scored)`` is called before each batch and once at the end; when it
+    returns True (a stop was asked for) the evaluation ends at once and None is returned.
     """
     import torch
     import torch.nn.functional as F
@@ -133,30 +186,43 @@ def _eval_probs(session: Session, report: Any = None) -> tuple[list[float], floa
     session.model.eval()
     logits = torch.zeros((len(session.eval_ids), 2))
     batches = sorted_batches([len(ids) for ids in session.eval_ids], session.config.eval_batch_size)
-    done, every = 0, max(1, len(batches) // 10)
+    done = 0
     with torch.inference_mode(), autocast(session):
-        for number, index in enumerate(batches, 1):
+        for index in batches:
+            if before_batch(done):
+                return None
             logits[index] = batch_logits(session, index, "eval").float().cpu()
             done += len(index)
-            if report is not None and (number % every == 0 or number == len(batches)):
-                report(done, len(session.eval_ids))
+    before_batch(done)
     log_probs = combine_log_probs(logits, session.eval_views)
     loss = F.nll_loss(log_probs, torch.tensor(session.eval_labels), reduction="mean")
     return log_probs[:, 1].exp().tolist(), float(loss)
 
 
-def _evaluate(session: Session, epoch: int, train_loss: float, callbacks: TrainCallbacks) -> tuple[dict, dict]:
+def _evaluate(session: Session, epoch: int, train_loss: float, callbacks: TrainCallbacks,
+              stop: threading.Event) -> tuple[dict, dict] | None:
+    """The epoch's metrics row and ROC, or None when a stop interrupted the evaluation."""
     from lorasent_tui.core.metrics import classification_metrics
 
-    def report(done: int, total: int) -> None:
-        what = "views" if total != len(session.eval_labels) else "reviews"
-        callbacks.on_status(StatusUpdate(f"evaluating epoch {epoch}: {done:,}/{total:,} {what}",
-                                         session.run.run_id))
+    views = len(session.eval_ids)
 
-    probs, eval_loss = _eval_probs(session, report)
+    def before_batch(done: int) -> bool:
+        callbacks.on_progress(_progress(session, epoch, eval_views=done))
+        return done < views and _stop_requested(session, stop)
+
+    scored = _eval_probs(session, before_batch)
+    if scored is None:
+        return None
+    probs, eval_loss = scored
     metrics, roc = classification_metrics(session.eval_labels, probs)
     row = {"epoch": epoch, "train_loss": train_loss, "eval_loss": eval_loss, **metrics}
     return row, roc
+
+
+def _evaluation_title(session: Session, epoch: int) -> str:
+    texts, views = len(session.eval_labels), len(session.eval_ids)
+    windows = f" ({views:,} windows)" if views != texts else ""
+    return f"evaluating epoch {epoch}: {texts:,} reviews{windows}"
 
 
 def _save_adapter(session: Session) -> None:
@@ -192,42 +258,52 @@ def _record_epoch(session: Session, row: dict, roc: dict, callbacks: TrainCallba
 
 
 def _run_epochs(session: Session, callbacks: TrainCallbacks, stop: threading.Event) -> str:
-    clock = {"start": time.monotonic(), "first_step": session.global_step}
+    """Train and evaluate the remaining epochs; a stop ends it without recording the epoch
+    in progress, so the last recorded epoch stays the resumable one."""
     for epoch in range(session.start_epoch, session.config.epochs + 1):
         started = time.monotonic()
-        train_loss = _train_epoch(session, epoch, callbacks, stop, clock)
+        train_loss = _train_epoch(session, epoch, callbacks, stop)
         if train_loss is None:
             return "stopped"
         trained = time.monotonic()
-        callbacks.on_status(StatusUpdate(f"evaluating epoch {epoch}", session.run.run_id))
-        row, roc = _evaluate(session, epoch, train_loss, callbacks)
+        callbacks.on_status(StatusUpdate(_evaluation_title(session, epoch), session.run.run_id))
+        evaluated = _evaluate(session, epoch, train_loss, callbacks, stop)
+        if evaluated is None:
+            return "stopped"
+        eval_s = time.monotonic() - trained
+        session.estimate.add_evaluation(eval_s)
         session.epoch_times.append({"epoch": epoch, "train_s": round(trained - started, 3),
-                                    "eval_s": round(time.monotonic() - trained, 3)})
-        _record_epoch(session, row, roc, callbacks)
+                                    "eval_s": round(eval_s, 3)})
+        _record_epoch(session, *evaluated, callbacks)
         if _stop_requested(session, stop) and epoch < session.config.epochs:
             return "stopped"
     return "completed"
 
 
 def _start(config: TrainConfig, runs_dir: Path, resume: str | None, run_id: str | None,
-           dist: DistContext) -> tuple[TrainConfig, Run]:
-    """Rank 0 creates or reopens the run folder; the other ranks join the same one."""
+           epochs: int | None, dist: DistContext, callbacks: TrainCallbacks) -> Session:
+    """Rank 0 checks the inputs and creates (or reopens) the run folder; the others join it."""
     error = None
-    config_run: tuple | None = None
+    opened: tuple | None = None
+    splits = None
     if dist.is_main:
         try:
-            config_run = _open_run(config, runs_dir, resume, run_id)
+            if resume is None:
+                splits = _check_inputs(config, callbacks)
+            opened = _open_run(config, runs_dir, resume, run_id, epochs)
         except LorasentError as exc:
             error = str(exc)
-    shared = dist.broadcast((error, str(config_run[1].path) if config_run else None,
-                             config_run[0].to_dict() if config_run else None))
+    shared = dist.broadcast((error, str(opened[1].path) if opened else None,
+                             opened[0].to_dict() if opened else None, opened[2] if opened else None))
     if shared[0] is not None:
         raise RunError(shared[0])
-    if config_run is None:
+    if opened is None:
         from lorasent_tui.core.config import config_from_dict
 
-        config_run = (config_from_dict(shared[2]), Run(Path(shared[1])))
-    return config_run
+        opened = (config_from_dict(shared[2]), Run(Path(shared[1])), shared[3])
+    config, run, segments = opened
+    return Session(config=config, run=run, device=None, dist=dist, splits=splits,
+                   schedule_epochs=list(segments))
 
 
 def _setup(session: Session, callbacks: TrainCallbacks) -> None:
@@ -237,6 +313,8 @@ def _setup(session: Session, callbacks: TrainCallbacks) -> None:
         session.setup_times[phase.__name__.strip("_")] = round(time.monotonic() - started, 3)
     if session.dist.is_main:
         session.run.update_status(setup_times=session.setup_times)
+    session.estimate = WorkEstimate(session.steps_per_epoch, session.config.epochs,
+                                    len(session.eval_ids), session.config.batch_size)
     build_optimizer(session)
     preload_metrics()
     freeze_long_lived()  # unfrozen when the run ends, so its model can be collected
@@ -265,10 +343,18 @@ def _fail(run: Run | None, exc: BaseException, dist: DistContext) -> RunFailed:
 
 def train(config: TrainConfig, *, runs_dir: Path, callbacks: TrainCallbacks | None = None,
           stop_event: threading.Event | None = None, resume: str | None = None,
-          run_id: str | None = None) -> RunFinished | RunFailed:
+          run_id: str | None = None, epochs: int | None = None) -> RunFinished | RunFailed:
     """Train one run to completion, a stop, or a failure; never raises for user errors.
 
+    ``resume`` continues a stopped, failed or interrupted run with its own config (``config``
+    is then not used). With ``epochs`` it also extends the run, completed ones included, to
+    that many epochs in total; the added epochs get a fresh learning-rate decay
+    (see ``session.lr_schedule``). Bad data or an unknown model fail before a run folder exists.
+
     Under torchrun every rank calls this; rank 0 alone reports to ``callbacks`` and writes.
+    The callbacks are also the supported seam for tests that need to act at a given moment
+    (tests/kill_target.py): a StatusUpdate starts each phase, a StepProgress follows every
+    training step and precedes every evaluation batch (phase "eval").
     """
     from lorasent_tui.core.eventlog import EventLog
 
@@ -282,21 +368,24 @@ def train(config: TrainConfig, *, runs_dir: Path, callbacks: TrainCallbacks | No
         dist = init_distributed()
         if not dist.is_main:
             callbacks = TrainCallbacks()
-        config, run = _start(config, Path(runs_dir), resume, run_id, dist)
+        session = _start(config, Path(runs_dir), resume, run_id, epochs, dist, callbacks)
+        run = session.run
         if dist.is_main:
             callbacks = combine_callbacks(callbacks, EventLog(run.path / "events.jsonl").callbacks())
-        torch.manual_seed(config.seed)
-        device = dist.device(pick_device(config.device))
+        torch.manual_seed(session.config.seed)
+        session.device = dist.device(pick_device(session.config.device))
+        session.precision = resolve_precision(session.config.precision, session.device)
         if dist.is_main:
             run.update_status(state="running", pid=os.getpid(), host=socket.gethostname(),
-                              device=str(device), world_size=dist.world, error=None, finished_at=None,
-                              precision=resolve_precision(config.precision, device))
-        session = Session(config=config, run=run, device=device, dist=dist,
-                          precision=resolve_precision(config.precision, device))
+                              device=str(session.device), world_size=dist.world, error=None,
+                              finished_at=None, precision=session.precision,
+                              epochs=session.config.epochs, schedule_epochs=session.schedule_epochs)
         _setup(session, callbacks)
         if resume is not None:
             _restore(session)
-        callbacks.on_status(StatusUpdate("training", run.run_id, str(device)))
+        session.estimate.seed(session.epoch_times)
+        callbacks.on_status(StatusUpdate("training", run.run_id, str(session.device)))
+        session.started = time.monotonic()
         state = _run_epochs(session, callbacks, stop_event)
         best = next((r for r in session.history if r["epoch"] == session.best_epoch), None)
         if dist.is_main:

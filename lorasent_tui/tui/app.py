@@ -8,8 +8,9 @@ from __future__ import annotations
 import asyncio
 import os
 import sys
+from datetime import datetime
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any, Callable, Mapping
 
 from textual import work
 from textual.app import App, ComposeResult
@@ -21,11 +22,16 @@ from textual.widgets import Header, Static, TabbedContent, TabPane
 from lorasent_tui.core.config import TrainConfig, build_config
 from lorasent_tui.core.gcfreeze import freeze_long_lived
 from lorasent_tui.core.errors import describe_exception
+from lorasent_tui.core.fsutil import atomic_write_text
+from lorasent_tui.core.store import SCREENSHOTS_DIR
 from lorasent_tui.tui.commands import LorasentCommands
 from lorasent_tui.tui.messages import ResumeRun, RunEnded, RunReady, RunsChanged, ShowStatus
 from lorasent_tui.tui.predict_panel import PredictPanel
 from lorasent_tui.tui.runs_panel import RunsPanel
-from lorasent_tui.tui.settings_file import DEFAULT_SETTINGS_FILE, load_settings, save_settings
+from lorasent_tui.tui.settings_file import (
+    DEFAULT_SETTINGS_FILE, load_settings, recall_settings, save_settings,
+)
+from lorasent_tui.tui.settings_form import SettingsForm
 from lorasent_tui.tui.services import (
     DefaultDataLoader, DefaultPredictorFactory, Services, TrainingSession, default_trainer,
 )
@@ -38,6 +44,7 @@ TITLE = "lorasent-tui"
 # is restored, saying so.
 STOP_WAIT_SECONDS = 10.0
 EXIT_WAIT_SECONDS = 2.0
+READY_TEXT = "Ready. F1/F2/F3 switch tabs · ctrl+s trains · ctrl+p lists every command."
 
 
 class LorasentApp(App[int]):
@@ -58,15 +65,20 @@ class LorasentApp(App[int]):
         Binding("ctrl+s,f5", "start_training", "Start", id="start-training"),
         Binding("ctrl+t,f6", "stop_training", "Stop", id="stop-training"),
         # Not ctrl+w for saving: Input binds it (delete word) and would swallow it on the
-        # Train and Predict tabs. Palette-only in the footer, which is full already.
+        # Train and Predict tabs. The rest are not in the footer, which is full already:
+        # the palette (ctrl+p) lists each with its keys, read from here.
+        Binding("f4", "preview_data", "Preview data", show=False, id="preview-data"),
         Binding("f7", "save_settings", "Save settings", show=False, id="save-settings"),
         Binding("ctrl+l,f8", "load_settings", "Load settings", show=False, id="load-settings"),
+        Binding("f9", "reset_settings", "Reset to preset defaults", show=False, id="reset-settings"),
         Binding("f12", "save_screenshot", "Screenshot", show=False, id="save-screenshot"),
     ]
 
     def __init__(self, config: TrainConfig, services: Services, start: bool = False,
-                 config_path: Path | None = None) -> None:
+                 config_path: Path | None = None, start_note: str = "") -> None:
         super().__init__()
+        self.start_note = start_note  # where the start settings came from, if not the usual
+        self._status_topic: str | None = None  # what the status line is about, e.g. "settings"
         # What Save/Load settings offer first: the --config file the app started with, then
         # the last file saved or loaded.
         self.settings_path = Path(config_path or DEFAULT_SETTINGS_FILE)
@@ -90,8 +102,7 @@ class LorasentApp(App[int]):
                 yield Lazy(PredictPanel(id="predict-panel"))
             with TabPane("Runs", id="runs"):
                 yield Lazy(RunsPanel(id="runs-panel"))
-        yield Static("Ready. F1/F2/F3 switch tabs · ctrl+s starts training · ctrl+p lists every command.",
-                     id="status-line")
+        yield Static(self.start_note or READY_TEXT, id="status-line")
         yield StableFooter(compact=True)  # compact: the Runs tab's keys fit 120 columns
 
     def on_mount(self) -> None:
@@ -192,12 +203,26 @@ class LorasentApp(App[int]):
         self.call_after_refresh(self._save_screenshot)
 
     def _save_screenshot(self) -> None:
+        # Under the runs folder: the working directory is often the repository.
+        folder = self.services.runs_dir / SCREENSHOTS_DIR
+        path = folder / f"{TITLE}_{datetime.now():%Y-%m-%dT%H_%M_%S_%f}.svg"
         try:
-            path = Path(self.save_screenshot(path=str(Path.cwd())))
+            folder.mkdir(parents=True, exist_ok=True)
+            atomic_write_text(path, self.export_screenshot())
         except Exception as exc:
             self.show_status(f"Screenshot not saved: {describe_exception(exc)}", "error")
             return
-        self.show_status(f"Screenshot saved: {path.name} (in {path.parent})")
+        self.show_status(f"Screenshot saved: {path}")
+        self.notify(str(path), title="Screenshot saved", timeout=6)
+
+    def action_reset_settings(self) -> None:
+        self.action_show_tab("train")
+        if self.train_panel.running:
+            self.show_status("The settings cannot change while a run trains.", "warning")
+            return
+        preset = self.train_panel.form.values()["preset"]
+        self.train_panel.form.fill(build_config({"preset": preset}))
+        self.show_status(f"Every setting is back to the {preset} preset's defaults.")
 
     def action_delete_run(self) -> None:
         self._on_runs(RunsPanel.action_delete)
@@ -206,10 +231,9 @@ class LorasentApp(App[int]):
         self._on_runs(RunsPanel.reload)
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
-        # Dim Start/Stop in the footer when they would do nothing.
+        # Dim Stop in the footer when it would do nothing. Start stays live while a run
+        # trains: pressing it says why nothing starts.
         running = self.training_session is not None and self.training_session.running
-        if action == "start_training" and running:
-            return None
         if action == "stop_training" and not running:
             return None
         return True
@@ -227,6 +251,19 @@ class LorasentApp(App[int]):
 
     def on_show_status(self, message: ShowStatus) -> None:
         self.show_status(message.text, message.severity)
+
+    def on_settings_form_validity_changed(self, message: SettingsForm.ValidityChanged) -> None:
+        # An error about the settings must not outlive the problem it reported.
+        if message.valid and self._status_topic == "settings":
+            self.show_status("The settings are valid now. ctrl+s starts training.")
+
+    def on_settings_form_preset_applied(self, message: SettingsForm.PresetApplied) -> None:
+        count = len(message.changed)
+        changed = f"changed {count} setting{'s' if count != 1 else ''}" + (" (listed aside)" if count else "")
+        kept = f"; kept your {', '.join(message.kept)}" if message.kept else ""
+        self.show_status(f"Preset {message.preset} {changed}{kept}.")
+        if message.changed:
+            self.notify("\n".join(message.changed), title=f"Preset {message.preset} changed", timeout=10)
 
     def on_run_ready(self, message: RunReady) -> None:
         self.predict_panel.load_run(message.run_id)
@@ -248,8 +285,12 @@ class LorasentApp(App[int]):
         for panel in self.query(RunsPanel):  # not mounted yet: it lists the runs when it is
             panel.reload()
 
-    def show_status(self, text: str, severity: str = "information") -> None:
-        """The one place users are told things; errors also pop a notification."""
+    def show_status(self, text: str, severity: str = "information", topic: str | None = None) -> None:
+        """The one place users are told things; errors also pop a notification.
+
+        ``topic`` ("settings") lets the line be cleared when what it reports is gone.
+        """
+        self._status_topic = topic
         line = self.query_one("#status-line", Static)
         line.update(text)
         for name in ("information", "warning", "error"):
@@ -283,25 +324,35 @@ class LorasentApp(App[int]):
 
 def make_app(config: TrainConfig | None = None, *, runs_dir: Path = Path("runs"), start: bool = False,
              trainer: Callable[..., Any] | None = None, predictor_factory: Any = None,
-             data_loader: Any = None, config_path: Path | None = None) -> LorasentApp:
+             data_loader: Any = None, config_path: Path | None = None,
+             flags: Mapping[str, Any] | None = None) -> LorasentApp:
     """Build the app; pass fakes for ``trainer``, ``predictor_factory`` and ``data_loader`` in tests.
 
     ``config`` is the resolved start configuration (the CLI's --config file and flags);
-    ``config_path`` is that file, offered first by Save/Load settings.
+    ``config_path`` is that file, offered first by Save/Load settings. With ``flags`` (the
+    launch's setting flags, field -> value or None; given when neither --config nor --preset
+    was), the runs folder's remembered settings replace ``config``, the flags on top.
     """
+    note = ""
+    if flags is not None:
+        remembered, note = recall_settings(runs_dir, flags)
+        if remembered is not None:
+            config = remembered
+            note = f"Settings as last used in {runs_dir}; f9 resets them to the preset's defaults."
     services = Services(
         runs_dir=Path(runs_dir),
         trainer=trainer or default_trainer,
         predictors=predictor_factory or DefaultPredictorFactory(),
         data=data_loader or DefaultDataLoader(),
     )
-    return LorasentApp(config or build_config(), services, start=start, config_path=config_path)
+    return LorasentApp(config or build_config(), services, start=start, config_path=config_path,
+                       start_note=note)
 
 
 def run_tui(config: TrainConfig | None, runs_dir: Path, start: bool = False,
-            config_path: Path | None = None) -> int:
-    """Run the TUI until the user quits; returns the process exit status."""
-    app = make_app(config, runs_dir=runs_dir, start=start, config_path=config_path)
+            config_path: Path | None = None, flags: Mapping[str, Any] | None = None) -> int:
+    """Run the TUI until the user quits; returns the process exit status (``flags``: see make_app)."""
+    app = make_app(config, runs_dir=runs_dir, start=start, config_path=config_path, flags=flags)
 
     async def main() -> None:
         await app.run_async()

@@ -1,42 +1,96 @@
-"""Command palette entries (ctrl+p): everything the keys do, findable by name."""
+"""Command palette entries (ctrl+p): everything the keys do, findable by name, each with its key.
+
+The keys shown are read from the bindings themselves (the app's and the Runs tab's), so the
+palette, the footer and the README cannot drift apart: one set of keys, shown everywhere.
+"""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+from typing import Iterable
+
+from textual.binding import Binding
 from textual.command import DiscoveryHit, Hit, Hits, Provider
 
-# (title, help, app action)
-COMMAND_LIST: tuple[tuple[str, str, str], ...] = (
-    ("Start training", "Train with the settings on the Train tab", "start_training"),
-    ("Stop training", "Stop the running training after the current step", "stop_training"),
-    ("Preview data", "Load the dataset and show label balance and samples", "preview_data"),
-    ("Show Train tab", "Settings, progress and live metrics", "show_tab('train')"),
-    ("Predict", "Compare the base and fine-tuned model on your own review", "show_tab('predict')"),
-    ("Show Runs tab", "All runs under the runs folder", "show_tab('runs')"),
-    ("Open run", "Open the run selected on the Runs tab", "open_run"),
-    ("Compare runs", "Compare the two runs marked on the Runs tab", "compare_runs"),
-    ("Predict with selected run", "Load the selected run into the Predict tab", "predict_with_run"),
-    ("Resume run", "Continue the stopped, failed or interrupted run selected on the Runs tab",
-     "resume_run"),
-    ("Delete run", "Delete the run selected on the Runs tab (asks first)", "delete_run"),
-    ("Refresh runs", "Re-read the runs folder", "refresh_runs"),
-    ("Save settings…", "Write the Train tab's settings to a TOML file (f7)", "save_settings"),
-    ("Load settings…", "Fill the Train tab from a TOML or JSON settings file (ctrl+l)", "load_settings"),
-    ("Save screenshot", "Save an SVG picture of the screen in the current folder (f12)",
-     "save_screenshot"),
+
+@dataclass(frozen=True)
+class Command:
+    title: str
+    help: str
+    action: str  # an app action
+    binding: str  # id of the binding whose keys do the same
+    where: str = ""  # where the key works, when not everywhere
+
+
+COMMAND_LIST: tuple[Command, ...] = (
+    Command("Start training", "Train with the settings on the Train tab", "start_training", "start-training"),
+    Command("Stop training", "Stop the running training after the current step", "stop_training",
+            "stop-training"),
+    Command("Preview data", "Load the dataset and show label balance and samples", "preview_data",
+            "preview-data"),
+    Command("Show Train tab", "Settings, progress and live metrics", "show_tab('train')", "tab-train"),
+    Command("Predict", "Compare the base and fine-tuned model on your own review", "show_tab('predict')",
+            "tab-predict"),
+    Command("Show Runs tab", "All runs under the runs folder", "show_tab('runs')", "tab-runs"),
+    Command("Open run", "Open the run selected on the Runs tab", "open_run", "runs-open", "Runs tab"),
+    Command("Compare runs", "Compare the two runs marked on the Runs tab", "compare_runs", "runs-compare",
+            "Runs tab"),
+    Command("Predict with selected run", "Load the selected run into the Predict tab", "predict_with_run",
+            "runs-predict", "Runs tab"),
+    Command("Resume run", "Continue the stopped, failed or interrupted run selected on the Runs tab",
+            "resume_run", "runs-resume", "Runs tab"),
+    Command("Delete run", "Delete the run selected on the Runs tab (asks first)", "delete_run",
+            "runs-delete", "Runs tab"),
+    Command("Refresh runs", "Re-read the runs folder", "refresh_runs", "runs-refresh", "Runs tab"),
+    Command("Save settings…", "Write the Train tab's settings to a TOML file", "save_settings",
+            "save-settings"),
+    Command("Load settings…", "Fill the Train tab from a TOML or JSON settings file", "load_settings",
+            "load-settings"),
+    Command("Reset to preset defaults", "Refill every setting with the chosen preset's defaults",
+            "reset_settings", "reset-settings"),
+    Command("Save screenshot", "Save an SVG picture of the screen under the runs folder",
+            "save_screenshot", "save-screenshot"),
 )
+
+
+def key_text(binding: Binding) -> str:
+    """``ctrl+s / f5``: every key of a binding, as the README writes them."""
+    return " / ".join(key.strip() for key in binding.key.split(","))
+
+
+def find_binding(bindings: Iterable[Binding], binding_id: str) -> Binding:
+    return next(b for b in bindings if b.id == binding_id)
+
+
+def all_bindings() -> list[Binding]:
+    """The app's bindings and the Runs tab's, where the palette's keys are defined."""
+    from lorasent_tui.tui.app import LorasentApp
+    from lorasent_tui.tui.runs_panel import RunsPanel, RunsTable
+
+    return [b for cls in (LorasentApp, RunsPanel, RunsTable) for b in cls.BINDINGS
+            if isinstance(b, Binding)]
+
+
+def help_with_key(command: Command, bindings: list[Binding]) -> str:
+    where = f" on the {command.where}" if command.where else ""
+    return f"{command.help} · {key_text(find_binding(bindings, command.binding))}{where}"
 
 
 class LorasentCommands(Provider):
     async def discover(self) -> Hits:
-        for title, help_text, action in COMMAND_LIST:
-            yield DiscoveryHit(title, self._runner(action), help=help_text)
+        bindings = all_bindings()
+        for command in COMMAND_LIST:
+            yield DiscoveryHit(command.title, self._runner(command.action),
+                               help=help_with_key(command, bindings))
 
     async def search(self, query: str) -> Hits:
         matcher = self.matcher(query)
-        for title, help_text, action in COMMAND_LIST:
-            score = matcher.match(title)
+        bindings = all_bindings()
+        for command in COMMAND_LIST:
+            score = matcher.match(command.title)
             if score > 0:
-                yield Hit(score, matcher.highlight(title), self._runner(action), text=title, help=help_text)
+                yield Hit(score, matcher.highlight(command.title), self._runner(command.action),
+                          text=command.title, help=help_with_key(command, bindings))
 
     def _runner(self, action: str):
         async def run() -> None:

@@ -3,13 +3,16 @@
 The file format is the CLI's ``--config`` format (core.configfile), so a file saved
 here trains headless with ``lorasent-tui train --config FILE`` and back. Reading and
 writing happen in a thread; every problem becomes one status-line message.
+
+The settings are remembered the same way per runs folder (``<runs>/last-settings.toml``,
+when a run starts and when the app quits), and the next launch starts from them.
 """
 
 from __future__ import annotations
 
 import asyncio
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any, Mapping
 
 from textual.app import ComposeResult
 from textual.binding import Binding
@@ -17,16 +20,42 @@ from textual.containers import Vertical
 from textual.screen import ModalScreen
 from textual.widgets import Input, Static
 
-from lorasent_tui.core.config import build_config
+from lorasent_tui.core.config import FIELD_NAMES, TrainConfig, build_config
 from lorasent_tui.core.configfile import config_to_toml, read_config_file
 from lorasent_tui.core.errors import ConfigError, describe_exception
 from lorasent_tui.core.fsutil import atomic_write_text
 from lorasent_tui.tui.confirm import ConfirmScreen
+from lorasent_tui.tui.settings_form import field_problems
 
 if TYPE_CHECKING:
     from lorasent_tui.tui.app import LorasentApp
 
 DEFAULT_SETTINGS_FILE = "lorasent.toml"
+REMEMBERED_FILE = "last-settings.toml"  # in the runs folder
+
+
+def remember_settings(runs_dir: Path, config: TrainConfig) -> None:
+    """Keep ``config`` as the runs folder's last settings (atomically: never half a file)."""
+    runs_dir = Path(runs_dir)
+    runs_dir.mkdir(parents=True, exist_ok=True)
+    atomic_write_text(runs_dir / REMEMBERED_FILE, config_to_toml(config))
+
+
+def recall_settings(runs_dir: Path, flags: Mapping[str, Any]) -> tuple[TrainConfig | None, str]:
+    """The remembered settings with the launch's ``flags`` (field -> value, None: not given) on top.
+
+    Returns (None, "") when nothing is remembered, and (None, why) when the remembered file
+    no longer builds a config (then the launch's own config stands).
+    """
+    path = Path(runs_dir) / REMEMBERED_FILE
+    if not path.is_file():
+        return None, ""
+    try:
+        values = read_config_file(path)
+        values.update({name: flags[name] for name in FIELD_NAMES if flags.get(name) is not None})
+        return build_config(values), ""
+    except ConfigError as exc:
+        return None, f"Remembered settings in {path} not used: {field_problems(exc.field_errors)}"
 
 
 class PathScreen(ModalScreen[Path | None]):
@@ -73,10 +102,6 @@ class PathScreen(ModalScreen[Path | None]):
         self.dismiss(None)
 
 
-def field_problems(errors: dict[str, str]) -> str:
-    return "; ".join(f"{name}: {message}" for name, message in errors.items())
-
-
 async def save_settings(app: LorasentApp) -> None:
     """Ask for a path and write the form's settings there; refuse while the form is invalid."""
     form = app.train_panel.form
@@ -84,7 +109,7 @@ async def save_settings(app: LorasentApp) -> None:
     if config is None:
         app.action_show_tab("train")
         form.focus_first_error()
-        app.show_status(f"Settings not saved, fix them first: {field_problems(form.errors)}", "error")
+        app.show_status(f"Settings not saved, fix them first: {form.problems()}", "error", topic="settings")
         return
     path = await app.push_screen_wait(PathScreen("Save the training settings to", app.settings_path, "saves"))
     if path is None:

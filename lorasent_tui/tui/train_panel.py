@@ -7,25 +7,26 @@ thread-safe ``post_message``); every UI change happens here, on the event loop.
 from __future__ import annotations
 
 import time
-
 from typing import Any
 
 from textual import on, work
 from textual.app import ComposeResult
-from textual.containers import Horizontal, Vertical
+from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.lazy import Lazy
 from textual.reactive import reactive
 from textual.widgets import Button, DataTable, Label, ProgressBar, Static, TabbedContent, TabPane, Tabs
 
 from lorasent_tui.core.config import TrainConfig
+from lorasent_tui.core.display import format_duration, format_metric
 from lorasent_tui.core.errors import describe_exception
-from lorasent_tui.core.events import RunFailed, RunFinished
+from lorasent_tui.core.events import RunFailed, RunFinished, StepProgress
 from lorasent_tui.tui.messages import (
     ResumeLoaded, RunEnded, RunReady, RunsChanged, ShowStatus, TrainEpoch, TrainFailed, TrainFinished,
     TrainProgress, TrainStatus,
 )
 from lorasent_tui.tui.preview_pane import DataPreviewPane
 from lorasent_tui.tui.services import MessageBridge, TrainingSession, read_resume
+from lorasent_tui.tui.settings_file import remember_settings
 from lorasent_tui.tui.settings_form import SettingsForm, settings_summary
 from lorasent_tui.tui.widgets.charts import LossChart, RocChart, ScoreChart
 from lorasent_tui.tui.widgets.metrics_table import MetricsTable, epoch_of
@@ -33,15 +34,24 @@ from lorasent_tui.tui.widgets.metrics_table import MetricsTable, epoch_of
 ACTIVE_STATES = ("starting", "running", "stopping")
 
 
-def fmt_duration(seconds: float | None) -> str:
-    if seconds is None or seconds < 0:
-        return "–"
-    seconds = int(round(seconds))
-    hours, rest = divmod(seconds, 3600)
-    return f"{hours}:{rest // 60:02d}:{rest % 60:02d}" if hours else f"{rest // 60}:{rest % 60:02d}"
-
-
 STEP_CHART_INTERVAL_S = 2.0
+
+
+def progress_line(p: StepProgress, stopping: bool = False) -> str:
+    """Where the run is; while stopping no ETA, since the run ends after this step."""
+    if p.phase == "eval" and p.eval_total:
+        where = f"evaluating epoch {p.epoch}/{p.epochs}: {p.eval_done or 0}/{p.eval_total} reviews"
+    else:
+        where = f"epoch {p.epoch}/{p.epochs} · step {p.step}/{p.total}"
+    left = "stopping after this step" if stopping else f"ETA {format_duration(p.eta)}"
+    return f"{where} · elapsed {format_duration(p.elapsed)} · {left} · device {p.device}"
+
+
+def run_fraction(p: StepProgress) -> float:
+    """Of the whole run's work; a trainer without ``fraction`` counts training steps only."""
+    if p.fraction is not None:
+        return min(max(p.fraction, 0.0), 1.0)
+    return p.step / p.total if p.total else 0.0
 
 
 class TrainPanel(Vertical):
@@ -49,27 +59,31 @@ class TrainPanel(Vertical):
 
     def __init__(self, config: TrainConfig, **kwargs: Any) -> None:
         super().__init__(**kwargs)
-        self._initial_config = config
         self.session: TrainingSession | None = None
         self.run_id: str | None = None
         self.rows: list[dict[str, Any]] = []
         self.rocs: dict[int, dict[str, Any]] = {}
         self.best_epoch: int | None = None
         self.step_losses: list[tuple[float, float]] = []  # (fractional epoch, loss)
+        self.last_progress: StepProgress | None = None
+        # Kept: at unmount (quitting) the form's widgets are gone, its last valid settings not.
+        self._settings = SettingsForm(config, id="settings")
 
     def compose(self) -> ComposeResult:
         with Horizontal(id="train-body"):
-            yield SettingsForm(self._initial_config, id="settings")
+            yield self._settings
             # Shown instead of the form while a run trains: the settings cannot change then,
             # and the Train tab re-lays out in a third of the time without the form's widgets.
-            yield Static("", id="run-settings")
+            with VerticalScroll(id="run-settings"):
+                yield Static("", id="run-settings-text")
             with Vertical(id="train-main"):
                 with Horizontal(id="train-controls"):
                     yield Button("Start ^s", id="start", variant="success")
                     yield Button("Stop ^t", id="stop", variant="error", disabled=True)
-                    yield Button("Preview data", id="preview")
+                    yield Button("Preview data f4", id="preview")
                     yield Label("idle", id="train-state")
                 # A known total from the start: an indeterminate bar animates (repaints) forever.
+                # The total is 1: the bar shows the fraction of the run's work, evaluations included.
                 yield ProgressBar(total=1, id="train-progress", show_eta=False)
                 yield Static("Not started. Check the settings, then press Start (ctrl+s).",
                              id="progress-detail")
@@ -107,7 +121,7 @@ class TrainPanel(Vertical):
         self.set_class(state in ACTIVE_STATES, "-training")
         if in_form and state in ACTIVE_STATES:
             self.app.set_focus(self.focus_target())  # keys must not go to the hidden inputs
-        self.query_one("#start", Button).disabled = state in ACTIVE_STATES
+        # Start stays pressable while a run trains: pressing it says why nothing starts.
         self.query_one("#stop", Button).disabled = state not in ("starting", "running")
         self.app.refresh_bindings()  # the footer dims Start/Stop from check_action
 
@@ -115,18 +129,22 @@ class TrainPanel(Vertical):
     def start_training(self, resume: str | None = None) -> bool:
         """Train with the form's settings, or continue run ``resume`` with its own settings."""
         if self.running:
-            self.post_message(ShowStatus("Training is already running; stop it first.", "warning"))
+            run = f" (run {self.run_id})" if self.run_id else ""
+            self.post_message(ShowStatus(
+                f"Not started: a run is training{run}. Stop it first (ctrl+t), then start again.",
+                "warning"))
             return False
         config = None  # resuming: the worker reads the run's saved settings
         if resume is None:
             config = self.form.validate()
             if config is None:
-                problems = "; ".join(f"{k}: {v}" for k, v in self.form.errors.items())
-                self.post_message(ShowStatus(f"Not started, fix the settings first: {problems}", "error"))
+                self.app.show_status(f"Not started, fix the settings first: {self.form.problems()}",
+                                     "error", topic="settings")
                 self.form.focus_first_error()
                 return False
         self._reset_live()
-        self.query_one("#run-settings", Static).update(
+        self.query_one("#train-views", TabbedContent).active = "live-pane"
+        self.query_one("#run-settings-text", Static).update(
             settings_summary(config) if config else f"Resuming run {resume}…")
         self.session = TrainingSession(config, resume=resume)
         self.app.training_session = self.session
@@ -143,6 +161,9 @@ class TrainPanel(Vertical):
         assert self.session is not None
         self.session.stop_event.set()
         self.state = "stopping"
+        self.query_one("#progress-detail", Static).update(
+            progress_line(self.last_progress, stopping=True) if self.last_progress
+            else "Stopping after the current step…")
         self.post_message(ShowStatus("Stopping after the current step…"))
         return True
 
@@ -158,6 +179,8 @@ class TrainPanel(Vertical):
                 loaded = read_resume(runs_dir, session.resume)
                 config = session.config = loaded.config
                 self.post_message(loaded)
+            else:
+                self._remember(runs_dir, config)
             result = self.app.services.trainer(
                 config, runs_dir=runs_dir, callbacks=bridge.callbacks(),
                 stop_event=session.stop_event, resume=session.resume)
@@ -172,10 +195,22 @@ class TrainPanel(Vertical):
         finally:
             session.done.set()
 
+    def on_unmount(self) -> None:
+        # Quitting keeps the settings for the next launch too, not only starting a run.
+        self._remember(self.app.services.runs_dir, self._settings.last_valid)
+
+    def _remember(self, runs_dir: Any, config: TrainConfig) -> None:
+        """The next launch starts from these settings; failing to keep them never stops a run."""
+        try:
+            remember_settings(runs_dir, config)
+        except OSError as exc:
+            self.post_message(ShowStatus(f"Settings not remembered: {describe_exception(exc)}", "warning"))
+
     _last_step_chart = 0.0
 
     def _reset_live(self) -> None:
         self.rows, self.rocs, self.best_epoch, self.step_losses, self.run_id = [], {}, None, [], None
+        self.last_progress = None
         self.query_one(MetricsTable).clear_rows()
         self.query_one("#train-progress", ProgressBar).update(total=1, progress=0)
         self._draw_charts()
@@ -185,7 +220,7 @@ class TrainPanel(Vertical):
         """Show the run being resumed: its settings in the form, its finished epochs live."""
         message.stop()
         self.form.fill(message.config)
-        self.query_one("#run-settings", Static).update(settings_summary(message.config))
+        self.query_one("#run-settings-text", Static).update(settings_summary(message.config))
         self.rows = [dict(row) for row in message.rows]
         self.rocs = dict(message.rocs)
         self.best_epoch = message.best_epoch
@@ -202,18 +237,20 @@ class TrainPanel(Vertical):
         self.run_id = update.run_id or self.run_id
         if self.state == "starting":
             self.state = "running"
+        if self.state == "stopping":
+            return  # the line says the run is stopping until it has
         device = f" · device {update.device}" if update.device else ""
         self.query_one("#progress-detail", Static).update(f"{update.message}{device}")
 
     def on_train_progress(self, message: TrainProgress) -> None:
         message.stop()
-        p = message.progress
+        p = self.last_progress = message.progress
         if self.state == "starting":
             self.state = "running"
-        self.query_one("#train-progress", ProgressBar).update(total=p.total, progress=p.step)
-        self.query_one("#progress-detail", Static).update(
-            f"epoch {p.epoch}/{p.epochs} · step {p.step}/{p.total} · elapsed {fmt_duration(p.elapsed)}"
-            f" · ETA {fmt_duration(p.eta)} · device {p.device}")
+        if self.state not in ACTIVE_STATES:
+            return  # a late message after the run's end must not bring back its progress
+        self.query_one("#train-progress", ProgressBar).update(total=1, progress=run_fraction(p))
+        self.query_one("#progress-detail", Static).update(progress_line(p, self.state == "stopping"))
         if message.loss_points and p.total:
             # Steps count over the whole run; in epoch units they line up with the epoch points.
             scale = p.epochs / p.total
@@ -245,18 +282,30 @@ class TrainPanel(Vertical):
         result = message.result
         self.run_id = result.run_id
         self.state = result.state
-        bar = self.query_one("#train-progress", ProgressBar)
-        if result.state == "completed" and bar.total:
-            bar.update(progress=bar.total)
+        if result.state == "completed":
+            self.query_one("#train-progress", ProgressBar).update(total=1, progress=1)
         best = ""
         if result.best_epoch is not None and result.best_metrics:
             acc = result.best_metrics.get("accuracy")
-            best = f"; best epoch {result.best_epoch}" + (f", accuracy {acc:.4f}" if acc is not None else "")
+            best = f"; best epoch {result.best_epoch}, accuracy {format_metric(acc)}"
+        self.query_one("#progress-detail", Static).update(self._ended_line(result.state))
         self.post_message(ShowStatus(f"Run {result.run_id} {result.state}{best}."))
         self.post_message(RunsChanged())
         self.post_message(RunEnded())
         if result.best_epoch is not None:
             self.post_message(RunReady(result.run_id))
+
+    def _ended_line(self, state: str) -> str:
+        """The progress line once a run has ended: what it did, never a stale ETA."""
+        elapsed = self.last_progress.elapsed if self.last_progress else None
+        took = f" in {format_duration(elapsed)}" if elapsed is not None else ""
+        epochs = len(self.rows)
+        done = f"{epochs} epoch{'s' if epochs != 1 else ''}"
+        if state == "completed":
+            return f"Completed: {done}{took}."
+        if not epochs:
+            return f"Stopped{took}, before the first epoch finished."
+        return f"Stopped after {done}{took}; resume it from the Runs tab (u)."
 
     def on_train_failed(self, message: TrainFailed) -> None:
         message.stop()
@@ -308,7 +357,8 @@ class TrainPanel(Vertical):
     def load_preview(self, force: bool = False) -> None:
         config = self.form.validate()
         if config is None:
-            self.post_message(ShowStatus("Fix the settings before previewing the data.", "error"))
+            self.app.show_status(f"Fix the settings before previewing the data: {self.form.problems()}",
+                                 "error", topic="settings")
             return
         self.query_one("#train-views", TabbedContent).active = "data-pane"
         for pane in self.query(DataPreviewPane):  # lazily mounted just after the first frame

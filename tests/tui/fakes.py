@@ -12,6 +12,8 @@ from lorasent_tui.core.events import (
 )
 from lorasent_tui.core.store import RunStore
 
+EVAL_REVIEWS = 50  # reviews each fake evaluation scores
+TRAIN_SHARE = 0.6  # of each fake epoch's work; evaluation is the rest
 ROC = {"fpr": [0.0, 0.1, 0.3, 1.0], "tpr": [0.0, 0.6, 0.9, 1.0]}
 
 
@@ -76,10 +78,12 @@ class FakeTrainer:
                     break
                 step = (epoch - 1) * self.steps_per_epoch + s + 1
                 self.progress_events += 1
-                callbacks.on_progress(StepProgress(step, total, epoch, epochs, elapsed=step * 0.1,
-                                                   eta=(total - step) * 0.1, loss=1.0 / step, device="cpu"))
+                callbacks.on_progress(self._progress(step, total, epoch, epochs, (s + 1) / self.steps_per_epoch))
             if stopped:
                 break
+            # Then the epoch's evaluation, reported in two halves as the core does per batch.
+            for done in (EVAL_REVIEWS // 2, EVAL_REVIEWS):
+                callbacks.on_progress(self._progress(step, total, epoch, epochs, 1.0, eval_done=done))
             rows.append(epoch_metrics(epoch, accuracy))
             roc[str(epoch)] = {**ROC, "auc": accuracy + 0.02}
             best = max(rows, key=lambda r: r["accuracy"])["epoch"]
@@ -95,6 +99,21 @@ class FakeTrainer:
         result = RunFinished(run.run_id, str(run.path), state, best, best_row)
         callbacks.on_finished(result)
         return result
+
+    @staticmethod
+    def _progress(step: int, total: int, epoch: int, epochs: int, trained: float,
+                  eval_done: int | None = None) -> StepProgress:
+        """A training step, or with ``eval_done`` the epoch's evaluation so far.
+
+        Each epoch is TRAIN_SHARE training and the rest evaluation, as the core's fraction counts it.
+        """
+        evaluated = (eval_done or 0) / EVAL_REVIEWS
+        fraction = (epoch - 1 + TRAIN_SHARE * trained + (1 - TRAIN_SHARE) * evaluated) / epochs
+        elapsed = 10.0 * epochs * fraction
+        return StepProgress(step, total, epoch, epochs, elapsed=elapsed, eta=10.0 * epochs - elapsed,
+                            loss=1.0 / step, device="cpu", phase="train" if eval_done is None else "eval",
+                            fraction=fraction, eval_done=eval_done,
+                            eval_total=None if eval_done is None else EVAL_REVIEWS)
 
 
 @dataclass

@@ -94,3 +94,46 @@ def test_settings_hints_show_for_the_focused_field(app_factory):
             assert "top N layers" in str(form.query_one("#field-lora_layers").tooltip)
 
     run_async(scenario())
+
+
+def test_palette_shows_every_command_with_the_key_that_does_it(app_factory):
+    from textual.command import CommandList
+
+    from lorasent_tui.tui.app import LorasentApp
+    from lorasent_tui.tui.commands import COMMAND_LIST, all_bindings, find_binding, key_text
+
+    bindings = all_bindings()
+    for command in COMMAND_LIST:
+        binding = find_binding(bindings, command.binding)
+        if not command.where:  # an app key: the very action the palette entry runs
+            assert binding in LorasentApp.BINDINGS and binding.action == command.action, command.title
+    app = app_factory()
+
+    async def scenario():
+        async with app.run_test(size=(120, 40)) as pilot:
+            await pilot.press("ctrl+p")
+            await wait_until(pilot, lambda: CommandPalette.is_open(app))
+            results = app.screen.query_one(CommandList)
+            await wait_until(pilot, lambda: results.option_count >= len(COMMAND_LIST))
+            shown = {}
+            for index in range(results.option_count):
+                hit = results.get_option_at_index(index).hit
+                shown[str(hit.prompt if hasattr(hit, "prompt") else hit.display)] = hit.help or ""
+            for command in COMMAND_LIST:
+                keys = key_text(find_binding(bindings, command.binding))
+                help_text = next(text for title, text in shown.items() if command.title in title)
+                assert help_text.endswith(keys) or f"· {keys} on the" in help_text, (command.title, help_text)
+            await pilot.press("escape")
+
+    run_async(scenario())
+
+
+def test_load_settings_key_is_the_same_in_palette_and_readme():
+    from pathlib import Path
+
+    from lorasent_tui.tui.commands import all_bindings, find_binding, key_text
+
+    readme = (Path(__file__).resolve().parents[2] / "README.md").read_text(encoding="utf-8")
+    for binding_id in ("load-settings", "save-settings", "reset-settings", "save-screenshot",
+                       "preview-data", "start-training", "stop-training"):
+        assert key_text(find_binding(all_bindings(), binding_id)) in readme, binding_id

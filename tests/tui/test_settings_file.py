@@ -5,7 +5,9 @@ from pathlib import Path
 from textual.command import CommandPalette
 
 from lorasent_tui.cli import build_tui_parser
-from lorasent_tui.core.configfile import read_config_file, resolve_config
+from lorasent_tui.core.config import build_config
+from lorasent_tui.core.configfile import config_to_toml, read_config_file, resolve_config
+from lorasent_tui.core.store import RunStore
 from lorasent_tui.tui.app import make_app
 from lorasent_tui.tui.confirm import ConfirmScreen
 from lorasent_tui.tui.settings_file import PathScreen
@@ -143,17 +145,114 @@ def test_config_flag_fills_the_form_and_is_the_default_file(tmp_path, monkeypatc
     run_async(scenario())
 
 
-def test_f12_saves_an_svg_screenshot(app_factory, tmp_path, monkeypatch):
+def test_f12_saves_an_svg_screenshot_under_the_runs_folder(app_factory, tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
     app = app_factory()
 
     async def scenario():
         async with app.run_test(size=SIZE) as pilot:
+            shots = app.services.runs_dir / "screenshots"
             await pilot.press("f12")
-            await wait_until(pilot, lambda: list(tmp_path.glob("*.svg")))
+            await wait_until(pilot, lambda: shots.is_dir() and list(shots.glob("*.svg")))
             await pilot.pause()
-            (svg,) = tmp_path.glob("*.svg")
+            (svg,) = shots.glob("*.svg")
             assert svg.read_text(encoding="utf-8").lstrip().startswith("<svg")
-            assert svg.name in status_text(app)
+            assert str(svg) in status_text(app)
+            assert any(str(svg) in n.message for n in app._notifications)  # says where
+            assert not list(tmp_path.glob("*.svg"))  # nothing in the working directory
+            assert RunStore(app.services.runs_dir).list() == []  # the folder is not a run
 
     run_async(scenario())
+
+
+def remembering_app(runs_dir, flags):
+    return make_app(build_config({"epochs": 3}), runs_dir=runs_dir, trainer=FakeTrainer(),
+                    predictor_factory=FakePredictorFactory(), data_loader=FakeDataLoader(), flags=flags)
+
+
+def test_last_settings_are_remembered_per_runs_folder(tmp_path):
+    runs = tmp_path / "runs"
+    first = remembering_app(runs, flags={})
+
+    async def train_once():
+        async with first.run_test(size=SIZE) as pilot:
+            await type_into(pilot, "lora_r", "12")
+            await type_into(pilot, "warmup_ratio", "0.2")
+            await pilot.press("ctrl+s")
+            await settle(pilot)
+            return first.services.trainer.calls[0]
+
+    started = run_async(train_once())
+    remembered = runs / "last-settings.toml"
+    assert remembered.read_text(encoding="utf-8") == config_to_toml(started)
+
+    # The next launch starts from them; a flag given at launch still wins.
+    second = remembering_app(runs, flags={"epochs": "5", "lora_alpha": None})
+
+    async def relaunch():
+        async with second.run_test(size=SIZE) as pilot:
+            values = form_values(second)
+            assert (values["lora_r"], values["warmup_ratio"], values["epochs"]) == ("12", "0.2", "5")
+            assert "last used" in status_text(second)
+            # F9: back to the preset's defaults, for every setting.
+            await pilot.press("f9")
+            await pilot.pause()
+            assert second.train_panel.form.validate() == build_config({"preset": "fast"})
+            assert "defaults" in status_text(second)
+
+    run_async(relaunch())
+
+    # Launched with --config or --preset (flags=None): that config stands as given.
+    third = remembering_app(runs, flags=None)
+
+    async def with_config():
+        async with third.run_test(size=SIZE):
+            assert form_values(third)["lora_r"] == str(build_config({"epochs": 3}).lora_r)
+
+    run_async(with_config())
+    # Another runs folder remembers nothing yet.
+    assert remembering_app(tmp_path / "other", flags={}).initial_config == build_config({"epochs": 3})
+
+
+def test_settings_are_remembered_on_quit_too(tmp_path):
+    runs = tmp_path / "runs"
+    first = remembering_app(runs, flags={})
+
+    async def edit_and_quit():
+        async with first.run_test(size=SIZE) as pilot:
+            await type_into(pilot, "lora_alpha", "64")
+            await type_into(pilot, "epochs", "x")  # invalid when quitting: the last valid is kept
+            await pilot.press("ctrl+q")
+
+    run_async(edit_and_quit())
+    assert first.services.trainer.calls == []
+    second = remembering_app(runs, flags={})
+    assert (second.initial_config.lora_alpha, second.initial_config.epochs) == (64, 3)
+
+
+def test_unusable_remembered_settings_are_reported_not_used(tmp_path):
+    runs = tmp_path / "runs"
+    runs.mkdir()
+    (runs / "last-settings.toml").write_text('lora_r = "many"\n')
+    app = remembering_app(runs, flags={})
+    assert app.initial_config == build_config({"epochs": 3})
+
+    async def scenario():
+        async with app.run_test(size=SIZE):
+            assert "not used" in status_text(app) and "lora_r" in status_text(app)
+
+    run_async(scenario())
+
+
+def test_launch_passes_its_flags_for_the_remembered_settings(monkeypatch):
+    """Without --config/--preset the app may start from remembered settings; flags go on top."""
+    import lorasent_tui.tui.app as app_module
+    from lorasent_tui.cli import main
+
+    launches = []
+    monkeypatch.setattr(app_module, "run_tui", lambda config, runs_dir, **kw: launches.append(kw) or 0)
+    assert main(["--epochs", "5"]) == 0
+    assert main(["--preset", "seed", "--epochs", "5"]) == 0
+    plain, with_preset = launches
+    assert plain["flags"]["epochs"] == "5" and plain["flags"]["lora_r"] is None
+    assert with_preset["flags"] is None  # the preset's settings stand as given

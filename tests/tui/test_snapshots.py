@@ -15,6 +15,7 @@ from textual.widgets import Input
 from lorasent_tui.core.config import build_config
 from lorasent_tui.tui.app import make_app
 from lorasent_tui.tui.widgets.lazy_plot import LazyPlot
+from lorasent_tui.tui.widgets.metrics_table import MetricsTable
 from tests.tui.fakes import FakeDataLoader, FakePredictorFactory, FakeTrainer
 from tests.tui.conftest import SIZE, settle, wait_until
 from tests.tui.test_runs import make_runs
@@ -63,6 +64,40 @@ def test_train_tab_after_a_run(snap_compare, snapshot_app):
         await ready(pilot)
 
     assert snap_compare(snapshot_app(), terminal_size=SIZE, run_before=train)
+
+
+def test_train_tab_after_a_run_80x24(snap_compare, snapshot_app):
+    async def train(pilot):
+        await ready(pilot)
+        await pilot.press("ctrl+s")
+        await ready(pilot)
+
+    assert snap_compare(snapshot_app(), terminal_size=(80, 24), run_before=train)
+
+
+async def training(pilot) -> None:
+    """Two epochs done, the trainer waiting for Stop: the Train tab as a run trains."""
+    await wait_until(pilot, lambda: not pilot.app.query(Lazy))
+    await pilot.press("ctrl+s")
+    await wait_until(pilot, lambda: pilot.app.query_one(MetricsTable).row_count == 2)
+    await pilot.pause()  # not settle(): it would wait for the training worker
+
+    def drawn() -> bool:
+        return all(chart._rendered is not None or not chart.has_data
+                   for chart in pilot.app.screen.query(LazyPlot) if chart.display)
+
+    await wait_until(pilot, drawn)
+    await pilot.pause()
+
+
+def test_train_tab_while_training(snap_compare, snapshot_app):
+    app = snapshot_app(trainer=FakeTrainer(run_id="run-snapshot", wait_after_epoch=2))
+    assert snap_compare(app, terminal_size=SIZE, run_before=training)
+
+
+def test_train_tab_while_training_80x24(snap_compare, snapshot_app):
+    app = snapshot_app(trainer=FakeTrainer(run_id="run-snapshot", wait_after_epoch=2))
+    assert snap_compare(app, terminal_size=(80, 24), run_before=training)
 
 
 def test_predict_tab(snap_compare, snapshot_app):

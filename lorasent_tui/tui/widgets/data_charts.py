@@ -1,9 +1,15 @@
-"""Charts for the data preview: label balance per split and review length."""
+"""Charts for the data preview: label balance per split and review length.
+
+Like the line charts, the title and legend are a caption above the plot, not on the bars.
+"""
 
 from __future__ import annotations
 
 from typing import Any
 
+from rich.text import Text
+
+from lorasent_tui.tui.widgets.charts import PALETTE, caption_lines
 from lorasent_tui.tui.widgets.lazy_plot import LazyPlot
 
 
@@ -29,14 +35,19 @@ class BalanceChart(LazyPlot):
     def has_data(self) -> bool:
         return all(self._splits_and_labels())
 
+    def caption(self, width: int) -> list[Text]:
+        _splits, labels = self._splits_and_labels()
+        return caption_lines(self.title, [(label, PALETTE[i % len(PALETTE)]) for i, label in enumerate(labels)],
+                             width)
+
     def draw(self, plt: Any) -> None:
-        plt.title(self.title)
         splits, labels = self._splits_and_labels()
         values = [[self.counts[s].get(label, 0) for s in splits] for label in labels]
+        colors = [PALETTE[i % len(PALETTE)] for i in range(len(labels))]
         if len(labels) == 1:
-            plt.bar(splits, values[0], label=labels[0])
+            plt.bar(splits, values[0], color=colors[0])
         else:
-            plt.multiple_bar(splits, values, labels=labels)
+            plt.multiple_bar(splits, values, color=colors)
 
 
 class LengthHistogram(LazyPlot):
@@ -55,6 +66,8 @@ class LengthHistogram(LazyPlot):
     def has_data(self) -> bool:
         return bool(self.lengths)
 
+    def caption(self, width: int) -> list[Text]:
+        return caption_lines(self.title, [], width)
+
     def draw(self, plt: Any) -> None:
-        plt.title(self.title)
         plt.hist(self.lengths, bins=min(30, max(5, len(set(self.lengths)))))

@@ -84,6 +84,10 @@ class LazyPlot(Widget):
         """Plot the data on a cleared plotext figure (runs in the figure thread)."""
         raise NotImplementedError
 
+    def caption(self, width: int) -> list[Text]:
+        """Lines above the figure (title, legend); none: the figure draws its own title."""
+        return []
+
     def data_changed(self) -> None:
         self._version += 1
         self.set_class(not self.has_data, "-empty")
@@ -107,12 +111,14 @@ class LazyPlot(Widget):
 
         plt = Plot()
         width, height = key[1]
-        plt.plotsize(width, height)
-        plt._set_size(width, height)  # plotsize alone does not always resize (textual-plotext#5)
-        plt.theme(theme)
         try:
+            caption = self.caption(width)
+            height = max(1, height - len(caption))
+            plt.plotsize(width, height)
+            plt._set_size(width, height)  # plotsize alone does not always resize (textual-plotext#5)
+            plt.theme(theme)
             self.draw(plt)
-            text = Text.from_ansi(plt.build())
+            text = Text("\n").join([*caption, Text.from_ansi(plt.build())])
         except Exception as exc:  # noqa: BLE001 - a chart that cannot be drawn says so, in place
             text = Text(f"{self.title}\nchart not drawn: {exc}")
         self.post_message(self.FigureReady(key, text))

@@ -1,0 +1,76 @@
+"""How much of a run is done and how long the rest takes: training steps and evaluations.
+
+Both kinds of work are counted in one unit, estimated seconds, so the progress fraction keeps
+moving while the model is evaluated and the ETA includes the evaluations still to come.
+Pure arithmetic over measured times: the trainer feeds it, tests feed it synthetic timings.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+# Before the first evaluation of a run there is no measured cost per evaluated view. A training
+# step is a forward and a backward pass over ``batch_size`` texts, and the backward pass costs
+# about twice the forward one, so scoring one view (forward only, texts of the same length) is
+# guessed at a third of a training step's cost per text. Sliding windows are accounted for by
+# multiplying by the number of views, not texts.
+FORWARD_SHARE_OF_A_STEP = 1 / 3
+
+
+@dataclass
+class WorkEstimate:
+    """The run's work in estimated seconds; fed with this run's measured times."""
+
+    steps_per_epoch: int
+    epochs: int
+    eval_views: int  # views scored per evaluation (texts, or more with sliding windows)
+    batch_size: int
+    train_s: float = 0.0  # training time measured in this process
+    train_steps: int = 0  # steps it covered
+    prior_step_s: float | None = None  # seconds per step recorded by earlier sessions (resume)
+    view_s: float | None = None  # seconds per view of the last evaluation
+
+    def seed(self, epoch_times: list[dict]) -> None:
+        """Start from a resumed run's recorded epochs (``status.json`` ``epoch_times``)."""
+        if not epoch_times:
+            return
+        last = epoch_times[-1]
+        if self.steps_per_epoch and last.get("train_s"):
+            self.prior_step_s = float(last["train_s"]) / self.steps_per_epoch
+        if self.eval_views and last.get("eval_s"):
+            self.view_s = float(last["eval_s"]) / self.eval_views
+
+    def add_training(self, seconds: float, steps: int) -> None:
+        self.train_s += seconds
+        self.train_steps += steps
+
+    def add_evaluation(self, seconds: float) -> None:
+        if self.eval_views:
+            self.view_s = seconds / self.eval_views
+
+    def step_seconds(self) -> float | None:
+        if self.train_steps:
+            return self.train_s / self.train_steps
+        return self.prior_step_s
+
+    def view_seconds(self) -> float | None:
+        if self.view_s is not None:
+            return self.view_s
+        step_s = self.step_seconds()
+        if step_s is None:
+            return None
+        return step_s / max(1, self.batch_size) * FORWARD_SHARE_OF_A_STEP
+
+    def progress(self, step: int, evaluations_done: int, views_done: int = 0) -> tuple[float, float | None]:
+        """(fraction of the whole run done, seconds left or None) after ``step`` training steps,
+        ``evaluations_done`` whole evaluations and ``views_done`` views of the current one."""
+        total_steps = self.steps_per_epoch * self.epochs
+        step_s, view_s = self.step_seconds(), self.view_seconds()
+        if step_s is None or view_s is None:
+            return (step / total_steps if total_steps else 0.0), None
+        views_scored = evaluations_done * self.eval_views + views_done
+        done = step * step_s + views_scored * view_s
+        left = (max(0, total_steps - step) * step_s
+                + max(0, self.epochs * self.eval_views - views_scored) * view_s)
+        total = done + left
+        return (done / total if total > 0 else 1.0), left

@@ -1,0 +1,99 @@
+"""The ETA and the progress fraction count evaluation as well as training."""
+
+from __future__ import annotations
+
+import pytest
+
+from lorasent_tui.core.eta import FORWARD_SHARE_OF_A_STEP, WorkEstimate
+from lorasent_tui.core.events import StepProgress, TrainCallbacks
+
+
+def estimate_after_epoch_1(train_s=10.0, eval_s=20.0, steps=10, views=100, epochs=3):
+    est = WorkEstimate(steps_per_epoch=steps, epochs=epochs, eval_views=views, batch_size=8)
+    est.add_training(train_s, steps)
+    est.add_evaluation(eval_s)
+    return est
+
+
+def test_eta_after_one_epoch_includes_the_remaining_evaluations():
+    est = estimate_after_epoch_1()
+    fraction, eta = est.progress(step=10, evaluations_done=1)
+    assert eta == pytest.approx(2 * (10 + 20))  # training alone would say 20
+    assert fraction == pytest.approx(1 / 3)
+
+
+def test_eta_during_an_evaluation_counts_its_unscored_views():
+    est = estimate_after_epoch_1()
+    # Epoch 2 trained, its evaluation half done: half an evaluation plus a whole epoch left.
+    fraction, eta = est.progress(step=20, evaluations_done=1, views_done=50)
+    assert eta == pytest.approx(10 + 10 + 20)
+    assert fraction == pytest.approx(50 / 90)
+    # The bar keeps moving through the evaluation instead of waiting at the end of training.
+    before, _ = est.progress(step=20, evaluations_done=1, views_done=0)
+    after, _ = est.progress(step=20, evaluations_done=1, views_done=100)
+    assert before < fraction < after
+
+
+def test_first_guess_before_any_evaluation_scales_with_views():
+    est = WorkEstimate(steps_per_epoch=10, epochs=2, eval_views=300, batch_size=8)
+    est.add_training(5.0, 5)  # one second per step of 8 texts
+    per_view = 1.0 / 8 * FORWARD_SHARE_OF_A_STEP
+    _, eta = est.progress(step=5, evaluations_done=0)
+    assert eta == pytest.approx(15 * 1.0 + 2 * 300 * per_view)
+    windows = WorkEstimate(steps_per_epoch=10, epochs=2, eval_views=900, batch_size=8)
+    windows.add_training(5.0, 5)
+    assert windows.progress(5, 0)[1] > eta  # three views per text: three times the scoring
+
+
+def test_a_resumed_run_starts_from_its_recorded_epoch_times():
+    est = WorkEstimate(steps_per_epoch=10, epochs=3, eval_views=100, batch_size=8)
+    est.seed([{"epoch": 1, "train_s": 10.0, "eval_s": 20.0}])
+    fraction, eta = est.progress(step=10, evaluations_done=1)
+    assert eta == pytest.approx(2 * (10 + 20)) and fraction == pytest.approx(1 / 3)
+
+
+def test_nothing_measured_yet_has_no_eta():
+    est = WorkEstimate(steps_per_epoch=10, epochs=3, eval_views=100, batch_size=8)
+    assert est.progress(0, 0) == (0.0, None)
+
+
+def test_event_log_keeps_phase_changes_and_the_end_of_an_evaluation(tmp_path, monkeypatch):
+    from lorasent_tui.core import eventlog
+
+    monkeypatch.setattr(eventlog.time, "monotonic", lambda: 100.0)  # every event inside the interval
+    log = eventlog.EventLog(tmp_path / "events.jsonl")
+
+    def event(step, phase="train", done=None):
+        return StepProgress(step, 20, 1, 2, 0.0, None, None, phase=phase,
+                            eval_done=done, eval_total=None if done is None else 50)
+
+    for e in [event(1), event(2), event(10, "eval", 0), event(10, "eval", 25), event(10, "eval", 50),
+              event(11), event(12)]:
+        log.progress(e)
+    kept, _ = eventlog.read_events(tmp_path / "events.jsonl")
+    assert [(e.step, e.phase, e.eval_done) for e in kept] == [
+        (1, "train", None), (10, "eval", 0), (10, "eval", 50), (11, "train", None)]
+
+
+def test_a_real_run_reports_evaluation_in_reviews(tiny_model_dir, tmp_path):
+    from lorasent_tui.core.config import build_config
+    from lorasent_tui.core.trainer import train
+
+    events, statuses = [], []
+    config = build_config({"model": str(tiny_model_dir("bert")), "train_size": 16, "eval_size": 12,
+                           "epochs": 2, "max_length": 16, "batch_size": 8, "eval_batch_size": 4,
+                           "device": "cpu", "sliding_windows": True})
+    result = train(config, runs_dir=tmp_path, callbacks=TrainCallbacks(
+        on_progress=events.append, on_status=lambda s: statuses.append(s.message)))
+    assert result.state == "completed", result
+    evals = [e for e in events if e.phase == "eval"]
+    assert {e.eval_total for e in evals} == {12}  # texts, not views
+    assert [e.eval_done for e in evals if e.epoch == 1][0] == 0
+    assert [e.eval_done for e in evals if e.epoch == 1][-1] == 12
+    fractions = [e.fraction for e in events]
+    assert all(a <= b + 1e-9 for a, b in zip(fractions, fractions[1:]))
+    last_train = [e for e in events if e.phase == "train"][-1]
+    assert last_train.fraction < 1 and last_train.eta > 0  # the last evaluation is still ahead
+    assert evals[-1].fraction == pytest.approx(1.0) and evals[-1].eta == pytest.approx(0.0)
+    (title,) = [m for m in statuses if m.startswith("evaluating epoch 1")]
+    assert title.startswith("evaluating epoch 1: 12 reviews (") and title.endswith(" windows)")
