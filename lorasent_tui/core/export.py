@@ -190,10 +190,7 @@ def _build_merged(run: Run) -> tuple[Any, Any]:
     from lorasent_tui.core.predict import load_trained
 
     config = run.config()
-    model, tokenizer = load_trained(run, merge=True)
-    model.config.id2label = dict(models.ID2LABEL)
-    model.config.label2id = dict(models.LABEL2ID)
-    model.config.num_labels = len(models.ID2LABEL)
+    model, tokenizer = load_trained(run, merge=True)  # its config names the run's classes
     # pipeline(..., truncation=True) then cuts where training did (head+tail is not possible there).
     tokenizer.model_max_length = min(config.max_length, models.model_max_length(model))
     tokenizer.truncation_side = "left" if config.truncation == "left" else "right"

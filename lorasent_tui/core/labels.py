@@ -31,6 +31,19 @@ SENTIMENT_ORDER = ("very negative", "negative", "neutral", "positive", "very pos
 SENTIMENT_ALIASES = {"neg": "negative", "neu": "neutral", "pos": "positive"}
 
 
+def run_label_names(labels: Sequence[str] | None) -> tuple[str, ...]:
+    """A run's class names from its config's ``labels``: None (every run saved before
+    multi-class support, and binary sentiment runs) means negative/positive."""
+    return tuple(labels) if labels else LABEL_NAMES
+
+
+def recorded_labels(names: Sequence[str]) -> list[str] | None:
+    """What a run's config records for its data's class names: nothing for binary sentiment
+    (so such a run's config.json is what it always was), else the names, which fix the class
+    ids when the run resumes, reloads or exports."""
+    return None if tuple(names) == LABEL_NAMES else list(names)
+
+
 class LabelError(ValueError):
     """Label values that cannot become classes; the message names them (the caller adds where)."""
 

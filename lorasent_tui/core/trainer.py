@@ -45,6 +45,16 @@ def _check_inputs(config: TrainConfig, callbacks: TrainCallbacks) -> Any:
     return splits
 
 
+def _with_data_labels(config: TrainConfig, splits: Any) -> TrainConfig:
+    """The config the run records: the data's class names fixed (see labels.recorded_labels),
+    so that resuming, predicting and exporting use the class ids it was trained with."""
+    from lorasent_tui.core.labels import recorded_labels
+
+    if config.labels is not None:
+        return config
+    return dataclasses.replace(config, labels=recorded_labels(splits.label_names))
+
+
 def _open_run(config: TrainConfig, runs_dir: Path, resume: str | None, run_id: str | None,
               epochs: int | None) -> tuple[TrainConfig, Run, list[int]]:
     """The run to train and its learning-rate segments; a resume reads the run's own config."""
@@ -124,7 +134,7 @@ def _train_epoch(session: Session, epoch: int, callbacks: TrainCallbacks,
         labels = labels_all[index].to(session.device, non_blocking=True)
         with autocast(session):
             logits = batch_logits(session, index, "train")
-        loss = F.cross_entropy(logits.float(), labels)
+        loss = F.cross_entropy(logits.float(), labels, weight=session.class_weights)
         loss.backward()
         session.dist.average_gradients(trainable)
         session.optimizer.step()
@@ -171,8 +181,9 @@ def _report_step(session: Session, epoch: int, window: list, callbacks: TrainCal
     callbacks.on_progress(_progress(session, epoch, loss))
 
 
-def _eval_probs(session: Session, before_batch: Callable[[int], bool]) -> tuple[list[float], float] | None:
-    """Validation probabilities and mean loss, longest views first in large batches.
+def _eval_probs(session: Session, before_batch: Callable[[int], bool]) -> tuple[Any, float] | None:
+    """Validation class probabilities (one row per text) and the mean (unweighted) loss,
+    longest views first in large batches.
 
     ``before_batch(views_scored)`` is called before each batch and once at the end; when it
     returns True (a stop was asked for) the evaluation ends at once and None is returned.
@@ -184,7 +195,7 @@ def _eval_probs(session: Session, before_batch: Callable[[int], bool]) -> tuple[
     from lorasent_tui.core.views import combine_log_probs
 
     session.model.eval()
-    logits = torch.zeros((len(session.eval_ids), 2))
+    logits = torch.zeros((len(session.eval_ids), len(session.label_names)))
     batches = sorted_batches([len(ids) for ids in session.eval_ids], session.config.eval_batch_size)
     done = 0
     with torch.inference_mode(), autocast(session):
@@ -196,7 +207,7 @@ def _eval_probs(session: Session, before_batch: Callable[[int], bool]) -> tuple[
     before_batch(done)
     log_probs = combine_log_probs(logits, session.eval_views)
     loss = F.nll_loss(log_probs, torch.tensor(session.eval_labels), reduction="mean")
-    return log_probs[:, 1].exp().tolist(), float(loss)
+    return log_probs.exp().numpy(), float(loss)
 
 
 def _evaluate(session: Session, epoch: int, train_loss: float, callbacks: TrainCallbacks,
@@ -214,7 +225,7 @@ def _evaluate(session: Session, epoch: int, train_loss: float, callbacks: TrainC
     if scored is None:
         return None
     probs, eval_loss = scored
-    metrics, roc = classification_metrics(session.eval_labels, probs)
+    metrics, roc = classification_metrics(session.eval_labels, probs, session.label_names)
     row = {"epoch": epoch, "train_loss": train_loss, "eval_loss": eval_loss, **metrics}
     return row, roc
 
@@ -290,6 +301,7 @@ def _start(config: TrainConfig, runs_dir: Path, resume: str | None, run_id: str 
         try:
             if resume is None:
                 splits = _check_inputs(config, callbacks)
+                config = _with_data_labels(config, splits)
             opened = _open_run(config, runs_dir, resume, run_id, epochs)
         except LorasentError as exc:
             error = str(exc)
