@@ -145,3 +145,44 @@ def test_balanced_class_weights_are_inverse_frequency():
     assert balanced_class_weights([0, 0, 0, 1], 2) == pytest.approx([4 / 6, 4 / 2])
     assert balanced_class_weights([0, 1, 2, 2], 3) == pytest.approx([4 / 3, 4 / 3, 4 / 6])
     assert balanced_class_weights([0, 1], 2) == [1.0, 1.0]  # balanced data: plain loss
+
+
+def fake_three_class_run(runs_dir):
+    """A finished 3-class run folder (records only: no training)."""
+    from lorasent_tui.core.metrics import classification_metrics
+    from lorasent_tui.core.store import RunStore
+
+    rng = np.random.default_rng(0)
+    labels = rng.integers(0, 3, 60)
+    run = RunStore(runs_dir).create(build_config({"epochs": 2, "labels": ",".join(NAMES)}),
+                                    run_id="three")
+    rows, rocs = [], {}
+    for epoch in (1, 2):
+        probs = rng.dirichlet([1, 1, 1], 60) + np.eye(3)[labels] * 0.3 * epoch
+        probs /= probs.sum(axis=1, keepdims=True)
+        metrics, roc = classification_metrics(labels, probs, NAMES)
+        rows.append({"epoch": epoch, "train_loss": 1.0 / epoch, "eval_loss": 1.1 / epoch,
+                     **metrics})
+        rocs[str(epoch)] = {**roc, "auc": metrics["roc_auc"]}
+    run.write_metrics(rows)
+    run.write_roc(rocs)
+    run.update_status(state="completed", best_epoch=2, epochs_done=2)
+    return run
+
+
+def test_report_cli_table_and_card_of_a_three_class_run(tmp_path, capsys):
+    from lorasent_tui.commands import format_row, table_header
+    from lorasent_tui.core.export import model_card_text
+    from lorasent_tui.core.report import write_report
+
+    run = fake_three_class_run(tmp_path)
+    png = write_report("three", tmp_path)
+    assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    row = run.metrics()[1]
+    assert "Macro-F1" in table_header(3) and "TPR" not in table_header(3)
+    assert len(format_row(row).split()) == len(table_header(3).split()) - 2  # "Train loss", "Val loss"
+    card = model_card_text(run)
+    assert "3-class text classification" in card and "macro F1" in card
+    assert "| Macro-F1 | W-F1 | AUC |" in card and card.count("| neutral |") == 1
+    summary = run.summary()
+    assert summary.label_names == NAMES and summary.best_f1 == row["f1_macro"]
