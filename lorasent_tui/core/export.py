@@ -130,9 +130,9 @@ def model_card_text(run: Run, merged: bool = False) -> str:
     parts = [front, "", f"# {run.run_id}", "",
              f"This is {what} `{config.model}`, fine-tuned with lorasent-tui for {task} "
              f"(labels {shown}) on `{config.dataset}`.", ""]
-    f1 = (f"F1 {format_metric(best.get('f1'))}" if len(names) == 2 or best is None
-          else f"macro F1 {format_metric(best.get('f1_macro'))}")
     if best is not None:
+        f1 = (f"F1 {format_metric(best.get('f1'))}" if len(names) == 2
+              else f"macro F1 {format_metric(best.get('f1_macro'))}")
         parts += [f"**Best epoch: {best['epoch']}** of {config.epochs} (run {state}): accuracy "
                   f"{format_metric(best.get('accuracy'))}, {f1}, ROC AUC "
                   f"{format_metric(best.get('roc_auc'))} on {config.eval_size} validation "
