@@ -203,8 +203,8 @@ def cmd_runs(args: argparse.Namespace) -> int:
         cells = [cell.ljust(width) if i < 3 else cell.rjust(width)
                  for i, (cell, width) in enumerate(zip(row, widths))]
         print("  ".join(cells).rstrip())
-        if summary is not None and summary.problem:
-            print(f"  ! {summary.problem}")
+        if summary is not None and (summary.problem or summary.ended):
+            print(f"  ! {summary.problem}" if summary.problem else f"  ({summary.ended})")
     return 0
 
 

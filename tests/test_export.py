@@ -240,7 +240,7 @@ def test_unknown_and_uninstalled_trackers_are_clear_errors(monkeypatch):
 
 
 def test_combine_callbacks_calls_each_in_order():
-    from lorasent_tui.core.trackers import combine_callbacks
+    from lorasent_tui.core.events import combine_callbacks
 
     seen = []
     first = TrainCallbacks(on_epoch=lambda e: seen.append(("first", e)),
@@ -298,7 +298,8 @@ def test_tensorboard_writes_event_files(tiny_model_dir, tmp_path):
     pytest.importorskip("tensorboard")
     from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
 
-    from lorasent_tui.core.trackers import combine_callbacks, tracker_callbacks
+    from lorasent_tui.core.events import combine_callbacks
+    from lorasent_tui.core.trackers import tracker_callbacks
     from lorasent_tui.core.trainer import train
 
     seen = []

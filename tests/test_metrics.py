@@ -66,7 +66,7 @@ def test_an_epoch_row_has_exactly_the_recorded_columns():
     from lorasent_tui.core.records import DETAIL_KEYS, METRIC_KEYS, MULTICLASS_METRIC_KEYS
 
     metrics, _ = classification_metrics([0, 1, 1, 0], [0.2, 0.9, 0.4, 0.3])
-    # The trainer adds the epoch and the two losses to these (core.trainer._evaluate).
+    # The trainer adds the epoch and the two losses to these (core.evaluation.evaluate).
     assert sorted(["epoch", "train_loss", "eval_loss", *metrics]) == sorted(METRIC_KEYS + DETAIL_KEYS)
     metrics, _ = classification_metrics([0, 1, 2], np.eye(3), ["a", "b", "c"])
     assert sorted(["epoch", "train_loss", "eval_loss", *metrics]) == sorted(

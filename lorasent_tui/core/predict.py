@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+import unicodedata
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Sequence
@@ -35,6 +36,38 @@ def prediction(text: str, probs: Sequence[float], names: Sequence[str]) -> Predi
         return Prediction(text, names[int(probs[1] >= 0.5)], probs[1], scores)
     best = max(range(len(names)), key=lambda k: probs[k])
     return Prediction(text, names[best], probs[best], scores)
+
+
+# What the cut view keeps of a long text, by TrainConfig.truncation.
+KEPT_PART = {"left": "its end", "right": "its start", "head_tail": "its start and end"}
+
+
+@dataclass(frozen=True)
+class TextReading:
+    """How a model reads one text: its length in tokens against what one view holds."""
+
+    tokens: int  # without special tokens
+    budget: int  # tokens one view holds
+    truncation: str
+    windows: int = 0  # sliding windows read besides the cut view
+
+    def describe(self) -> str:
+        """One line for a long text ("" when the model reads all of it at once)."""
+        if self.tokens <= self.budget:
+            return ""
+        kept = KEPT_PART.get(self.truncation, self.truncation)
+        if self.windows:
+            return (f"Long text ({self.tokens:,} tokens, the model reads {self.budget} at a time): read as "
+                    f"{self.windows} overlapping windows plus a cut keeping {kept}, verdicts averaged.")
+        return (f"Long text ({self.tokens:,} tokens): cut to {self.budget} tokens keeping {kept}; "
+                "the rest is not read.")
+
+
+def mostly_non_latin(text: str) -> bool:
+    """True when most letters are not Latin script (the bundled model and data are English)."""
+    letters = [ch for ch in text if ch.isalpha()]
+    latin = sum(1 for ch in letters if ch.isascii() or unicodedata.name(ch, "").startswith("LATIN"))
+    return bool(letters) and latin < len(letters) / 2
 
 
 def clean_text(text: str) -> str:
@@ -114,6 +147,18 @@ class Predictor:
                 batch = {k: v.to(self.device) for k, v in batch.items()}
                 logits[index] = self.model(**batch).logits.float().cpu()
         return combine_log_probs(logits, views).exp().tolist()
+
+    def reading(self, text: str) -> TextReading:
+        """How ``predict`` reads ``text``: cut to one view, or also as sliding windows."""
+        from lorasent_tui.core.batching import special_token_template, tokenize_whole
+        from lorasent_tui.core.views import views_of
+
+        cfg = self.config
+        prefix, suffix = special_token_template(self.tokenizer)
+        budget = cfg.max_length - len(prefix) - len(suffix)  # as views.encode_views
+        (ids,) = tokenize_whole(self.tokenizer, [clean_text(text)])
+        views = views_of(ids, budget, cfg.truncation, cfg.sliding_windows)
+        return TextReading(len(ids), budget, cfg.truncation, windows=len(views) - 1)
 
     def predict(self, texts: Sequence[str], batch_size: int = 32) -> list[Prediction]:
         from lorasent_tui.core.views import encode_views

@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 import math
+import threading
+import time
 from dataclasses import dataclass, field
 from typing import Any, Callable
 
 from lorasent_tui.core.config import TrainConfig
 from lorasent_tui.core.distributed import DistContext
 from lorasent_tui.core.errors import RunError
-from lorasent_tui.core.events import StatusUpdate, TrainCallbacks
+from lorasent_tui.core.events import StatusUpdate, StepProgress, TrainCallbacks
 from lorasent_tui.core.labels import run_label_names
 from lorasent_tui.core.store import Run
 
@@ -65,6 +67,22 @@ class Session:
     @property
     def pad_multiple(self) -> int:
         return 8 if self.device.type == "cuda" else 1
+
+    def stop_requested(self, stop: threading.Event) -> bool:
+        """Whether a stop was asked for, here or (the stop file) by another process; every rank agrees."""
+        return self.dist.any(stop.is_set() or self.run.stop_file.exists())
+
+    def progress(self, epoch: int, loss: float | None = None, eval_views: int | None = None) -> StepProgress:
+        """Where the run is; ``eval_views`` (views scored so far) makes it an evaluation's progress."""
+        evaluating = eval_views is not None
+        fraction, eta = self.estimate.progress(self.global_step, epoch - 1, eval_views or 0)
+        texts, views = len(self.eval_labels), len(self.eval_ids)
+        # Reported in texts (what the user asked for); views advance it evenly, windows included.
+        done = (texts if eval_views == views else eval_views * texts // max(1, views)) if evaluating else None
+        return StepProgress(self.global_step, self.total_steps, epoch, self.config.epochs,
+                            time.monotonic() - self.started, eta, loss, str(self.device),
+                            phase="eval" if evaluating else "train", fraction=fraction,
+                            eval_done=done, eval_total=texts if evaluating else None)
 
 
 def pick_device(name: str) -> Any:

@@ -87,7 +87,8 @@ class RunSummary:
     best_f1: float | None = None  # the positive class's F1; macro F1 for more than two classes
     label_names: list[str] = field(default_factory=lambda: list(LABEL_NAMES))  # the run's classes
     started_at: str = ""
-    problem: str | None = None
+    problem: str | None = None  # damage: what cannot be read or used
+    ended: str | None = None  # why an intact run did not complete ("stopped by user during epoch 2")
     sweep: dict[str, Any] | None = None  # {"study": name, "trial": number} for a sweep's trial
     pruned: bool = False  # a sweep stopped this trial early for its poor validation results
 
@@ -249,7 +250,23 @@ class Run:
             summary.best_epoch = int(best["epoch"])
             summary.best_accuracy = best.get("accuracy")
             summary.best_f1 = best.get("f1", best.get("f1_macro"))
+        summary.ended = _why_it_ended(summary, status)
         return summary
+
+
+def _why_it_ended(summary: RunSummary, status: dict[str, Any]) -> str | None:
+    """Why a run that did not complete ended, in a few words (the runs lists show it)."""
+    done, state = summary.epochs_done, summary.state
+    # The epoch under way when it ended; none when every planned epoch had finished.
+    during = f"during epoch {done + 1}" if done < summary.epochs else f"after its last epoch ({done})"
+    if state == "stopped":
+        return f"pruned by its sweep {during}" if summary.pruned else f"stopped by user {during}"
+    if state == "interrupted":
+        return f"process ended {during}"
+    if state == "failed":
+        error = str(status.get("error") or "").strip().splitlines()
+        return f"failed {during}" + (f": {error[0]}" if error else "")
+    return None
 
 
 class RunStore:

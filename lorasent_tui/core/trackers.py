@@ -22,7 +22,6 @@ from pathlib import Path
 from typing import Any, Callable, Iterable, Sequence
 
 from lorasent_tui.core.errors import LorasentError
-from lorasent_tui.core.events import combine_callbacks  # noqa: F401 - re-exported
 from lorasent_tui.core.events import (EpochResult, RunFailed, RunFinished, StatusUpdate,
                                       StepProgress, TrainCallbacks)
 from lorasent_tui.core.records import METRIC_COLUMNS, MULTICLASS_METRIC_COLUMNS

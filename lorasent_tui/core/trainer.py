@@ -14,14 +14,15 @@ import socket
 import threading
 import time
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 from lorasent_tui.core.config import TrainConfig, validate
 from lorasent_tui.core.distributed import DistContext, init_distributed
 from lorasent_tui.core.errors import LorasentError, RunError, describe_exception
 from lorasent_tui.core.eta import WorkEstimate
 from lorasent_tui.core.events import (EpochResult, RunFailed, RunFinished, StatusUpdate,
-                                      StepProgress, TrainCallbacks, combine_callbacks)
+                                      TrainCallbacks, combine_callbacks)
+from lorasent_tui.core.evaluation import evaluate, evaluation_title
 from lorasent_tui.core.gcfreeze import freeze_long_lived
 from lorasent_tui.core.metrics import preload as preload_metrics
 from lorasent_tui.core.precision import resolve_precision
@@ -129,7 +130,7 @@ def _train_epoch(session: Session, epoch: int, callbacks: TrainCallbacks,
     window: list[Any] = []
     last = time.monotonic()
     for index in batches:
-        if _stop_requested(session, stop):
+        if session.stop_requested(stop):
             return None
         labels = labels_all[index].to(session.device, non_blocking=True)
         with autocast(session):
@@ -150,25 +151,6 @@ def _train_epoch(session: Session, epoch: int, callbacks: TrainCallbacks,
     return float(total_loss) / max(1, len(batches))
 
 
-def _stop_requested(session: Session, stop: threading.Event) -> bool:
-    requested = stop.is_set() or session.run.stop_file.exists()
-    return session.dist.any(requested)
-
-
-def _progress(session: Session, epoch: int, loss: float | None = None,
-              eval_views: int | None = None) -> StepProgress:
-    """Where the run is; ``eval_views`` (views scored so far) makes it an evaluation's progress."""
-    evaluating = eval_views is not None
-    fraction, eta = session.estimate.progress(session.global_step, epoch - 1, eval_views or 0)
-    texts, views = len(session.eval_labels), len(session.eval_ids)
-    # Reported in texts (what the user asked for); views advance it evenly, windows included.
-    done = (texts if eval_views == views else eval_views * texts // max(1, views)) if evaluating else None
-    return StepProgress(session.global_step, session.total_steps, epoch, session.config.epochs,
-                        time.monotonic() - session.started, eta, loss, str(session.device),
-                        phase="eval" if evaluating else "train", fraction=fraction,
-                        eval_done=done, eval_total=texts if evaluating else None)
-
-
 def _report_step(session: Session, epoch: int, window: list, callbacks: TrainCallbacks) -> None:
     cfg = session.config
     step_in_epoch = session.global_step - (epoch - 1) * session.steps_per_epoch
@@ -178,62 +160,7 @@ def _report_step(session: Session, epoch: int, window: list, callbacks: TrainCal
     if at_log_step:
         loss = float(sum(float(x) for x in window) / len(window))
         window.clear()
-    callbacks.on_progress(_progress(session, epoch, loss))
-
-
-def _eval_probs(session: Session, before_batch: Callable[[int], bool]) -> tuple[Any, float] | None:
-    """Validation class probabilities (one row per text) and the mean (unweighted) loss,
-    longest views first in large batches.
-
-    ``before_batch(views_scored)`` is called before each batch and once at the end; when it
-    returns True (a stop was asked for) the evaluation ends at once and None is returned.
-    """
-    import torch
-    import torch.nn.functional as F
-
-    from lorasent_tui.core.batching import sorted_batches
-    from lorasent_tui.core.views import combine_log_probs
-
-    session.model.eval()
-    logits = torch.zeros((len(session.eval_ids), len(session.label_names)))
-    batches = sorted_batches([len(ids) for ids in session.eval_ids], session.config.eval_batch_size)
-    done = 0
-    with torch.inference_mode(), autocast(session):
-        for index in batches:
-            if before_batch(done):
-                return None
-            logits[index] = batch_logits(session, index, "eval").float().cpu()
-            done += len(index)
-    before_batch(done)
-    log_probs = combine_log_probs(logits, session.eval_views)
-    loss = F.nll_loss(log_probs, torch.tensor(session.eval_labels), reduction="mean")
-    return log_probs.exp().numpy(), float(loss)
-
-
-def _evaluate(session: Session, epoch: int, train_loss: float, callbacks: TrainCallbacks,
-              stop: threading.Event) -> tuple[dict, dict] | None:
-    """The epoch's metrics row and ROC, or None when a stop interrupted the evaluation."""
-    from lorasent_tui.core.metrics import classification_metrics
-
-    views = len(session.eval_ids)
-
-    def before_batch(done: int) -> bool:
-        callbacks.on_progress(_progress(session, epoch, eval_views=done))
-        return done < views and _stop_requested(session, stop)
-
-    scored = _eval_probs(session, before_batch)
-    if scored is None:
-        return None
-    probs, eval_loss = scored
-    metrics, roc = classification_metrics(session.eval_labels, probs, session.label_names)
-    row = {"epoch": epoch, "train_loss": train_loss, "eval_loss": eval_loss, **metrics}
-    return row, roc
-
-
-def _evaluation_title(session: Session, epoch: int) -> str:
-    texts, views = len(session.eval_labels), len(session.eval_ids)
-    windows = f" ({views:,} windows)" if views != texts else ""
-    return f"evaluating epoch {epoch}: {texts:,} reviews{windows}"
+    callbacks.on_progress(session.progress(epoch, loss))
 
 
 def _save_adapter(session: Session) -> None:
@@ -277,8 +204,8 @@ def _run_epochs(session: Session, callbacks: TrainCallbacks, stop: threading.Eve
         if train_loss is None:
             return "stopped"
         trained = time.monotonic()
-        callbacks.on_status(StatusUpdate(_evaluation_title(session, epoch), session.run.run_id))
-        evaluated = _evaluate(session, epoch, train_loss, callbacks, stop)
+        callbacks.on_status(StatusUpdate(evaluation_title(session, epoch), session.run.run_id))
+        evaluated = evaluate(session, epoch, train_loss, callbacks, stop)
         if evaluated is None:
             return "stopped"
         eval_s = time.monotonic() - trained
@@ -286,7 +213,7 @@ def _run_epochs(session: Session, callbacks: TrainCallbacks, stop: threading.Eve
         session.epoch_times.append({"epoch": epoch, "train_s": round(trained - started, 3),
                                     "eval_s": round(eval_s, 3)})
         _record_epoch(session, *evaluated, callbacks)
-        if _stop_requested(session, stop) and epoch < session.config.epochs:
+        if session.stop_requested(stop) and epoch < session.config.epochs:
             return "stopped"
     return "completed"
 

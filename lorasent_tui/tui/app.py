@@ -25,7 +25,9 @@ from lorasent_tui.core.errors import describe_exception
 from lorasent_tui.core.fsutil import atomic_write_text
 from lorasent_tui.core.store import SCREENSHOTS_DIR
 from lorasent_tui.tui.commands import LorasentCommands
-from lorasent_tui.tui.messages import ResumeRun, RunEnded, RunReady, RunsChanged, ShowStatus
+from lorasent_tui.tui.messages import (
+    ResumeRun, RunDeleted, RunEnded, RunReady, RunsChanged, ShowStatus, UseSettings,
+)
 from lorasent_tui.tui.predict_panel import PredictPanel
 from lorasent_tui.tui.runs_panel import RunsPanel
 from lorasent_tui.tui.settings_file import (
@@ -39,11 +41,13 @@ from lorasent_tui.tui.train_panel import TrainPanel
 from lorasent_tui.tui.widgets.footer import StableFooter
 
 TITLE = "lorasent-tui"
-# How long quitting waits, UI still showing, for a stopped trainer to mark its run stopped;
-# at unmount (other exit paths) only briefly: run_tui waits for the rest after the terminal
-# is restored, saying so.
+# How long quitting waits, UI still showing, for a stopped trainer to mark its run stopped
+# (the trainer checks the stop event between steps and between evaluation batches); at
+# unmount (other exit paths) only briefly. run_tui waits AFTER_EXIT_WAIT_SECONDS more after
+# the terminal is restored, saying so, then leaves anyway: the run then shows as interrupted.
 STOP_WAIT_SECONDS = 10.0
 EXIT_WAIT_SECONDS = 2.0
+AFTER_EXIT_WAIT_SECONDS = 20.0
 READY_TEXT = "Ready. F1/F2/F3 switch tabs · ctrl+s trains · ctrl+p lists every command."
 
 
@@ -72,6 +76,11 @@ class LorasentApp(App[int]):
         Binding("ctrl+l,f8", "load_settings", "Load settings", show=False, id="load-settings"),
         Binding("f9", "reset_settings", "Reset to preset defaults", show=False, id="reset-settings"),
         Binding("f12", "save_screenshot", "Screenshot", show=False, id="save-screenshot"),
+        # Priority: focus moves as the key arrives, before the keys typed after it go to the
+        # focused widget. As Textual's screen binding, Tab waited in the field's own queue while
+        # the app sent it the next keys already, so fast typing landed in the field being left.
+        Binding("tab", "focus_next", show=False, priority=True),
+        Binding("shift+tab", "focus_previous", show=False, priority=True),
     ]
 
     def __init__(self, config: TrainConfig, services: Services, start: bool = False,
@@ -91,6 +100,8 @@ class LorasentApp(App[int]):
         self.start_on_mount = start
         # Kept here, not only on the Train panel, because it must outlive the panel at exit.
         self.training_session: TrainingSession | None = None
+        self.quitting = False  # ctrl+q pressed while training: waiting for the trainer to stop
+        self.quit_at_once = False  # ctrl+q pressed again: leave without waiting
 
     def compose(self) -> ComposeResult:
         yield Header()
@@ -270,12 +281,27 @@ class LorasentApp(App[int]):
         if message.switch_tab:
             self.action_show_tab("predict")
 
+    def on_run_deleted(self, message: RunDeleted) -> None:
+        for panel in self.query(PredictPanel):  # not mounted yet: it has nothing loaded
+            panel.forget_run(message.run_id, "deleted")
+
     def on_resume_run(self, message: ResumeRun) -> None:
         if self.train_panel.running:  # say so where the user is, not on the Train tab
             self.show_status("Training is already running; stop it before resuming a run.", "warning")
             return
         self.action_show_tab("train")
-        self.train_panel.start_training(resume=message.run_id)
+        self.train_panel.start_training(resume=message.run_id, epochs=message.epochs)
+
+    def on_use_settings(self, message: UseSettings) -> None:
+        if self.train_panel.running:  # the form is hidden and fixed while a run trains
+            self.show_status("Training is running; stop it before loading other settings.", "warning")
+            return
+        while len(self.screen_stack) > 1:  # from the run detail
+            self.pop_screen()
+        self.action_show_tab("train")
+        self.train_panel.form.fill(message.config)
+        self.show_status(f"Loaded the settings of run {message.run_id} into the form; "
+                         "ctrl+s trains a new run with them.")
 
     def on_run_ended(self, message: RunEnded) -> None:
         # The trainer unfroze everything so its model could go: collect it, freeze the rest.
@@ -300,26 +326,36 @@ class LorasentApp(App[int]):
         self.refresh_bindings()
 
     # -- shutdown ------------------------------------------------------------------------
-    async def action_quit(self) -> None:
-        await self.stop_training_and_wait(STOP_WAIT_SECONDS, tell=True)
+    def action_quit(self) -> None:
+        """Quit; while training, stop the run first (bounded wait), unless pressed again.
+
+        Not awaiting here: the app must keep handling keys, so that a second ctrl+q arrives.
+        """
+        session = self.training_session
+        if session is None or not session.running or self.quitting:
+            self.quit_at_once = self.quitting
+            self.exit(0)
+            return
+        self.quitting = True
+        session.stop_event.set()
+        self.show_status("Stopping training before exit… (ctrl+q again quits at once; "
+                         "the run is then left interrupted, resumable)", "warning")
+        self._exit_when_stopped(session)
+
+    @work(group="quit", exit_on_error=False)
+    async def _exit_when_stopped(self, session: TrainingSession) -> None:
+        await asyncio.to_thread(session.done.wait, STOP_WAIT_SECONDS)
         self.exit(0)
 
-    async def stop_training_and_wait(self, timeout: float, tell: bool = False) -> None:
-        """Ask a running trainer to stop and give it a moment to mark its run stopped.
-
-        Thread workers cannot be cancelled: only the event ends the trainer's loop.
-        """
+    async def on_unmount(self) -> None:
+        # Every other exit path (exit(), a crash, the test harness) ends up here. Thread
+        # workers cannot be cancelled: only the event ends the trainer's loop.
         session = self.training_session
         if session is None or not session.running:
             return
         session.stop_event.set()
-        if tell:
-            self.show_status("Stopping training before exit (finishing the current step)…", "warning")
-        await asyncio.to_thread(session.done.wait, timeout)
-
-    async def on_unmount(self) -> None:
-        # Every other exit path (exit(), a crash, the test harness) ends up here.
-        await self.stop_training_and_wait(EXIT_WAIT_SECONDS)
+        if not self.quit_at_once:
+            await asyncio.to_thread(session.done.wait, EXIT_WAIT_SECONDS)
 
 
 def make_app(config: TrainConfig | None = None, *, runs_dir: Path = Path("runs"), start: bool = False,
@@ -357,11 +393,24 @@ def run_tui(config: TrainConfig | None, runs_dir: Path, start: bool = False,
     async def main() -> None:
         await app.run_async()
         # The terminal is restored now; a trainer still finishing its step is waited for
-        # here, visibly, so the run ends marked "stopped" and no thread is orphaned.
+        # here, visibly and for a bounded time, so the run ends marked "stopped".
         session = app.training_session
-        if session is not None and session.running:
-            print("Waiting for the training run to stop after its current step…", file=sys.stderr)
-            await asyncio.to_thread(session.done.wait)
+        if session is None or not session.running:
+            return
+        if not app.quit_at_once:
+            print("Waiting for the training run to stop… (ctrl+c quits at once)", file=sys.stderr)
+            try:
+                await asyncio.to_thread(session.done.wait, AFTER_EXIT_WAIT_SECONDS)
+            except asyncio.CancelledError:  # ctrl+c
+                pass
+        if session.running:
+            print("Quit without waiting for training to stop: the run shows as interrupted "
+                  "(resume it from the Runs tab or with train --resume).", file=sys.stderr)
+            sys.stdout.flush()
+            sys.stderr.flush()
+            # The trainer thread cannot be cancelled, and interpreter shutdown would join it;
+            # its run folder is safe to leave at any moment (every file is replaced atomically).
+            os._exit(app.return_code or 0)
 
     asyncio.run(main())
     return app.return_code or 0

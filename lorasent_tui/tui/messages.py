@@ -59,6 +59,15 @@ class ResumeRun(Message):
     """The Runs tab asks for run ``run_id`` to be continued on the Train tab."""
 
     run_id: str
+    epochs: int | None = None  # the run's total epochs after resuming; None: as planned
+
+
+@dataclass
+class UseSettings(Message):
+    """Load a run's settings into the Train form (the Runs tab and the run detail ask)."""
+
+    config: TrainConfig
+    run_id: str
 
 
 @dataclass
@@ -97,6 +106,13 @@ class RunEnded(Message):
 
 
 @dataclass
+class RunDeleted(Message):
+    """The Runs tab deleted ``run_id``: whatever has it loaded lets it go."""
+
+    run_id: str
+
+
+@dataclass
 class RunsChanged(Message):
     """Runs were created or deleted: the Runs table should refresh."""
 
@@ -116,12 +132,14 @@ class PredictionsReady(Message):
     text: str
     base: Any  # core.predict.Prediction | None
     trained: Any
+    note: str = ""  # how the text was read, when that matters (long, non-Latin)
 
 
 @dataclass
 class ExamplesReady(Message):
     base: list[Any] | None
     trained: list[Any] | None
+    request: int = 0  # answers for a model unloaded meanwhile are dropped
 
 
 @dataclass

@@ -17,6 +17,7 @@ from textual.widgets import DataTable, Input, Label, Static
 
 from lorasent_tui.core.config import TrainConfig
 from lorasent_tui.core.errors import describe_exception
+from lorasent_tui.core.predict import mostly_non_latin
 from lorasent_tui.core.store import RunStore
 from lorasent_tui.tui.messages import ExamplesReady, PredictionsReady, PredictorsLoaded, ShowStatus
 from lorasent_tui.tui.widgets.prob_bar import ProbBar, verdict_text
@@ -29,6 +30,16 @@ EXAMPLES = (
     "This one is a pass.",
 )
 DEBOUNCE_SECONDS = 0.3
+EXAMPLE_BAR = 8  # cells of the bars in the examples table
+NO_RUN_HINT = "train a model, or pick a run on the Runs tab (p)"
+NON_LATIN_NOTE = ("Mostly non-Latin script: the bundled model was trained on English text, "
+                  "so these scores may mean little.")
+
+
+def reading_note(model: Any, text: str) -> str:
+    """What the user should know about how ``text`` was read; called in the predict worker."""
+    notes = [model.reading(text).describe(), NON_LATIN_NOTE if mostly_non_latin(text) else ""]
+    return " ".join(note for note in notes if note)
 
 
 def base_key(config: TrainConfig) -> tuple[Any, ...]:
@@ -42,9 +53,11 @@ class PredictPanel(Vertical):
         self.base: Any = None
         self.trained: Any = None
         self.run_id: str | None = None
+        self._loading_run: str | None = None
         self._base_key: tuple[Any, ...] | None = None
         self._load_request = 0
         self._predict_request = 0
+        self._examples_request = 0
         self._loading = False
         self._debounce: Timer | None = None
         # Predictors are shared by overlapping workers (exclusive only flags old threads).
@@ -54,6 +67,7 @@ class PredictPanel(Vertical):
         yield Static("No model loaded yet.", id="predict-source")
         yield Input(placeholder="Type a movie review… (predictions update as you type; Enter = now)",
                     id="review")
+        yield Static("", id="reading-note")
         with Horizontal(id="verdicts"):
             with Vertical(classes="verdict"):
                 yield Label("Untrained base", id="base-title", classes="verdict-title")
@@ -61,18 +75,19 @@ class PredictPanel(Vertical):
             with Vertical(classes="verdict"):
                 yield Label("Fine-tuned: no run loaded", id="trained-title", classes="verdict-title")
                 yield ProbBar(id="trained-bar")
-        yield Label("Reference examples", classes="section-title")
+        yield Label("Reference examples: the predicted class and its probability", classes="section-title")
         yield DataTable(id="examples", cursor_type="row", zebra_stripes=True)
 
     def on_mount(self) -> None:
         table = self.query_one("#examples", DataTable)
         table.add_column("Text", key="text")
-        table.add_column("Untrained", key="base")
-        table.add_column("Trained", key="trained")
+        # Fixed widths: widening a column on update left stale, cut-off rows on screen.
+        width = verdict_text("negative", 0.5, EXAMPLE_BAR, compact=True).cell_len
+        table.add_column("Untrained", key="base", width=width)
+        table.add_column("Fine-tuned", key="trained", width=width)
         for index, text in enumerate(EXAMPLES):
             table.add_row(text, "–", "–", key=f"ex{index}")
-        self.query_one("#trained-bar", ProbBar).clear(
-            "train a model, or pick a run on the Runs tab and press p")
+        self.query_one("#trained-bar", ProbBar).clear(NO_RUN_HINT)
 
     # -- loading -------------------------------------------------------------------------
     def ensure_base(self, config: TrainConfig) -> None:
@@ -87,6 +102,7 @@ class PredictPanel(Vertical):
     def _start_load(self, config: TrainConfig | None, run_id: str | None) -> None:
         self._load_request += 1
         self._loading = True
+        self._loading_run = run_id
         what = f"fine-tuned model from run {run_id}" if run_id else "untrained base model"
         self.query_one("#predict-source", Static).update(f"Loading {what}… (this can take a few seconds)")
         self.query_one("#base-bar", ProbBar).clear("loading…")
@@ -116,26 +132,51 @@ class PredictPanel(Vertical):
         message.stop()
         if message.request != self._load_request:
             return
-        self._loading = False
+        self._loading, self._loading_run = False, None
         if message.base is None:  # failed; the status line says why
-            self.query_one("#predict-source", Static).update("Loading failed, see the status line.")
-            self._show_predictors()
+            if message.run_id is not None:  # never keep scoring with the run loaded before
+                self._unload(f"Run {message.run_id} could not be loaded (see the status line)")
+            else:
+                self.query_one("#predict-source", Static).update("Loading failed, see the status line.")
+                self._show_predictors()
             return
         self.base, self._base_key = message.base, message.base_key
         if message.run_id is not None:
             self.trained, self.run_id = message.trained, message.run_id
         self._show_predictors()
-        self._run_examples()
+        self._examples_request += 1
+        self._run_examples(self._examples_request)
         self.predict_now()
 
-    def _show_predictors(self) -> None:
+    def _show_predictors(self, note: str = "") -> None:
         source = f"Run {self.run_id} vs its untrained base." if self.run_id else "Untrained base only."
-        self.query_one("#predict-source", Static).update(source)
+        self.query_one("#predict-source", Static).update(f"{note}. {source}" if note else source)
         title = f"Fine-tuned: {self.run_id}" if self.run_id else "Fine-tuned: no run loaded"
         self.query_one("#trained-title", Label).update(title)
         for bar_id, model in (("#base-bar", self.base), ("#trained-bar", self.trained)):
             if model is not None:
                 self.query_one(bar_id, ProbBar).clear("type a review")
+        if self.trained is None:
+            self.query_one("#trained-bar", ProbBar).clear(NO_RUN_HINT)
+
+    def forget_run(self, run_id: str, why: str) -> None:
+        """Run ``run_id`` is gone (``why``: e.g. "deleted"): stop loading or scoring with it."""
+        if self._loading_run == run_id:
+            self._load_request += 1  # its answer, if any comes, is dropped
+            self._loading, self._loading_run = False, None
+            if self.run_id is None:
+                self._unload(f"Run {run_id} was {why}")
+        if self.run_id == run_id:
+            self._unload(f"Run {run_id} was {why}, so it is unloaded")
+
+    def _unload(self, note: str) -> None:
+        self.trained, self.run_id = None, None
+        self._show_predictors(note)
+        self._examples_request += 1  # scores of the unloaded model still on their way are dropped
+        table = self.query_one("#examples", DataTable)
+        for index in range(len(EXAMPLES)):
+            table.update_cell(f"ex{index}", "trained", "–")
+        self.predict_now()  # the base's verdict stays meaningful; the other bar is cleared
 
     # -- predicting ----------------------------------------------------------------------
     @on(Input.Changed, "#review")
@@ -143,6 +184,9 @@ class PredictPanel(Vertical):
         event.stop()
         if self._debounce is not None:
             self._debounce.stop()
+        if not event.value.strip():
+            self._clear_verdicts()  # at once: scores of the text just erased no longer apply
+            return
         self._debounce = self.set_timer(DEBOUNCE_SECONDS, self.predict_now)
 
     @on(Input.Submitted, "#review")
@@ -154,10 +198,18 @@ class PredictPanel(Vertical):
 
     def predict_now(self) -> None:
         text = self.query_one("#review", Input).value.strip()
-        if not text or (self.base is None and self.trained is None):
+        if not text:
+            self._clear_verdicts()
             return
         self._predict_request += 1
-        self._predict(text, self._predict_request)
+        if self.base is not None or self.trained is not None:
+            self._predict(text, self._predict_request)
+
+    def _clear_verdicts(self) -> None:
+        self._predict_request += 1  # answers still on their way are for an older text
+        for bar in self.query(ProbBar):
+            bar.clear()
+        self.query_one("#reading-note", Static).update("")
 
     def _predict_one(self, model: Any, texts: list[str]) -> list[Any] | None:
         if model is None:
@@ -170,10 +222,12 @@ class PredictPanel(Vertical):
         try:
             base = self._predict_one(self.base, [text])
             trained = self._predict_one(self.trained, [text])
+            with self._model_lock:
+                note = reading_note(self.trained or self.base, text)
         except Exception as exc:
             self.post_message(ShowStatus(f"Prediction failed: {describe_exception(exc)}", "error"))
             return
-        self.post_message(PredictionsReady(request, text, base and base[0], trained and trained[0]))
+        self.post_message(PredictionsReady(request, text, base and base[0], trained and trained[0], note))
 
     def on_predictions_ready(self, message: PredictionsReady) -> None:
         message.stop()
@@ -182,21 +236,24 @@ class PredictPanel(Vertical):
         for bar_id, pred in (("#base-bar", message.base), ("#trained-bar", message.trained)):
             if pred is not None:
                 self.query_one(bar_id, ProbBar).show(pred.label, pred.score)
+        self.query_one("#reading-note", Static).update(message.note)
 
     @work(thread=True, exclusive=True, group="examples", exit_on_error=False, name="examples")
-    def _run_examples(self) -> None:
+    def _run_examples(self, request: int) -> None:
         try:
             base = self._predict_one(self.base, list(EXAMPLES))
             trained = self._predict_one(self.trained, list(EXAMPLES))
         except Exception as exc:
             self.post_message(ShowStatus(f"Prediction failed: {describe_exception(exc)}", "error"))
             return
-        self.post_message(ExamplesReady(base, trained))
+        self.post_message(ExamplesReady(base, trained, request))
 
     def on_examples_ready(self, message: ExamplesReady) -> None:
         message.stop()
+        if message.request != self._examples_request:
+            return
         table = self.query_one("#examples", DataTable)
         for column, preds in (("base", message.base), ("trained", message.trained)):
             for index, pred in enumerate(preds or []):
-                table.update_cell(f"ex{index}", column, verdict_text(pred.label, pred.score, 8, compact=True),
-                                  update_width=True)
+                table.update_cell(f"ex{index}", column,
+                                  verdict_text(pred.label, pred.score, EXAMPLE_BAR, compact=True))

@@ -1,4 +1,5 @@
-"""Run detail and comparison: metrics rows and charts of one or more runs, overlaid."""
+"""Run detail and comparison: metrics rows and charts of one or more runs, overlaid, and their
+settings (v shows them instead of the charts; s loads them into the Train form)."""
 
 from __future__ import annotations
 
@@ -13,10 +14,11 @@ from textual.containers import Horizontal, Vertical
 from textual.screen import ModalScreen
 from textual.widgets import DataTable, Static
 
+from lorasent_tui.core.config import TrainConfig
 from lorasent_tui.core.display import format_metric
 from lorasent_tui.core.records import METRIC_COLUMNS, best_row
 from lorasent_tui.core.store import RunStore, RunSummary
-from lorasent_tui.tui.messages import RunReady
+from lorasent_tui.tui.messages import RunReady, UseSettings
 from lorasent_tui.tui.widgets.charts import LossChart, RocChart, ScoreChart
 from lorasent_tui.tui.widgets.footer import StableFooter
 from lorasent_tui.tui.widgets.metrics_table import MetricsTable
@@ -27,6 +29,7 @@ class RunData:
     summary: RunSummary
     metrics: list[dict[str, Any]]
     roc: dict[str, dict[str, Any]]
+    config: TrainConfig
 
     @property
     def run_id(self) -> str:
@@ -41,10 +44,28 @@ class RunData:
         return best_row(self.metrics, self.summary.best_epoch)
 
 
+def setting_text(value: Any) -> str:
+    if value is None:
+        return "–"
+    if isinstance(value, (list, tuple)):
+        return ", ".join(str(v) for v in value)
+    return str(value)
+
+
+def settings_rows(configs: list[TrainConfig]) -> list[tuple[str, list[str]]]:
+    """(setting, each config's value as shown) for every setting, in config.json's order."""
+    values = [config.to_dict() for config in configs]
+    return [(name, [setting_text(v[name]) for v in values]) for name in values[0]]
+
+
+def differing_settings(configs: list[TrainConfig]) -> list[tuple[str, list[str]]]:
+    return [(name, values) for name, values in settings_rows(configs) if len(set(values)) > 1]
+
+
 def load_run_data(runs_dir: Path, run_id: str) -> RunData:
     """Read one run (raises RunError for a damaged one); called in a thread worker."""
     run = RunStore(runs_dir).get(run_id)
-    return RunData(summary=run.summary(), metrics=run.metrics(), roc=run.roc())
+    return RunData(summary=run.summary(), metrics=run.metrics(), roc=run.roc(), config=run.config())
 
 
 class RunDetailScreen(ModalScreen[None]):
@@ -55,13 +76,22 @@ class RunDetailScreen(ModalScreen[None]):
         border: thick $primary; background: $surface;
     }
     RunDetailScreen #detail-title { height: auto; text-style: bold; }
-    RunDetailScreen #compare-table { height: auto; max-height: 12; margin-bottom: 1; }
+    RunDetailScreen #compare-table { height: auto; max-height: 16; margin-bottom: 1; }
     RunDetailScreen #detail-charts { height: 1fr; min-height: 10; }
+    RunDetailScreen #detail-settings { height: 1fr; display: none; }
+    RunDetailScreen.-settings #detail-charts { display: none; }
+    RunDetailScreen.-settings #detail-settings { display: block; }
+    /* Narrow: the view scrolls instead of squeezing the charts out of sight. */
+    RunDetailScreen.-narrow > #detail { overflow-y: auto; }
+    RunDetailScreen.-narrow #detail-charts { height: 14; }
+    RunDetailScreen.-narrow #detail-settings { height: auto; }
     """
 
     BINDINGS = [
         Binding("escape,q", "dismiss", "Close", id="detail-close"),
         Binding("p", "predict", "Predict with run", id="detail-predict"),
+        Binding("v", "toggle_settings", "Settings/charts", id="detail-toggle-settings"),
+        Binding("s", "use_settings", "Use these settings", id="detail-use-settings"),
     ]
 
     def __init__(self, runs: list[RunData]) -> None:
@@ -82,6 +112,7 @@ class RunDetailScreen(ModalScreen[None]):
                 yield LossChart(id="detail-loss")
                 yield ScoreChart(id="detail-score")
                 yield RocChart(id="detail-roc")
+            yield DataTable(id="detail-settings", cursor_type="row", zebra_stripes=True)
         yield StableFooter()  # the app's footer sits under this screen and would show stale keys
 
     def _title(self) -> str:
@@ -99,13 +130,15 @@ class RunDetailScreen(ModalScreen[None]):
             table.set_rows(run.metrics, run.best_epoch, run=self.names[run.run_id])
         if self.compare:
             self._fill_compare_table()
+            self._add_differing_settings()
+        self._fill_settings_table()
         self._draw_charts()
         # Start on the best epoch so the highlight (which picks the ROC epoch) agrees with it.
         first = self.runs[0]
         best_index = table.index_of(self.names[first.run_id], first.best_epoch)
         if best_index is not None:
             table.move_cursor(row=best_index)
-        table.focus()
+        table.focus(scroll_visible=False)  # narrow: the view opens at its top, the title
 
     def _fill_compare_table(self) -> None:
         """Best-epoch metrics of every run side by side, one metric per row."""
@@ -139,6 +172,34 @@ class RunDetailScreen(ModalScreen[None]):
         if run_id is not None and self.roc_epochs.get(run_id) != epoch:
             self.roc_epochs[run_id] = epoch
             self._draw_charts()
+
+    # -- settings ------------------------------------------------------------------------
+    def _add_differing_settings(self) -> None:
+        """Below the metrics of the compare table: the settings that differ, so the cause shows."""
+        table = self.query_one("#compare-table", DataTable)
+        differing = differing_settings([run.config for run in self.runs])
+        table.add_row("Settings that differ" if differing else "Settings: all the same", *[""] * len(self.runs))
+        for name, values in differing:
+            table.add_row(f"  {name}", *values)
+
+    def _fill_settings_table(self) -> None:
+        table = self.query_one("#detail-settings", DataTable)
+        table.add_column("Setting")
+        for run in self.runs:
+            table.add_column(self.names[run.run_id] or run.run_id)
+        for name, values in settings_rows([run.config for run in self.runs]):
+            differs = self.compare and len(set(values)) > 1
+            table.add_row(f"{name} ≠" if differs else name, *values)
+
+    def action_toggle_settings(self) -> None:
+        self.toggle_class("-settings")
+
+    def action_use_settings(self) -> None:
+        if self.compare:
+            self.notify("Open a single run to use its settings.", severity="warning")
+            return
+        run = self.runs[0]
+        self.app.post_message(UseSettings(run.config, run.run_id))
 
     def action_predict(self) -> None:
         run = self.runs[0] if not self.compare else None

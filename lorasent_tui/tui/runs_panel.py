@@ -1,4 +1,5 @@
-"""The Runs tab: every run under the runs folder; open, compare, predict with, resume, delete.
+"""The Runs tab: every run under the runs folder; open, compare, predict with, resume, delete,
+and load a run's settings into the Train form.
 
 Reading run folders happens in thread workers (a slow or network disk must not freeze
 the UI); damaged folders are listed with their problem rather than hidden.
@@ -8,6 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from rich.text import Text
 from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
@@ -19,15 +21,33 @@ from lorasent_tui.core.errors import describe_exception
 from lorasent_tui.core.store import RunStore, RunSummary
 from lorasent_tui.tui.confirm import ConfirmScreen
 from lorasent_tui.tui.messages import (
-    ResumeRun, RunDataLoaded, RunReady, RunsChanged, RunsListed, ShowStatus,
+    ResumeRun, RunDataLoaded, RunDeleted, RunReady, RunsChanged, RunsListed, ShowStatus, UseSettings,
 )
+from lorasent_tui.tui.resume_prompt import ResumeEpochsScreen
 from lorasent_tui.tui.run_detail import RunDetailScreen, load_run_data
 from lorasent_tui.tui.services import RESUMABLE_STATES
 
 MARK = "✓"
-COLUMNS = (("mark", " "), ("run", "Run"), ("model", "Model"), ("dataset", "Dataset"),
-           ("state", "State"), ("epochs", "Epochs"), ("acc", "Best acc"), ("f1", "Best F1"),
-           ("started", "Started"), ("problem", "Problem"))
+# Cells that can be any length (a hub id, a file path, an error) end in "…" beyond this, so
+# that the columns after them stay on screen; a run id keeps its start (the time stamp) and end.
+MAX_CELL = {"run": 36, "problem": 30, "model": 22, "dataset": 16}
+HINT = ("enter open · space mark · c compare two · p predict · s use settings · u resume/extend · "
+        "d delete · r refresh")
+
+
+def ellipsize(text: str, width: int, keep_end: int = 0) -> str:
+    """``text`` cut to ``width`` characters with "…" in it, keeping its last ``keep_end``."""
+    if len(text) <= width:
+        return text
+    head = width - 1 - keep_end
+    return text[:head] + "…" + text[len(text) - keep_end:]
+
+
+# What tells runs apart first; model, dataset and start time (in the run id's stamp too) last:
+# the table scrolls sideways, and the line under it shows the highlighted run in full.
+COLUMNS = (("mark", " "), ("run", "Run"), ("state", "State"), ("epochs", "Epochs"), ("acc", "Best acc"),
+           ("f1", "Best F1"), ("problem", "Problem"), ("model", "Model"), ("dataset", "Dataset"),
+           ("started", "Started"))
 
 
 class RunsTable(DataTable):
@@ -42,6 +62,7 @@ class RunsPanel(Vertical):
         Binding("c", "compare", "Compare", id="runs-compare", show=False),
         Binding("p", "predict_with", "Predict", id="runs-predict", show=False),
         Binding("u", "resume", "Resume", id="runs-resume", show=False),
+        Binding("s", "use_settings", "Use settings", id="runs-use-settings", show=False),
         Binding("d", "delete", "Delete", id="runs-delete", show=False),
         Binding("r", "reload", "Refresh", id="runs-refresh", show=False),
     ]
@@ -92,16 +113,18 @@ class RunsPanel(Vertical):
         if current in self.summaries:
             table.move_cursor(row=table.get_row_index(current))
         count = len(message.summaries)
-        info = message.error or (f"{count} run{'s' if count != 1 else ''} in {self.runs_dir}. "
-                                 "enter open · space mark · c compare two · p predict · u resume · "
-                                 "d delete · r refresh")
+        info = message.error or f"{count} run{'s' if count != 1 else ''} in {self.runs_dir}. {HINT}"
         self.query_one("#runs-info", Static).update(info)
 
     def _cells(self, s: RunSummary) -> list[str]:
         started = s.started_at.replace("T", " ")[:16]
         epochs = f"{s.epochs_done}/{s.epochs}" if s.state != "damaged" else "–"
-        return [MARK if s.run_id in self.marked else "", s.run_id, s.model, s.dataset, s.state,
-                epochs, format_metric(s.best_accuracy), format_metric(s.best_f1), started, s.problem or ""]
+        model = s.model.rstrip("/").split("/")[-1] or s.model  # a hub id's or a folder's own name
+        problem = (s.problem or "").removeprefix(f"run {s.run_id}: ") or s.ended or ""  # the row says which
+        return [MARK if s.run_id in self.marked else "", ellipsize(s.run_id, MAX_CELL["run"], keep_end=9),
+                s.state, epochs, format_metric(s.best_accuracy), format_metric(s.best_f1),
+                ellipsize(problem, MAX_CELL["problem"]),
+                ellipsize(model, MAX_CELL["model"]), ellipsize(s.dataset, MAX_CELL["dataset"]), started]
 
     def on_runs_changed(self, message: RunsChanged) -> None:
         message.stop()
@@ -137,10 +160,9 @@ class RunsPanel(Vertical):
 
     @on(DataTable.RowHighlighted, "#runs-table")
     def _row_highlighted(self, event: DataTable.RowHighlighted) -> None:
-        # Problems are long; the table column truncates them, so show the full text here.
+        # Cells are cut to fit; the full model, dataset and problem of the row are shown here.
         summary = self.summaries.get(event.row_key.value)
-        problem = summary.problem if summary is not None else None
-        self.query_one("#run-problem", Static).update(f"⚠ {problem}" if problem else "")
+        self.query_one("#run-problem", Static).update(row_details(summary) if summary else "")
 
     # -- open / compare ------------------------------------------------------------------
     @on(DataTable.RowSelected, "#runs-table")
@@ -182,21 +204,48 @@ class RunsPanel(Vertical):
         self.post_message(RunReady(summary.run_id, switch_tab=True))
 
     def action_resume(self) -> None:
-        """Continue a stopped, failed or interrupted run on the Train tab."""
+        """Continue a stopped, failed or interrupted run, or extend a completed one, on the Train tab.
+
+        Asks first for the total number of epochs.
+        """
         run_id = self.selected_run_id()
         if run_id is None or run_id not in self.summaries:
             self.post_message(ShowStatus("No run selected.", "warning"))
             return
         summary = self.summaries[run_id]
-        if summary.state in RESUMABLE_STATES:
-            self.post_message(ResumeRun(run_id))
+        session = self.app.training_session
+        if session is not None and session.running:  # before asking anything
+            self.post_message(ShowStatus("Training is already running; stop it before resuming a run.",
+                                         "warning"))
+            return
+        if summary.state in (*RESUMABLE_STATES, "completed"):  # the trainer says if it cannot
+
+            def answered(epochs: int | None) -> None:
+                if epochs is not None:
+                    self.post_message(ResumeRun(run_id, epochs))
+
+            self.app.push_screen(ResumeEpochsScreen(summary), answered)
             return
         why = {
-            "completed": f"Run {run_id} is completed; there is nothing to resume.",
-            "running": f"Run {run_id} is still running; only stopped, failed or interrupted runs resume.",
+            "running": f"Run {run_id} is still running; only stopped, failed, interrupted or completed "
+                       "runs resume.",
             "damaged": f"Cannot resume the damaged run {run_id}: {summary.problem}",
         }.get(summary.state, f"Run {run_id} is {summary.state}; it cannot be resumed.")
         self.post_message(ShowStatus(why, "error" if summary.state == "damaged" else "warning"))
+
+    def action_use_settings(self) -> None:
+        summary = self._usable(self.selected_run_id())
+        if summary is not None:
+            self._read_settings(summary.run_id)
+
+    @work(thread=True, exclusive=True, group="runs-settings", exit_on_error=False, name="read settings")
+    def _read_settings(self, run_id: str) -> None:
+        try:
+            config = RunStore(self.runs_dir).get(run_id).config()
+        except Exception as exc:
+            self.post_message(ShowStatus(describe_exception(exc), "error"))
+            return
+        self.post_message(UseSettings(config, run_id))
 
     def action_delete(self) -> None:
         run_id = self.selected_run_id()
@@ -221,4 +270,16 @@ class RunsPanel(Vertical):
             self.post_message(ShowStatus(f"Could not delete {run_id}: {describe_exception(exc)}", "error"))
         else:
             self.post_message(ShowStatus(f"Deleted run {run_id}."))
+            self.post_message(RunDeleted(run_id))
         self.post_message(RunsListed(RunStore(self.runs_dir).list()))
+
+
+def row_details(summary: RunSummary) -> Text:
+    """The highlighted run in full: what the table's cells cut, and what went wrong."""
+    started = summary.started_at.replace("T", " ")[:16]
+    text = Text(f"{summary.run_id} · {summary.model} on {summary.dataset} · started {started}")
+    if summary.ended:
+        text.append(f" · {summary.ended}")
+    if summary.problem:
+        text.append(f"\n⚠ {summary.problem}", style="bold yellow")
+    return text

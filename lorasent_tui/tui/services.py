@@ -6,6 +6,7 @@ which happens inside thread workers, so the first frame never waits for torch.
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import threading
 import time
@@ -40,16 +41,19 @@ def _yield_cpu_to_the_ui() -> None:
 
 
 def default_trainer(config: TrainConfig, *, runs_dir: Path, callbacks: TrainCallbacks,
-                    stop_event: threading.Event, resume: str | None = None) -> RunFinished | RunFailed:
+                    stop_event: threading.Event, resume: str | None = None,
+                    epochs: int | None = None) -> RunFinished | RunFailed:
+    """``epochs``: with ``resume``, the run's total epochs (more than planned extends it)."""
     _yield_cpu_to_the_ui()
     if config.processes > 1:
         from lorasent_tui.core.launcher import train_subprocess
 
         return train_subprocess(config, runs_dir=runs_dir, callbacks=callbacks, stop_event=stop_event,
-                                resume=resume, nproc=config.processes)
+                                resume=resume, nproc=config.processes, epochs=epochs)
     from lorasent_tui.core.trainer import train
 
-    return train(config, runs_dir=runs_dir, callbacks=callbacks, stop_event=stop_event, resume=resume)
+    return train(config, runs_dir=runs_dir, callbacks=callbacks, stop_event=stop_event, resume=resume,
+                 epochs=epochs)
 
 
 class DefaultPredictorFactory:
@@ -88,6 +92,7 @@ class TrainingSession:
 
     config: TrainConfig | None
     resume: str | None = None  # the run id being continued
+    epochs: int | None = None  # resuming: the run's total epochs (None: as planned)
     stop_event: threading.Event = field(default_factory=threading.Event)
     done: threading.Event = field(default_factory=threading.Event)
 
@@ -163,15 +168,19 @@ class MessageBridge:
         self.target.post_message(TrainFailed(failure))
 
 
-def read_resume(runs_dir: Path, run_id: str) -> ResumeLoaded:
-    """What the Train tab shows of a run before resuming it; raises RunError. Thread only."""
+def read_resume(runs_dir: Path, run_id: str, epochs: int | None = None) -> ResumeLoaded:
+    """What the Train tab shows of a run before resuming it (to ``epochs`` in total, when
+    given); raises RunError. Thread only."""
     run = RunStore(runs_dir).get(run_id)
+    config = run.config()
+    if epochs is not None:
+        config = dataclasses.replace(config, epochs=epochs)
     best = run.status().get("best_epoch")
     try:
         rocs = {int(epoch): roc for epoch, roc in run.roc().items()}
     except ValueError:
         rocs = {}  # only the ROC chart of the finished epochs is lost; resuming still works
-    return ResumeLoaded(run.run_id, run.config(), run.metrics(), rocs,
+    return ResumeLoaded(run.run_id, config, run.metrics(), rocs,
                         best if isinstance(best, int) else None)
 
 

@@ -126,8 +126,9 @@ class TrainPanel(Vertical):
         self.app.refresh_bindings()  # the footer dims Start/Stop from check_action
 
     # -- start / stop --------------------------------------------------------------------
-    def start_training(self, resume: str | None = None) -> bool:
-        """Train with the form's settings, or continue run ``resume`` with its own settings."""
+    def start_training(self, resume: str | None = None, epochs: int | None = None) -> bool:
+        """Train with the form's settings, or continue run ``resume`` with its own settings
+        (to ``epochs`` in total, when given: a completed run is then extended)."""
         if self.running:
             run = f" (run {self.run_id})" if self.run_id else ""
             self.post_message(ShowStatus(
@@ -146,7 +147,7 @@ class TrainPanel(Vertical):
         self.query_one("#train-views", TabbedContent).active = "live-pane"
         self.query_one("#run-settings-text", Static).update(
             settings_summary(config) if config else f"Resuming run {resume}…")
-        self.session = TrainingSession(config, resume=resume)
+        self.session = TrainingSession(config, resume=resume, epochs=epochs)
         self.app.training_session = self.session
         self.state = "starting"
         self.query_one("#progress-detail", Static).update(
@@ -176,14 +177,14 @@ class TrainPanel(Vertical):
             if session.resume is not None:
                 # Posted before any trainer message (same thread, same target: FIFO), so the
                 # finished epochs are in the table before the continued ones arrive.
-                loaded = read_resume(runs_dir, session.resume)
+                loaded = read_resume(runs_dir, session.resume, session.epochs)
                 config = session.config = loaded.config
                 self.post_message(loaded)
             else:
                 self._remember(runs_dir, config)
             result = self.app.services.trainer(
                 config, runs_dir=runs_dir, callbacks=bridge.callbacks(),
-                stop_event=session.stop_event, resume=session.resume)
+                stop_event=session.stop_event, resume=session.resume, epochs=session.epochs)
             # The trainer reports its end through a callback; cover one that only returns.
             if not bridge.finished and isinstance(result, RunFinished):
                 bridge.on_finished(result)

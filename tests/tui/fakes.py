@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import threading
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from types import SimpleNamespace
 
 from lorasent_tui.core.events import (
     EpochResult, RunFailed, RunFinished, StatusUpdate, StepProgress, TrainCallbacks,
 )
+from lorasent_tui.core.predict import TextReading
 from lorasent_tui.core.store import RunStore
 
 EVAL_REVIEWS = 50  # reviews each fake evaluation scores
@@ -28,7 +29,9 @@ class FakeTrainer:
 
     ``accuracies`` gives one accuracy per epoch; ``wait_after_epoch`` blocks on the stop
     event after that epoch (to test Stop); ``fail`` reports a failure instead. With
-    ``resume`` it continues the run after the epochs in its metrics.jsonl, as the core does.
+    ``resume`` it continues the run after the epochs in its metrics.jsonl, as the core does,
+    and with ``epochs`` up to that many (a completed run too; added epochs repeat the last
+    accuracy). ``hold``: every step waits for it, deaf to the stop event (a long step).
     """
 
     def __init__(self, accuracies=(0.70, 0.85, 0.80), steps_per_epoch=5, wait_after_epoch=None,
@@ -42,37 +45,46 @@ class FakeTrainer:
         self.resumes: list = []  # the ``resume`` argument of every call
         self.progress_events = 0
         self.epoch_started = threading.Event()
+        self.epoch_targets: list = []  # the ``epochs`` argument of every call
+        self.hold: threading.Event | None = None
 
     def __call__(self, config, *, runs_dir: Path, callbacks: TrainCallbacks,
-                 stop_event: threading.Event, resume=None):
+                 stop_event: threading.Event, resume=None, epochs=None):
         self.calls.append(config)
         self.resumes.append(resume)
+        self.epoch_targets.append(epochs)
+        accuracies = (self.accuracies + self.accuracies[-1:] * (epochs or 0))[:epochs or len(self.accuracies)]
         rows, roc = [], {}
         if resume is None:
             run = RunStore(runs_dir).create(config, run_id=self.run_id)
         else:  # like the core: continue after the epochs already in metrics.jsonl
             run = RunStore(runs_dir).get(resume)
-            if run.effective_state() in ("completed", "running"):
+            extends = epochs is not None and epochs > run.config().epochs
+            if run.effective_state() == "running" or run.effective_state() == "completed" and not extends:
                 failure = RunFailed(f"run {run.run_id} cannot be resumed")
                 callbacks.on_failed(failure)
                 return failure
             rows, roc = run.metrics(), run.roc()
             run.update_status(state="running")
+            if extends:  # as the core records an extended run
+                run.write_config(replace(run.config(), epochs=epochs))
         callbacks.on_status(StatusUpdate("Loading model", run.run_id, "cpu"))
         if self.fail:
             failure = RunFailed(self.fail, run.run_id, str(run.path))
             run.update_status(state="failed", error=self.fail)
             callbacks.on_failed(failure)
             return failure
-        epochs = len(self.accuracies)
+        epochs = len(accuracies)
         total = epochs * self.steps_per_epoch
         best = max(rows, key=lambda r: r["accuracy"])["epoch"] if rows else None
         stopped = False
-        for epoch, accuracy in enumerate(self.accuracies, 1):
+        for epoch, accuracy in enumerate(accuracies, 1):
             if epoch <= len(rows):
                 continue  # finished before the resume
             self.epoch_started.set()
             for s in range(self.steps_per_epoch):
+                if self.hold is not None:
+                    self.hold.wait()
                 if stop_event.is_set():
                     stopped = True
                     break
@@ -83,7 +95,12 @@ class FakeTrainer:
                 break
             # Then the epoch's evaluation, reported in two halves as the core does per batch.
             for done in (EVAL_REVIEWS // 2, EVAL_REVIEWS):
+                if stop_event.is_set():  # as the core: between evaluation batches, epoch unrecorded
+                    stopped = True
+                    break
                 callbacks.on_progress(self._progress(step, total, epoch, epochs, 1.0, eval_done=done))
+            if stopped:
+                break
             rows.append(epoch_metrics(epoch, accuracy))
             roc[str(epoch)] = {**ROC, "auc": accuracy + 0.02}
             best = max(rows, key=lambda r: r["accuracy"])["epoch"]
@@ -146,6 +163,10 @@ class KeywordPredictor:
                 score = 0.5
             out.append(Prediction(text, "positive" if score >= 0.5 else "negative", score))
         return out
+
+    def reading(self, text):
+        """Words as tokens, a 20-token view and no windows: long texts are cut."""
+        return TextReading(len(text.split()), 20, "head_tail")
 
 
 class FakePredictorFactory:

@@ -1,13 +1,15 @@
-"""Resume on the Runs tab: continues a stopped/failed/interrupted run on the Train tab."""
+"""Resume on the Runs tab: continues a stopped/failed/interrupted run, or extends a completed
+one, on the Train tab, after asking for the total number of epochs."""
 
 from textual.command import CommandPalette
-from textual.widgets import ProgressBar
+from textual.widgets import Input, ProgressBar
 
 from lorasent_tui.core.config import build_config
 from lorasent_tui.core.store import RunStore
 from lorasent_tui.tui.widgets.metrics_table import MetricsTable
 from tests.tui.conftest import SIZE, run_async, settle, status_text, wait_until
 from tests.tui.fakes import ROC, FakeTrainer, epoch_metrics
+from lorasent_tui.tui.resume_prompt import ResumeEpochsScreen
 
 
 def stopped_run(runs_dir, run_id="run-stopped", state="stopped"):
@@ -36,10 +38,14 @@ def test_resume_shows_finished_epochs_then_continues(app_factory, tmp_path):
             await settle(pilot)
             assert "u resume" in str(app.query_one("#runs-info").render())
             await pilot.press("u")
+            await pilot.pause()
+            assert isinstance(app.screen, ResumeEpochsScreen)
+            assert app.screen.query_one("#epochs-input", Input).value == "3"  # as planned
+            await pilot.press("enter")
             table = app.query_one("#live-metrics", MetricsTable)
             await wait_until(pilot, lambda: table.row_count == 2)
             assert app.query_one("#main-tabs").active == "train"
-            assert trainer.resumes == ["run-stopped"]
+            assert trainer.resumes == ["run-stopped"] and trainer.epoch_targets == [3]
             # Epoch 1 comes from metrics.jsonl (accuracy 0.6123), epoch 2 from the trainer.
             assert column(table, 0) == ["1", "2 ★"]
             assert column(table, 3)[0] == "0.6123"
@@ -62,6 +68,8 @@ def test_resume_shows_finished_epochs_then_continues(app_factory, tmp_path):
             await pilot.press(*"resume run")
             await pilot.pause(0.3)
             await pilot.press("enter")
+            await wait_until(pilot, lambda: isinstance(app.screen, ResumeEpochsScreen))
+            await pilot.press("enter")
             await wait_until(pilot, lambda: app.train_panel.state == "completed")
             await settle(pilot)
             assert trainer.resumes == ["run-stopped", "run-stopped"]
@@ -74,9 +82,8 @@ def test_resume_shows_finished_epochs_then_continues(app_factory, tmp_path):
     run_async(scenario())
 
 
-def test_only_stopped_failed_or_interrupted_runs_resume(app_factory, tmp_path):
+def test_running_and_damaged_runs_do_not_resume(app_factory, tmp_path):
     runs_dir = tmp_path / "runs"
-    done = stopped_run(runs_dir, "run-a-completed", state="completed")
     RunStore(runs_dir).create(build_config({}), run_id="run-b-running",  # this process: alive
                               started_at="2025-01-02T10:00:00+00:00")
     damaged = runs_dir / "run-c-damaged"
@@ -90,8 +97,7 @@ def test_only_stopped_failed_or_interrupted_runs_resume(app_factory, tmp_path):
             await pilot.press("f3")
             await settle(pilot)
             panel = app.runs_panel
-            expected = {"run-a-completed": "is completed", "run-b-running": "still running",
-                        "run-c-damaged": "damaged"}
+            expected = {"run-b-running": "still running", "run-c-damaged": "damaged"}
             for run_id, message in expected.items():
                 table = panel.query_one("#runs-table")
                 table.move_cursor(row=table.get_row_index(run_id))
@@ -99,8 +105,8 @@ def test_only_stopped_failed_or_interrupted_runs_resume(app_factory, tmp_path):
                 await settle(pilot)
                 assert message in status_text(app), run_id
                 assert app.query_one("#main-tabs").active == "runs"
+                assert not isinstance(app.screen, ResumeEpochsScreen)
             assert trainer.calls == [] and app.train_panel.state == "idle"
-            assert done.effective_state() == "completed"
 
     run_async(scenario())
 
@@ -125,5 +131,57 @@ def test_resume_refused_while_training(app_factory, tmp_path):
             assert trainer.resumes == [None]
             await pilot.press("ctrl+t")
             await settle(pilot)
+
+    run_async(scenario())
+
+
+def test_a_completed_run_is_extended_to_the_epochs_asked_for(app_factory, tmp_path):
+    runs_dir = tmp_path / "runs"
+    done = stopped_run(runs_dir, "run-done", state="completed")  # 1 finished epoch ...
+    done.write_config(build_config({"epochs": 1, "lora_r": 4}))  # ... of 1: completed
+    trainer = FakeTrainer(accuracies=(0.70,))
+    app = app_factory(runs_dir=runs_dir, trainer=trainer)
+
+    async def scenario():
+        async with app.run_test(size=SIZE) as pilot:
+            await pilot.press("f3")
+            await settle(pilot)
+            await pilot.press("u")
+            await pilot.pause()
+            field = app.screen.query_one("#epochs-input", Input)
+            assert field.value == "3"  # a completed run: a few epochs more by default
+            assert "Extend run run-done" in str(app.screen.query_one("#epochs-title").render())
+            await pilot.press("ctrl+u", "1", "enter")  # not more than it has: refused in place
+            await pilot.pause()
+            assert isinstance(app.screen, ResumeEpochsScreen)
+            assert "at least 2" in str(app.screen.query_one("#epochs-error").render())
+            await pilot.press("ctrl+u", "4", "enter")
+            await wait_until(pilot, lambda: app.train_panel.state == "completed")
+            await settle(pilot)
+            assert trainer.resumes == ["run-done"] and trainer.epoch_targets == [4]
+            assert app.train_panel.form.values()["epochs"] == "4"
+            assert column(app.query_one("#live-metrics", MetricsTable), 0)[:1] == ["1"]
+            (summary,) = RunStore(runs_dir).list()
+            assert (summary.state, summary.epochs_done, summary.epochs) == ("completed", 4, 4)
+
+    run_async(scenario())
+
+
+def test_escape_cancels_the_resume(app_factory, tmp_path):
+    runs_dir = tmp_path / "runs"
+    stopped_run(runs_dir)
+    trainer = FakeTrainer()
+    app = app_factory(runs_dir=runs_dir, trainer=trainer)
+
+    async def scenario():
+        async with app.run_test(size=SIZE) as pilot:
+            await pilot.press("f3")
+            await settle(pilot)
+            await pilot.press("u")
+            await pilot.pause()
+            await pilot.press("escape")
+            await settle(pilot)
+            assert not isinstance(app.screen, ResumeEpochsScreen)
+            assert trainer.calls == [] and app.query_one("#main-tabs").active == "runs"
 
     run_async(scenario())

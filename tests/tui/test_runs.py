@@ -2,6 +2,7 @@ from lorasent_tui.core.config import build_config
 from lorasent_tui.core.store import RunStore
 from lorasent_tui.tui.confirm import ConfirmScreen
 from lorasent_tui.tui.run_detail import RunDetailScreen
+from lorasent_tui.tui.runs_panel import MAX_CELL
 from lorasent_tui.tui.widgets.charts import LossChart, RocChart
 from lorasent_tui.tui.widgets.metrics_table import MetricsTable
 from tests.tui.conftest import SIZE, run_async, settle, status_text
@@ -69,7 +70,8 @@ def test_runs_listed_opened_compared_and_deleted(app_factory, tmp_path):
             compare = app.screen
             assert isinstance(compare, RunDetailScreen) and compare.compare
             assert {r.run_id for r in compare.runs} == {"run-0", "run-1"}
-            assert compare.query_one("#compare-table").row_count == 9  # one row per metric
+            # One row per metric, then the settings that differ: a heading and epochs.
+            assert compare.query_one("#compare-table").row_count == 9 + 2
             assert compare.query_one(MetricsTable).row_count == 5  # 2 + 3 epochs side by side
             loss_labels = [s.label for s in compare.query_one(LossChart).series]
             assert loss_labels == ["A train", "A validation", "B train", "B validation"]
@@ -129,5 +131,89 @@ def test_app_keys_are_inert_in_the_detail_view(app_factory, tmp_path):
             await pilot.press("escape", "f2")
             await pilot.pause()
             assert app.query_one("#main-tabs").active == "predict" and app.focused.id == "review"
+
+    run_async(scenario())
+
+
+def test_run_settings_shown_compared_and_used(app_factory, tmp_path):
+    runs_dir = tmp_path / "runs"
+    make_runs(runs_dir)  # run-0: 2 epochs, run-1: 3 epochs, same other settings
+    run = RunStore(runs_dir).get("run-0")
+    run.write_config(build_config({"epochs": 2, "lora_r": 4, "learning_rate": 0.002}))
+    app = app_factory(runs_dir=runs_dir)
+
+    async def scenario():
+        async with app.run_test(size=SIZE) as pilot:
+            await pilot.press("f3")
+            await settle(pilot)
+            # Compare: the settings that differ sit below the metrics.
+            await pilot.press("space", "down", "space", "c")
+            await settle(pilot)
+            compare = app.screen.query_one("#compare-table")
+            rows = [[str(c) for c in compare.get_row_at(i)] for i in range(compare.row_count)]
+            start = [r[0] for r in rows].index("Settings that differ")
+            assert rows[start + 1:] == [["  epochs", "3", "2"], ["  learning_rate", "0.001", "0.002"],
+                                        ["  lora_r", "8", "4"]]
+            await pilot.press("escape")
+            await pilot.pause()
+
+            # The detail of run-0 lists every setting (v: instead of the charts) ...
+            await pilot.press("enter")
+            await settle(pilot)
+            detail = app.screen
+            assert isinstance(detail, RunDetailScreen) and detail.runs[0].run_id == "run-0"
+            settings = detail.query_one("#detail-settings")
+            assert not settings.display
+            await pilot.press("v")
+            await pilot.pause()
+            assert settings.display and not detail.query_one("#detail-charts").display
+            listed = {str(r[0]): str(r[1]) for r in (settings.get_row_at(i) for i in range(settings.row_count))}
+            assert listed["lora_r"] == "4" and listed["learning_rate"] == "0.002" and "seed" in listed
+
+            # ... and s puts them in the Train form.
+            await pilot.press("s")
+            await settle(pilot)
+            assert not isinstance(app.screen, RunDetailScreen)
+            assert app.query_one("#main-tabs").active == "train"
+            form = app.train_panel.form.values()
+            assert (form["lora_r"], form["epochs"], form["learning_rate"]) == ("4", "2", "0.002")
+            assert "Loaded the settings of run run-0" in status_text(app)
+
+            # s on the Runs tab does the same for the selected run.
+            await pilot.press("f3")
+            await settle(pilot)
+            table = app.query_one("#runs-table")
+            table.move_cursor(row=table.get_row_index("run-1"))
+            await pilot.press("s")
+            await settle(pilot)
+            assert app.train_panel.form.values()["lora_r"] == "8"
+
+    run_async(scenario())
+
+
+def test_long_model_names_end_in_an_ellipsis(app_factory, tmp_path):
+    runs_dir = tmp_path / "runs"
+    model = "sentence-transformers/paraphrase-multilingual-MiniLM-L12-v2"
+    config = build_config({"model": model})
+    store = RunStore(runs_dir)
+    run = store.create(config, run_id=store.new_run_id(config), started_at="2025-01-01T10:00:00+00:00")
+    assert len(run.run_id) > MAX_CELL["run"]
+    run.update_status(state="stopped")
+    app = app_factory(runs_dir=runs_dir)
+
+    async def scenario():
+        async with app.run_test(size=SIZE) as pilot:
+            await pilot.press("f3")
+            await settle(pilot)
+            (cell,) = column(app, "model")
+            assert cell == "paraphrase-multilingu…" and len(cell) == MAX_CELL["model"]
+            table = app.query_one("#runs-table")
+            widths = [col.get_render_width(table) for col in table.columns.values()]
+            keys = [str(key.value) for key in table.columns]
+            # Up to the problem, every column shows at 120 columns, even with a long run id.
+            assert sum(widths[:keys.index("problem") + 1]) <= table.scrollable_content_region.width
+            assert column(app, "problem") == ["stopped by user during epoch 1"]
+            details = str(app.query_one("#run-problem").render())
+            assert model in details and "stopped by user during epoch 1" in details
 
     run_async(scenario())

@@ -13,6 +13,7 @@ from textual.lazy import Lazy
 from textual.widgets import Input
 
 from lorasent_tui.core.config import build_config
+from lorasent_tui.core.store import RunStore
 from lorasent_tui.tui.app import make_app
 from lorasent_tui.tui.widgets.lazy_plot import LazyPlot
 from lorasent_tui.tui.widgets.metrics_table import MetricsTable
@@ -131,3 +132,30 @@ def test_run_detail(snap_compare, snapshot_app):
         await ready(pilot)
 
     assert snap_compare(snapshot_app(), terminal_size=SIZE, run_before=detail)
+
+
+async def predict_a_review(pilot) -> None:
+    await ready(pilot)
+    await pilot.press("f2")
+    await ready(pilot)
+    await pilot.press(*"What a film")
+    await ready(pilot)
+
+
+def test_predict_tab_80x24(snap_compare, snapshot_app):
+    assert snap_compare(snapshot_app(), terminal_size=(80, 24), run_before=predict_a_review)
+
+
+def make_long_model_runs(runs_dir: Path) -> None:
+    """A run of a model with a long hub id (and so a long run id) beside the runs of make_runs."""
+    make_runs(runs_dir)
+    config = build_config({"model": "sentence-transformers/paraphrase-multilingual-MiniLM-L12-v2"})
+    run = RunStore(runs_dir).create(config, run_id="20250103-100000-paraphrase-multilingual--abcd",
+                                    started_at="2025-01-03T10:00:00+00:00")
+    run.update_status(state="stopped")
+
+
+@pytest.mark.parametrize("size", [(80, 24), (120, 40)])
+def test_runs_tab_long_model_name(snap_compare, snapshot_app, size):
+    make_long_model_runs(Path("runs"))
+    assert snap_compare(snapshot_app(), terminal_size=size, run_before=show_runs)

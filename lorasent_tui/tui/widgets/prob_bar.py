@@ -1,4 +1,4 @@
-"""A one-line verdict: label, a bar for P(positive), and the probability."""
+"""A one-line verdict: label, a bar, and the probability, each saying what it measures."""
 
 from __future__ import annotations
 
@@ -12,10 +12,17 @@ FULL, EMPTY = "█", "░"
 
 
 def verdict_text(label: str, score: float, width: int = 20, compact: bool = False) -> Text:
-    """``positive ████░░ P(positive) 0.72``; compact (table cells): ``positive 0.72 ████░░``."""
+    """``positive ████░░ P(positive) 0.72``; compact (table cells): ``negative 0.59 ███░░``.
+
+    ``score`` is P(positive). The compact form has no room to say so, so it shows the
+    predicted class's own probability and bar: ``negative 0.59`` means 59% negative.
+    """
     score = min(max(score, 0.0), 1.0)
+    positive = label == LABEL_NAMES[1]
+    color = "green" if positive else "red"
+    if compact and not positive:
+        score = 1.0 - score
     filled = round(score * width)
-    color = "green" if label == LABEL_NAMES[1] else "red"
     text = Text()
     text.append(f"{label:<8} ", style=f"bold {color}")
     if compact:
@@ -32,7 +39,7 @@ class ProbBar(Widget):
 
     DEFAULT_CSS = """
     ProbBar {
-        height: 1;
+        height: auto;  /* a long placeholder wraps instead of ending mid-sentence */
         width: 1fr;
     }
     """
@@ -44,8 +51,11 @@ class ProbBar(Widget):
     def show(self, label: str, score: float) -> None:
         self.label, self.score = label, score
 
-    def clear(self, placeholder: str = "–") -> None:
-        self.label, self.score, self.placeholder = None, None, placeholder
+    def clear(self, placeholder: str | None = None) -> None:
+        """Show no verdict: ``placeholder`` instead, or the current one."""
+        self.label, self.score = None, None
+        if placeholder is not None:
+            self.placeholder = placeholder
 
     def render(self) -> Text:
         if self.label is None or self.score is None:
