@@ -13,6 +13,19 @@ from typing import Any
 RESULTS = Path(__file__).resolve().parent / "results"
 
 
+# Where these are present, torch computes bf16 (AVX512-BF16, AMX) or int8 (VNNI, AMX) natively.
+SPEED_FLAGS = ("avx2", "avx512f", "avx512_vnni", "avx_vnni", "avx512_bf16", "amx_bf16", "amx_int8")
+
+
+def cpu_flags() -> list[str]:
+    try:
+        lines = Path("/proc/cpuinfo").read_text().splitlines()
+    except OSError:
+        return []
+    flags = next((line.split(":", 1)[1].split() for line in lines if line.startswith("flags")), [])
+    return [flag for flag in SPEED_FLAGS if flag in flags]
+
+
 def machine() -> dict[str, Any]:
     import torch
 
@@ -26,6 +39,7 @@ def machine() -> dict[str, Any]:
                 break
     except OSError:
         pass
+    info["cpu_flags"] = cpu_flags()  # the CPU varies between sessions: every figure names its flags
     if torch.cuda.is_available():
         info["gpu"] = torch.cuda.get_device_name(0)
     return info

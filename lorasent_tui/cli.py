@@ -11,6 +11,8 @@ from typing import Any, Sequence
 from lorasent_tui.core.config import PRESETS, TRUNCATION_SIDES
 from lorasent_tui.core.configfile import resolve_config
 from lorasent_tui.core.errors import LorasentError
+from lorasent_tui.core.onnx_backend import BACKENDS
+from lorasent_tui.core.onnx_export import QUANTIZATIONS
 
 SUBCOMMANDS = ("train", "predict", "runs", "export", "report", "sweep")
 
@@ -91,17 +93,25 @@ def build_parser() -> argparse.ArgumentParser:
     predict.add_argument("--base", action="store_true", help="use the untrained base model instead")
     predict.add_argument("--json", action="store_true", help="print a JSON list of {text, label, score}")
     predict.add_argument("--device", default="cpu", help="cpu (default), cuda or mps")
+    predict.add_argument("--backend", default="torch", choices=BACKENDS,
+                         help="torch (default); onnx: the run's ONNX export (export RUN --onnx); "
+                              "auto: onnx when the run has a current export")
     _add_runs_dir(predict)
 
     runs = sub.add_parser("runs", help="list runs", description="List the runs in the runs folder.")
     runs.add_argument("--json", action="store_true", help="print JSON")
     _add_runs_dir(runs)
 
-    export = sub.add_parser("export", help="export a run as a merged transformers model",
+    export = sub.add_parser("export", help="export a run as a merged transformers or ONNX model",
                             description="Write a merged model (LoRA folded in) that "
-                                        "transformers.pipeline('text-classification') loads.")
+                                        "transformers.pipeline('text-classification') loads, "
+                                        "and/or an ONNX model for ONNX Runtime.")
     export.add_argument("run", metavar="RUN")
-    export.add_argument("--merged", required=True, metavar="DIR", help="output folder")
+    export.add_argument("--merged", metavar="DIR", help="output folder of the merged model")
+    export.add_argument("--onnx", nargs="?", const="", metavar="DIR",
+                        help="write an ONNX model (default folder: RUN/onnx, which predict "
+                             "--backend onnx reads)")
+    export.add_argument("--quantize", choices=QUANTIZATIONS, help="int8: dynamic int8 weights (ONNX)")
     _add_runs_dir(export)
 
     report = sub.add_parser("report", help="draw a run's curves to a PNG",
@@ -142,6 +152,9 @@ def _add_sweep_parser(sub: Any) -> None:
     sweep.add_argument("--parallel", type=int, default=1, metavar="N",
                        help="trials at once, as worker processes, one per GPU")
     sweep.add_argument("--json", action="store_true", help="print the leaderboard as JSON")
+    sweep.add_argument("--status", action="store_true",
+                       help="print the leaderboard of --study (default: every study) and exit; "
+                            "the study may be running in another process")
     sweep.add_argument("--worker", type=int, help=argparse.SUPPRESS)  # set for --parallel's workers
 
 
@@ -178,7 +191,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             return getattr(commands, f"cmd_{args.command}")(args)
         args = build_tui_parser().parse_args(argv)
         config = resolve_config(args.config, args.preset, vars(args))
-        from lorasent_tui.tui.app import run_tui
+        from lorasent_tui.tui.launch import run_tui
 
         # Without --config or --preset the app starts from the runs folder's remembered settings.
         return run_tui(config, Path(args.runs_dir), start=args.start,

@@ -169,13 +169,14 @@ def _base_config(args: argparse.Namespace):
 
 
 def cmd_predict(args: argparse.Namespace) -> int:
+    from lorasent_tui.core.onnx_backend import load_predictor
     from lorasent_tui.core.predict import Predictor
 
     texts = _read_texts(args)
     if args.base:
         predictor = Predictor.from_base(_base_config(args), device=args.device)
     else:
-        predictor = Predictor.from_run(args.run, args.runs_dir, device=args.device)
+        predictor = load_predictor(args.run, args.runs_dir, device=args.device, backend=args.backend)
     predictions = predictor.predict(texts)
     if args.json:
         print(json.dumps([p.to_dict() for p in predictions], ensure_ascii=False))
@@ -217,9 +218,19 @@ def _short(text: str, width: int) -> str:
 
 def cmd_export(args: argparse.Namespace) -> int:
     from lorasent_tui.core.export import export_merged
+    from lorasent_tui.core.onnx_export import export_onnx
 
-    target = export_merged(args.run, Path(args.merged), runs_dir=args.runs_dir)
-    print(f"merged model written to {target}")
+    if args.merged is None and args.onnx is None:
+        raise LorasentError("nothing to export: choose --merged DIR and/or --onnx [DIR]")
+    if args.quantize and args.onnx is None:
+        raise LorasentError("--quantize applies to --onnx")
+    if args.merged is not None:
+        target = export_merged(args.run, Path(args.merged), runs_dir=args.runs_dir)
+        print(f"merged model written to {target}")
+    if args.onnx is not None:
+        target = export_onnx(args.run, Path(args.onnx) if args.onnx else None,
+                             runs_dir=args.runs_dir, quantize=args.quantize)
+        print(f"ONNX model{' (int8)' if args.quantize else ''} written to {target}")
     return 0
 
 
@@ -240,6 +251,8 @@ def cmd_sweep(args: argparse.Namespace) -> int:
     from lorasent_tui.sweep_cli import (SweepReporter, leaderboard_json, leaderboard_table, plan_sweep,
                                         worker_args)
 
+    if args.status:
+        return _sweep_status(args)
     plan = plan_sweep(args)
     runs_dir = Path(args.runs_dir)
     stop_path = stop_file(runs_dir, plan.study)
@@ -273,3 +286,18 @@ def cmd_sweep(args: argparse.Namespace) -> int:
         stop_path.unlink(missing_ok=True)
         print(leaderboard_json(result) if args.json else leaderboard_table(result), flush=True)
     return status or (130 if result.stopped else 0)
+
+
+def _sweep_status(args: argparse.Namespace) -> int:
+    from lorasent_tui.core.sweep.study import read_studies
+    from lorasent_tui.sweep_cli import leaderboard_json, leaderboard_table
+
+    boards = read_studies(Path(args.runs_dir), args.storage, args.study)
+    if args.json:
+        print("[" + ",\n".join(leaderboard_json(board) for board in boards) + "]")
+    elif not boards:
+        print(f"no studies in {Path(args.runs_dir) / 'sweeps'}")
+    for board in [] if args.json else boards:
+        print(f"study {board.study} ({board.metric}, {len(board.leaderboard)} trials)")
+        print(leaderboard_table(board) + "\n")
+    return 0

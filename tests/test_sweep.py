@@ -386,3 +386,31 @@ def test_a_bad_storage_is_one_line(space_file, tmp_path, capsys, storage, messag
 def test_a_sqlite_file_path_is_a_storage(tmp_path):
     sweep = open_sweep("p", runs_dir=tmp_path, storage=str(tmp_path / "elsewhere.db"))
     assert (tmp_path / "elsewhere.db").is_file() and sweep.storage == str(tmp_path / "elsewhere.db")
+
+
+def test_status_prints_the_leaderboard_of_a_study_another_process_runs(tmp_path, capsys):
+    import optuna
+
+    runs = tmp_path / "runs"
+    (runs / "sweeps").mkdir(parents=True)
+    study = optuna.create_study(study_name="lr", storage=f"sqlite:///{runs / 'sweeps' / 'lr.db'}",
+                                direction="maximize")
+    study.set_user_attr("metric", "accuracy")
+    rate = optuna.distributions.FloatDistribution(1e-4, 1e-2, log=True)
+    for value, lr in ((0.81, 1e-3), (0.86, 3e-3)):
+        study.add_trial(optuna.trial.create_trial(params={"learning_rate": lr},
+                                                  distributions={"learning_rate": rate}, value=value))
+    study.enqueue_trial({"learning_rate": 5e-3})
+    study.ask()  # a trial still running elsewhere
+
+    assert main(["sweep", "--status", "--runs-dir", str(runs)]) == 0
+    out = capsys.readouterr().out.splitlines()
+    assert out[0] == "study lr (accuracy, 3 trials)"
+    assert out[2].startswith("1 *") and "0.8600" in out[2] and out[3].startswith("0 ")
+    assert "running" in out[4]
+    assert main(["sweep", "--status", "--study", "lr", "--json", "--runs-dir", str(runs)]) == 0
+    (board,) = json.loads(capsys.readouterr().out)
+    assert board["best"]["value"] == 0.86
+    assert main(["sweep", "--status", "--study", "nope", "--runs-dir", str(runs)]) == 2
+    assert "no study 'nope'" in capsys.readouterr().err
+    assert sorted(p.name for p in (runs / "sweeps").iterdir()) == ["lr.db"]  # a status writes nothing

@@ -197,22 +197,25 @@ def write_model_card(run: Run) -> Path:
 # -- merged export ---------------------------------------------------------------------------
 
 
-def _is_previous_export(folder: Path) -> bool:
+def is_previous_export(folder: Path) -> bool:
     return (folder / EXPORT_MARKER).is_file() and (folder / "config.json").is_file()
 
 
-def _check_target(out_dir: Path, run: Run) -> None:
+def check_export_target(out_dir: Path, run: Run, inside_run: bool = False) -> None:
+    """Refuse a target that is a file, a non-empty folder other than an earlier export, or (unless
+    ``inside_run``, for the run's own ONNX folder) a folder inside the run."""
     if out_dir.exists() and not out_dir.is_dir():
         raise LorasentError(f"export target {out_dir} exists and is not a folder")
-    if out_dir.resolve() == run.path.resolve() or run.path.resolve() in out_dir.resolve().parents:
+    if not inside_run and (out_dir.resolve() == run.path.resolve()
+                           or run.path.resolve() in out_dir.resolve().parents):
         raise LorasentError(f"export target {out_dir} is inside the run folder; choose another folder")
-    if out_dir.is_dir() and any(out_dir.iterdir()) and not _is_previous_export(out_dir):
+    if out_dir.is_dir() and any(out_dir.iterdir()) and not is_previous_export(out_dir):
         raise LorasentError(
             f"export target {out_dir} is not empty and is not a previous lorasent-tui export; "
             f"choose a new or empty folder")
 
 
-def _build_merged(run: Run) -> tuple[Any, Any]:
+def build_merged(run: Run) -> tuple[Any, Any]:
     from lorasent_tui.core import models
     from lorasent_tui.core.predict import load_trained
 
@@ -233,9 +236,9 @@ def export_merged(ref: str, out_dir: Path | str, runs_dir: Path | str = "runs") 
     """
     run = RunStore(runs_dir).get(ref)
     out_dir = Path(out_dir).expanduser()
-    _check_target(out_dir, run)
+    check_export_target(out_dir, run)
     config = run.config()
-    model, tokenizer = _build_merged(run)
+    model, tokenizer = build_merged(run)
     try:
         out_dir.parent.mkdir(parents=True, exist_ok=True)
         with staged_dir(out_dir) as staging:
@@ -245,7 +248,7 @@ def export_merged(ref: str, out_dir: Path | str, runs_dir: Path | str = "runs") 
             atomic_write_text(staging / EXPORT_MARKER, json.dumps({
                 "run_id": run.run_id, "run_dir": str(run.path.resolve()), "base_model": config.model,
                 "best_epoch": run.status().get("best_epoch"), "exported_at": now_iso()}, indent=2) + "\n")
-            _check_target(out_dir, run)  # again: something may have appeared while saving
+            check_export_target(out_dir, run)  # again: something may have appeared while saving
             if out_dir.is_dir() and not any(out_dir.iterdir()):
                 out_dir.rmdir()
     except OSError as exc:

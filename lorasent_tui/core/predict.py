@@ -1,4 +1,8 @@
-"""Prediction with a warm model: the LoRA weights merged for inference, batched, no re-loading."""
+"""Prediction with a warm model: the LoRA weights merged for inference, batched, no re-loading.
+
+The model runs in PyTorch, or in ONNX Runtime from the run's ONNX export (``core/onnx_backend``);
+both read long texts through the same views (``core/views``).
+"""
 
 from __future__ import annotations
 
@@ -100,13 +104,36 @@ def load_trained(run: Run, merge: bool = True) -> tuple[Any, Any]:
     return (model.merge_and_unload() if merge else model), tokenizer
 
 
-class Predictor:
-    """A loaded classifier; ``predict`` is thread-safe and needs no further loading."""
+class TorchBackend:
+    """The model in PyTorch, in the run's precision."""
 
-    def __init__(self, model: Any, tokenizer: Any, config: TrainConfig, name: str, device: Any = None):
+    name = "torch"
+
+    def __init__(self, model: Any, device: Any, precision: str):
+        self.model = model
+        self.device = device
+        self.precision = precision
+
+    def logits(self, batch: dict[str, Any]) -> Any:
         import torch
 
-        self.model = model.eval()
+        with torch.inference_mode(), autocast(self.precision, self.device):
+            batch = {k: v.to(self.device) for k, v in batch.items()}
+            return self.model(**batch).logits.float().cpu()
+
+
+class Predictor:
+    """A loaded classifier; ``predict`` is thread-safe and needs no further loading.
+
+    ``backend`` runs the model on a padded batch (``logits(batch)``); by default the torch
+    ``model`` in the run's precision. ``model`` is None when another backend holds the model.
+    """
+
+    def __init__(self, model: Any, tokenizer: Any, config: TrainConfig, name: str, device: Any = None,
+                 backend: Any = None):
+        import torch
+
+        self.model = model.eval() if model is not None else None
         self.tokenizer = tokenizer
         self.config = config
         self.name = name
@@ -114,6 +141,7 @@ class Predictor:
         # The run's own precision, so that a run predicts what its validation measured.
         self.precision = resolve_precision(config.precision, self.device)
         self.label_names = run_label_names(config.labels)
+        self.backend = backend or TorchBackend(self.model, self.device, self.precision)
         self._lock = threading.Lock()
 
     @classmethod
@@ -129,7 +157,10 @@ class Predictor:
     @classmethod
     def from_run(cls, ref: str, runs_dir: Path | str = "runs", device: str = "cpu",
                  merge: bool = True) -> "Predictor":
-        """A run's best adapter on its base model, merged into the weights for speed."""
+        """A run's best adapter on its base model, merged into the weights for speed.
+
+        ``core.onnx_backend.load_predictor`` also offers the run's ONNX export.
+        """
         run = RunStore(runs_dir).get(ref)
         model, tokenizer = load_trained(run, merge)
         return cls(model.to(device), tokenizer, run.config(), run.run_id, device)
@@ -141,11 +172,9 @@ class Predictor:
         from lorasent_tui.core.views import combine_log_probs
 
         logits = torch.zeros((len(views.ids), len(self.label_names)))
-        with torch.inference_mode(), autocast(self.precision, self.device):
-            batches = sorted_batches([len(ids) for ids in views.ids], batch_size)
-            for index, batch in iter_batches(views.ids, batches, self.tokenizer.pad_token_id):
-                batch = {k: v.to(self.device) for k, v in batch.items()}
-                logits[index] = self.model(**batch).logits.float().cpu()
+        batches = sorted_batches([len(ids) for ids in views.ids], batch_size)
+        for index, batch in iter_batches(views.ids, batches, self.tokenizer.pad_token_id):
+            logits[index] = self.backend.logits(batch)
         return combine_log_probs(logits, views).exp().tolist()
 
     def reading(self, text: str) -> TextReading:

@@ -90,8 +90,3 @@ def best_row(rows: Iterable[dict[str, Any]], recorded: int | None = None) -> dic
         if is_better(row, best):
             best = row
     return best
-
-
-def best_epoch(rows: Iterable[dict[str, Any]], recorded: int | None = None) -> int | None:
-    row = best_row(rows, recorded)
-    return None if row is None else int(row["epoch"])

@@ -1,4 +1,4 @@
-"""The lorasent-tui application: Train, Predict and Runs tabs over the headless core.
+"""The lorasent-tui application: Train, Predict, Runs and Sweeps tabs over the headless core.
 
 ``make_app`` wires the real core or test fakes; ``run_tui`` is what the CLI calls.
 """
@@ -7,10 +7,9 @@ from __future__ import annotations
 
 import asyncio
 import os
-import sys
 from datetime import datetime
 from pathlib import Path
-from typing import Any, Callable, Mapping
+from typing import Any, Callable
 
 from textual import work
 from textual.app import App, ComposeResult
@@ -31,12 +30,13 @@ from lorasent_tui.tui.messages import (
 from lorasent_tui.tui.predict_panel import PredictPanel
 from lorasent_tui.tui.runs_panel import RunsPanel
 from lorasent_tui.tui.settings_file import (
-    DEFAULT_SETTINGS_FILE, load_settings, recall_settings, save_settings,
+    DEFAULT_SETTINGS_FILE, load_settings, save_settings,
 )
 from lorasent_tui.tui.settings_form import SettingsForm
 from lorasent_tui.tui.services import (
-    DefaultDataLoader, DefaultPredictorFactory, Services, TrainingSession, default_trainer,
+    Services, TrainingSession,
 )
+from lorasent_tui.tui.sweeps_panel import SweepsPanel
 from lorasent_tui.tui.train_panel import TrainPanel
 from lorasent_tui.tui.widgets.footer import StableFooter
 
@@ -47,8 +47,7 @@ TITLE = "lorasent-tui"
 # the terminal is restored, saying so, then leaves anyway: the run then shows as interrupted.
 STOP_WAIT_SECONDS = 10.0
 EXIT_WAIT_SECONDS = 2.0
-AFTER_EXIT_WAIT_SECONDS = 20.0
-READY_TEXT = "Ready. F1/F2/F3 switch tabs · ctrl+s trains · ctrl+p lists every command."
+READY_TEXT = "Ready. F1/F2/F3/F10 switch tabs · ctrl+s trains · ctrl+p lists every command."
 
 
 class LorasentApp(App[int]):
@@ -56,16 +55,19 @@ class LorasentApp(App[int]):
     TITLE = TITLE
     SUB_TITLE = "LoRA fine-tuning for sentiment"
     COMMANDS = App.COMMANDS | {LorasentCommands}
-    HORIZONTAL_BREAKPOINTS = [(0, "-narrow"), (110, "-wide")]
+    HORIZONTAL_BREAKPOINTS = [(0, "-narrow"), (110, "-medium"), (118, "-wide")]
 
     BINDINGS = [
         Binding("f1", "show_tab('train')", "Train", id="tab-train"),
         Binding("f2", "show_tab('predict')", "Predict", id="tab-predict"),
         Binding("f3", "show_tab('runs')", "Runs", id="tab-runs"),
+        # f4 previews the data: the fourth tab takes the first free F-key.
+        Binding("f10", "show_tab('sweeps')", "Sweeps", show=False, id="tab-sweeps"),
         # Digits too, for keyboards without handy F-keys (they type into inputs instead).
         Binding("1", "show_tab('train')", show=False),
         Binding("2", "show_tab('predict')", show=False),
         Binding("3", "show_tab('runs')", show=False),
+        Binding("4", "show_tab('sweeps')", show=False),
         Binding("ctrl+s,f5", "start_training", "Start", id="start-training"),
         Binding("ctrl+t,f6", "stop_training", "Stop", id="stop-training"),
         # Not ctrl+w for saving: Input binds it (delete word) and would swallow it on the
@@ -113,6 +115,8 @@ class LorasentApp(App[int]):
                 yield Lazy(PredictPanel(id="predict-panel"))
             with TabPane("Runs", id="runs"):
                 yield Lazy(RunsPanel(id="runs-panel"))
+            with TabPane("Sweeps", id="sweeps"):
+                yield Lazy(SweepsPanel(lambda: self.train_panel.form.last_valid, id="sweeps-panel"))
         yield Static(self.start_note or READY_TEXT, id="status-line")
         yield StableFooter(compact=True)  # compact: the Runs tab's keys fit 120 columns
 
@@ -169,6 +173,8 @@ class LorasentApp(App[int]):
                 return self.predict_panel.query_one("#review")
             if tab == "runs":
                 return self.runs_panel.query_one("#runs-table")
+            if tab == "sweeps":
+                return self.query_one(SweepsPanel).query_one("#sweep-table")
         except NoMatches:  # a lazily mounted panel in its first few milliseconds
             return None
         return self.train_panel.focus_target()
@@ -178,7 +184,8 @@ class LorasentApp(App[int]):
         self.train_panel.start_training()
 
     def action_stop_training(self) -> None:
-        if not self.train_panel.stop_training():
+        stopped = self.train_panel.stop_training() or any(p.stop_sweep() for p in self.query(SweepsPanel))
+        if not stopped:
             self.show_status("No training is running.", "warning")
 
     def action_preview_data(self) -> None:
@@ -200,6 +207,22 @@ class LorasentApp(App[int]):
 
     def action_resume_run(self) -> None:
         self._on_runs(RunsPanel.action_resume)
+
+    def action_switch_backend(self) -> None:
+        self.action_show_tab("predict")
+        self.predict_panel.action_switch_backend()
+
+    def action_export_onnx(self) -> None:
+        self.action_show_tab("predict")
+        self.predict_panel.action_export_onnx()
+
+    def action_open_trial(self) -> None:
+        self.action_show_tab("sweeps")
+        self.query_one(SweepsPanel).open_trial()
+
+    def action_use_trial_settings(self) -> None:
+        self.action_show_tab("sweeps")
+        self.query_one(SweepsPanel).use_trial_settings()
 
     @work(exclusive=True, group="settings-file", exit_on_error=False)
     async def action_save_settings(self) -> None:
@@ -356,61 +379,3 @@ class LorasentApp(App[int]):
         session.stop_event.set()
         if not self.quit_at_once:
             await asyncio.to_thread(session.done.wait, EXIT_WAIT_SECONDS)
-
-
-def make_app(config: TrainConfig | None = None, *, runs_dir: Path = Path("runs"), start: bool = False,
-             trainer: Callable[..., Any] | None = None, predictor_factory: Any = None,
-             data_loader: Any = None, config_path: Path | None = None,
-             flags: Mapping[str, Any] | None = None) -> LorasentApp:
-    """Build the app; pass fakes for ``trainer``, ``predictor_factory`` and ``data_loader`` in tests.
-
-    ``config`` is the resolved start configuration (the CLI's --config file and flags);
-    ``config_path`` is that file, offered first by Save/Load settings. With ``flags`` (the
-    launch's setting flags, field -> value or None; given when neither --config nor --preset
-    was), the runs folder's remembered settings replace ``config``, the flags on top.
-    """
-    note = ""
-    if flags is not None:
-        remembered, note = recall_settings(runs_dir, flags)
-        if remembered is not None:
-            config = remembered
-            note = f"Settings as last used in {runs_dir}; f9 resets them to the preset's defaults."
-    services = Services(
-        runs_dir=Path(runs_dir),
-        trainer=trainer or default_trainer,
-        predictors=predictor_factory or DefaultPredictorFactory(),
-        data=data_loader or DefaultDataLoader(),
-    )
-    return LorasentApp(config or build_config(), services, start=start, config_path=config_path,
-                       start_note=note)
-
-
-def run_tui(config: TrainConfig | None, runs_dir: Path, start: bool = False,
-            config_path: Path | None = None, flags: Mapping[str, Any] | None = None) -> int:
-    """Run the TUI until the user quits; returns the process exit status (``flags``: see make_app)."""
-    app = make_app(config, runs_dir=runs_dir, start=start, config_path=config_path, flags=flags)
-
-    async def main() -> None:
-        await app.run_async()
-        # The terminal is restored now; a trainer still finishing its step is waited for
-        # here, visibly and for a bounded time, so the run ends marked "stopped".
-        session = app.training_session
-        if session is None or not session.running:
-            return
-        if not app.quit_at_once:
-            print("Waiting for the training run to stop… (ctrl+c quits at once)", file=sys.stderr)
-            try:
-                await asyncio.to_thread(session.done.wait, AFTER_EXIT_WAIT_SECONDS)
-            except asyncio.CancelledError:  # ctrl+c
-                pass
-        if session.running:
-            print("Quit without waiting for training to stop: the run shows as interrupted "
-                  "(resume it from the Runs tab or with train --resume).", file=sys.stderr)
-            sys.stdout.flush()
-            sys.stderr.flush()
-            # The trainer thread cannot be cancelled, and interpreter shutdown would join it;
-            # its run folder is safe to leave at any moment (every file is replaced atomically).
-            os._exit(app.return_code or 0)
-
-    asyncio.run(main())
-    return app.return_code or 0

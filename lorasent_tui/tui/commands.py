@@ -31,7 +31,17 @@ COMMAND_LIST: tuple[Command, ...] = (
     Command("Show Train tab", "Settings, progress and live metrics", "show_tab('train')", "tab-train"),
     Command("Predict", "Compare the base and fine-tuned model on your own review", "show_tab('predict')",
             "tab-predict"),
+    Command("Switch prediction backend", "Run the fine-tuned model on auto, torch or ONNX (cycles)",
+            "switch_backend", "predict-backend", "Predict tab"),
+    Command("Export ONNX for this run", "Export the loaded run as ONNX int8 (RUN/onnx), then predict with it",
+            "export_onnx", "predict-export-onnx", "Predict tab"),
     Command("Show Runs tab", "All runs under the runs folder", "show_tab('runs')", "tab-runs"),
+    Command("Show Sweeps tab", "Search hyperparameters: every trial is a run", "show_tab('sweeps')",
+            "tab-sweeps"),
+    Command("Open trial", "Open the run of the trial selected on the Sweeps tab", "open_trial",
+            "sweeps-open", "Sweeps tab"),
+    Command("Use trial's settings", "Copy the selected trial's settings into the Train form",
+            "use_trial_settings", "sweeps-use-settings", "Sweeps tab"),
     Command("Open run", "Open the run selected on the Runs tab", "open_run", "runs-open", "Runs tab"),
     Command("Compare runs", "Compare the two runs marked on the Runs tab", "compare_runs", "runs-compare",
             "Runs tab"),
@@ -63,11 +73,13 @@ def find_binding(bindings: Iterable[Binding], binding_id: str) -> Binding:
 
 
 def all_bindings() -> list[Binding]:
-    """The app's bindings and the Runs tab's, where the palette's keys are defined."""
+    """The app's bindings and the Predict, Runs and Sweeps tabs', where the palette's keys are defined."""
     from lorasent_tui.tui.app import LorasentApp
+    from lorasent_tui.tui.predict_panel import PredictPanel
     from lorasent_tui.tui.runs_panel import RunsPanel, RunsTable
+    from lorasent_tui.tui.sweeps_panel import SweepsTable
 
-    return [b for cls in (LorasentApp, RunsPanel, RunsTable) for b in cls.BINDINGS
+    return [b for cls in (LorasentApp, PredictPanel, RunsPanel, RunsTable, SweepsTable) for b in cls.BINDINGS
             if isinstance(b, Binding)]
 
 

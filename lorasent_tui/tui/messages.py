@@ -151,3 +151,23 @@ class RunsListed(Message):
 @dataclass
 class RunDataLoaded(Message):
     runs: list[Any]  # run_detail.RunData
+
+
+@dataclass
+class SweepReport(Message):
+    """A sweep's event (core.sweep.events: SweepStarted, TrialStarted, TrialFinished,
+    SweepFinished; a trial's EpochResult), unchanged."""
+
+    event: Any
+
+
+@dataclass
+class SweepLeaderboard(Message):
+    """The study's trials as the core ranks them, best first (LeaderboardRow)."""
+
+    rows: tuple[Any, ...]
+
+
+@dataclass
+class SweepFailed(Message):
+    message: str

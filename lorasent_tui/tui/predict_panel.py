@@ -1,22 +1,26 @@
 """The Predict tab: untrained base vs fine-tuned model, side by side, as you type.
 
 Loading predictors (seconds: torch) and predicting (~10 ms) both happen in thread
-workers, so typing never waits; answers to stale requests are dropped by number.
+workers, so typing never waits; answers to stale requests are dropped by number. The
+fine-tuned model runs on the backend chosen here (``core.onnx_backend.BACKENDS``).
 """
 
 from __future__ import annotations
 
 import threading
+from dataclasses import dataclass
 from typing import Any
 
 from textual import on, work
 from textual.app import ComposeResult
+from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
 from textual.timer import Timer
+from textual.message import Message
 from textual.widgets import DataTable, Input, Label, Static
 
 from lorasent_tui.core.config import TrainConfig
-from lorasent_tui.core.errors import describe_exception
+from lorasent_tui.core.errors import LorasentError, describe_exception
 from lorasent_tui.core.predict import mostly_non_latin
 from lorasent_tui.core.store import RunStore
 from lorasent_tui.tui.messages import ExamplesReady, PredictionsReady, PredictorsLoaded, ShowStatus
@@ -34,6 +38,16 @@ EXAMPLE_BAR = 8  # cells of the bars in the examples table
 NO_RUN_HINT = "train a model, or pick a run on the Runs tab (p)"
 NON_LATIN_NOTE = ("Mostly non-Latin script: the bundled model was trained on English text, "
                   "so these scores may mean little.")
+# The fine-tuned model's backend, in the order the switch key cycles through them; auto: the
+# run's ONNX export when it is of its best epoch, else torch (the TUI predicts on the CPU).
+BACKEND_CYCLE = ("auto", "torch", "onnx")
+
+
+def backend_text(model: Any) -> str:
+    """What a loaded Predictor runs on: "ONNX int8", "ONNX fp32", "torch bf16"."""
+    if model.backend.name == "onnx":
+        return f"ONNX {model.backend.quantization or 'fp32'}"
+    return f"torch {model.precision}"
 
 
 def reading_note(model: Any, text: str) -> str:
@@ -48,11 +62,35 @@ def base_key(config: TrainConfig) -> tuple[Any, ...]:
 
 
 class PredictPanel(Vertical):
+    BINDINGS = [
+        # Not in the footer: every tab shows the same footer keys (one layout per tab switch);
+        # the line above the verdicts names this key instead.
+        Binding("ctrl+o", "switch_backend", "Backend", show=False, id="predict-backend"),
+        Binding("ctrl+g", "export_onnx", "Export ONNX", show=False, id="predict-export-onnx"),
+    ]
+
+    @dataclass
+    class BackendSwitched(Message):
+        """The loaded run on another backend; ``trained`` None: not possible (``why``)."""
+
+        run_id: str
+        backend: str
+        trained: Any
+        why: str
+        request: int
+
+    @dataclass
+    class OnnxExported(Message):
+        run_id: str
+        folder: str
+
     def __init__(self, **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self.base: Any = None
         self.trained: Any = None
         self.run_id: str | None = None
+        self.backend = "auto"  # the user's choice for the fine-tuned model
+        self._requested_backend = "auto"  # the choice being loaded, ahead of ``backend``
         self._loading_run: str | None = None
         self._base_key: tuple[Any, ...] | None = None
         self._load_request = 0
@@ -100,7 +138,8 @@ class PredictPanel(Vertical):
         self._start_load(None, run_id)
 
     def _start_load(self, config: TrainConfig | None, run_id: str | None) -> None:
-        self._load_request += 1
+        self._load_request += 1  # a backend switch in flight is dropped too
+        self._requested_backend = self.backend
         self._loading = True
         self._loading_run = run_id
         what = f"fine-tuned model from run {run_id}" if run_id else "untrained base model"
@@ -108,17 +147,23 @@ class PredictPanel(Vertical):
         self.query_one("#base-bar", ProbBar).clear("loading…")
         if run_id:
             self.query_one("#trained-bar", ProbBar).clear("loading…")
-        self._load(config, run_id, self._load_request)
+        self._load(config, run_id, self.backend, self._load_request)
 
     @work(thread=True, exclusive=True, group="load", exit_on_error=False, name="load predictors")
-    def _load(self, config: TrainConfig | None, run_id: str | None, request: int) -> None:
+    def _load(self, config: TrainConfig | None, run_id: str | None, backend: str, request: int) -> None:
         services = self.app.services
         try:
             trained = None
             if run_id is not None:
                 # The base must be the same model the run fine-tuned.
                 config = RunStore(services.runs_dir).get(run_id).config()
-                trained = services.predictors.from_run(run_id, services.runs_dir)
+                try:
+                    trained = services.predictors.from_run(run_id, services.runs_dir, backend=backend)
+                except LorasentError:
+                    if backend != "onnx":
+                        raise
+                    # This run has no current export: it still loads; on_predictors_loaded says so.
+                    trained = services.predictors.from_run(run_id, services.runs_dir, backend="auto")
             assert config is not None
             key = base_key(config)
             base = self.base if key == self._base_key else services.predictors.from_base(config)
@@ -143,21 +188,94 @@ class PredictPanel(Vertical):
         self.base, self._base_key = message.base, message.base_key
         if message.run_id is not None:
             self.trained, self.run_id = message.trained, message.run_id
+            if self.backend == "onnx" and self.trained.backend.name != "onnx":
+                self.backend = self._requested_backend = "auto"
+                self.app.show_status(f"Run {self.run_id} has no ONNX export of its best epoch, so it runs "
+                                     f"on {backend_text(self.trained)} (backend auto).", "warning")
+        self._rescore()
+
+    def _rescore(self) -> None:
         self._show_predictors()
         self._examples_request += 1
         self._run_examples(self._examples_request)
         self.predict_now()
 
     def _show_predictors(self, note: str = "") -> None:
-        source = f"Run {self.run_id} vs its untrained base." if self.run_id else "Untrained base only."
+        source = (f"Run {self.run_id} vs its untrained base (backend {self.backend}; ctrl+o switches)."
+                  if self.run_id else f"Untrained base only (fine-tuned backend: {self.backend}).")
         self.query_one("#predict-source", Static).update(f"{note}. {source}" if note else source)
-        title = f"Fine-tuned: {self.run_id}" if self.run_id else "Fine-tuned: no run loaded"
+        title = (f"Fine-tuned: {self.run_id} · {backend_text(self.trained)}" if self.run_id
+                 else "Fine-tuned: no run loaded")
         self.query_one("#trained-title", Label).update(title)
         for bar_id, model in (("#base-bar", self.base), ("#trained-bar", self.trained)):
             if model is not None:
                 self.query_one(bar_id, ProbBar).clear("type a review")
         if self.trained is None:
             self.query_one("#trained-bar", ProbBar).clear(NO_RUN_HINT)
+
+    # -- the fine-tuned model's backend --------------------------------------------------
+    def action_switch_backend(self) -> None:
+        """The next backend of BACKEND_CYCLE; the loaded run reloads on it, or keeps its own."""
+        if self._loading:
+            self.app.show_status("A model is loading; switch the backend once it is loaded.", "warning")
+            return
+        backend = BACKEND_CYCLE[(BACKEND_CYCLE.index(self._requested_backend) + 1) % len(BACKEND_CYCLE)]
+        self._requested_backend = backend
+        if self.run_id is None:
+            self.backend = backend
+            self._show_predictors()
+            self.app.show_status(f"The fine-tuned model will run on backend {backend} once a run is loaded.")
+            return
+        self._load_request += 1  # a switch asked for before is dropped
+        self.query_one("#predict-source", Static).update(f"Loading run {self.run_id} on backend {backend}…")
+        self._switch_backend(self.run_id, backend, self._load_request)
+
+    @work(thread=True, exclusive=True, group="load", exit_on_error=False, name="switch backend")
+    def _switch_backend(self, run_id: str, backend: str, request: int) -> None:
+        services = self.app.services
+        try:
+            trained = services.predictors.from_run(run_id, services.runs_dir, backend=backend)
+        except Exception as exc:
+            self.post_message(self.BackendSwitched(run_id, backend, None, describe_exception(exc), request))
+            return
+        self.post_message(self.BackendSwitched(run_id, backend, trained, "", request))
+
+    def on_predict_panel_backend_switched(self, message: BackendSwitched) -> None:
+        message.stop()
+        if message.request != self._load_request or message.run_id != self.run_id:
+            return  # another run was loaded (or this one unloaded) meanwhile
+        if message.trained is None:  # the next press goes on past the refused choice
+            self._show_predictors()
+            self.app.show_status(f"Backend {message.backend} is not possible: {message.why}; "
+                                 f"still on {backend_text(self.trained)}.", "warning")
+            return
+        self.trained, self.backend = message.trained, message.backend
+        self._rescore()
+        self.app.show_status(f"Run {self.run_id} runs on {backend_text(self.trained)} now "
+                             f"(backend {self.backend}).")
+
+    def action_export_onnx(self) -> None:
+        if self.run_id is None:
+            self.app.show_status("No fine-tuned run is loaded to export.", "warning")
+            return
+        self.app.show_status(f"Exporting run {self.run_id} as ONNX int8… (about a minute; predicting goes on)")
+        self._export_onnx(self.run_id)
+
+    @work(thread=True, exclusive=True, group="export", exit_on_error=False, name="export onnx")
+    def _export_onnx(self, run_id: str) -> None:
+        services = self.app.services
+        try:
+            folder = services.predictors.export_onnx(run_id, services.runs_dir)
+        except Exception as exc:
+            self.post_message(ShowStatus(f"ONNX export failed: {describe_exception(exc)}", "error"))
+            return
+        self.post_message(self.OnnxExported(run_id, str(folder)))
+
+    def on_predict_panel_onnx_exported(self, message: OnnxExported) -> None:
+        message.stop()
+        self.app.show_status(f"Exported run {message.run_id} as ONNX int8 to {message.folder}.")
+        if message.run_id == self.run_id and self.backend != "torch" and not self._loading:
+            self.load_run(message.run_id)  # auto and onnx now run on the export
 
     def forget_run(self, run_id: str, why: str) -> None:
         """Run ``run_id`` is gone (``why``: e.g. "deleted"): stop loading or scoring with it."""

@@ -21,8 +21,11 @@ from lorasent_tui.core.labels import LABEL_NAMES
 from lorasent_tui.core.events import (
     EpochResult, RunFailed, RunFinished, StatusUpdate, StepProgress, TrainCallbacks,
 )
+from lorasent_tui.core.sweep.events import LeaderboardRow, SweepCallbacks, SweepFinished
+from lorasent_tui.core.sweep.space import SearchSpace
 from lorasent_tui.tui.messages import (
-    DataPreview, ResumeLoaded, TrainEpoch, TrainFailed, TrainFinished, TrainProgress, TrainStatus,
+    DataPreview, ResumeLoaded, SweepLeaderboard, SweepReport, TrainEpoch, TrainFailed, TrainFinished,
+    TrainProgress, TrainStatus,
 )
 
 RESUMABLE_STATES = ("stopped", "failed", "interrupted")
@@ -56,11 +59,73 @@ def default_trainer(config: TrainConfig, *, runs_dir: Path, callbacks: TrainCall
                  epochs=epochs)
 
 
-class DefaultPredictorFactory:
-    def from_run(self, ref: str, runs_dir: Path) -> Any:
-        from lorasent_tui.core.predict import Predictor
+@dataclass(frozen=True)
+class SweepRequest:
+    """What the Sweeps tab asks for: a search over ``space`` in study ``study``."""
 
-        return Predictor.from_run(ref, runs_dir)
+    study: str
+    space: SearchSpace
+    trials: int
+    metric: str
+    sampler: str
+
+
+def default_sweeper(request: SweepRequest, *, runs_dir: Path, stop: threading.Event,
+                    callbacks: SweepCallbacks,
+                    on_leaderboard: Callable[[tuple[LeaderboardRow, ...]], None]) -> SweepFinished:
+    """Run the sweep in this (worker) thread; after each trial starts or ends, the study's
+    leaderboard as the core ranks it goes to ``on_leaderboard``."""
+    _yield_cpu_to_the_ui()
+    from lorasent_tui.core.sweep.study import open_sweep, run_trials, search_chooser, summarise
+
+    grid = request.space.grid() if request.sampler == "grid" else None
+    sweep = open_sweep(request.study, runs_dir=runs_dir, metric=request.metric, sampler=request.sampler,
+                       grid=grid, stop=stop)
+
+    def then_leaderboard(report: Callable[[Any], None]) -> Callable[[Any], None]:
+        def both(event: Any) -> None:
+            report(event)
+            on_leaderboard(summarise(sweep).leaderboard)
+
+        return both
+
+    callbacks = dataclasses.replace(callbacks,
+                                    on_trial_started=then_leaderboard(callbacks.on_trial_started),
+                                    on_trial_finished=then_leaderboard(callbacks.on_trial_finished))
+    return run_trials(sweep, search_chooser(request.space), request.trials, callbacks)
+
+
+class SweepBridge:
+    """A sweep's callbacks (worker thread) as SweepReport messages posted to ``target``."""
+
+    def __init__(self, target: Any) -> None:
+        self.target = target
+
+    def callbacks(self) -> SweepCallbacks:
+        post = self.report
+        # A trial's epochs too (EpochResult): a real trial takes minutes.
+        return SweepCallbacks(on_sweep_started=post, on_trial_started=post, on_trial_finished=post,
+                              on_sweep_finished=post, train=TrainCallbacks(on_epoch=post))
+
+    def report(self, event: Any) -> None:
+        self.target.post_message(SweepReport(event))
+
+    def leaderboard(self, rows: tuple[LeaderboardRow, ...]) -> None:
+        self.target.post_message(SweepLeaderboard(tuple(rows)))
+
+
+class DefaultPredictorFactory:
+    def from_run(self, ref: str, runs_dir: Path, backend: str = "auto") -> Any:
+        """``backend``: as ``predict --backend`` (auto: the run's current ONNX export, else torch)."""
+        from lorasent_tui.core.onnx_backend import load_predictor
+
+        return load_predictor(ref, runs_dir, backend=backend)
+
+    def export_onnx(self, ref: str, runs_dir: Path) -> Path:
+        """The run's own ONNX export (RUN/onnx, int8: the fastest on CPUs), replacing an older one."""
+        from lorasent_tui.core.onnx_export import export_onnx
+
+        return export_onnx(ref, runs_dir=runs_dir, quantize="int8")
 
     def from_base(self, config: TrainConfig) -> Any:
         from lorasent_tui.core.predict import Predictor
@@ -81,6 +146,7 @@ class Services:
     trainer: Callable[..., Any] = default_trainer
     predictors: Any = field(default_factory=DefaultPredictorFactory)
     data: Any = field(default_factory=DefaultDataLoader)
+    sweeper: Callable[..., Any] = default_sweeper
 
 
 @dataclass

@@ -135,6 +135,10 @@ class TrainPanel(Vertical):
                 f"Not started: a run is training{run}. Stop it first (ctrl+t), then start again.",
                 "warning"))
             return False
+        other = self.app.training_session
+        if other is not None and other.running:  # a sweep's trials train: one training at a time
+            self.post_message(ShowStatus("Not started: a sweep is running. Stop it first (ctrl+t).", "warning"))
+            return False
         config = None  # resuming: the worker reads the run's saved settings
         if resume is None:
             config = self.form.validate()

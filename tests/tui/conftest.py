@@ -5,7 +5,8 @@ import pytest
 from textual.lazy import Lazy
 
 from lorasent_tui.core.config import build_config
-from lorasent_tui.tui.app import LorasentApp, make_app
+from lorasent_tui.tui.app import LorasentApp
+from lorasent_tui.tui.launch import make_app
 from tests.tui.fakes import FakeDataLoader, FakePredictorFactory, FakeTrainer
 
 SIZE = (120, 40)

@@ -2,16 +2,23 @@
 
 from __future__ import annotations
 
+import json
 import threading
 from dataclasses import dataclass, replace
+from datetime import timedelta
 from pathlib import Path
 from types import SimpleNamespace
 
 from lorasent_tui.core.events import (
     EpochResult, RunFailed, RunFinished, StatusUpdate, StepProgress, TrainCallbacks,
 )
+from lorasent_tui.core.onnx_backend import onnx_model_dir
+from lorasent_tui.core.export import EXPORT_MARKER
+from lorasent_tui.core.onnx_export import MODEL_FILE, export_info, run_onnx_dir
 from lorasent_tui.core.predict import TextReading
 from lorasent_tui.core.store import RunStore
+from lorasent_tui.core.sweep.events import SweepFinished, SweepStarted, TrialFinished, TrialStarted
+from lorasent_tui.core.sweep.leaderboard import leaderboard, trial_row
 
 EVAL_REVIEWS = 50  # reviews each fake evaluation scores
 TRAIN_SHARE = 0.6  # of each fake epoch's work; evaluation is the rest
@@ -148,6 +155,8 @@ class KeywordPredictor:
 
     def __init__(self, trained: bool):
         self.trained = trained
+        self.backend = SimpleNamespace(name="torch")  # as core.predict.Predictor's
+        self.precision = "fp32"
 
     def predict(self, texts):
         out = []
@@ -170,17 +179,40 @@ class KeywordPredictor:
 
 
 class FakePredictorFactory:
+    """``from_run`` picks the backend by the real rule: the run's ONNX export when it is current."""
+
     def __init__(self):
         self.loaded_runs: list[str] = []
+        self.backends: list[str] = []  # the ``backend`` argument of every from_run
         self.base_loads = 0
 
-    def from_run(self, ref, runs_dir):
+    def from_run(self, ref, runs_dir, backend="auto"):
         self.loaded_runs.append(ref)
-        return KeywordPredictor(trained=True)
+        self.backends.append(backend)
+        predictor = KeywordPredictor(trained=True)
+        if backend != "torch":
+            folder = onnx_model_dir(RunStore(runs_dir).get(ref), required=backend == "onnx")
+            if folder is not None:
+                predictor.backend = SimpleNamespace(name="onnx", quantization=export_info(folder).get("quantization"))
+        return predictor
+
+    def export_onnx(self, ref, runs_dir):
+        run = RunStore(runs_dir).get(ref)
+        return write_fake_onnx_export(run, run.status().get("best_epoch"))
 
     def from_base(self, config):
         self.base_loads += 1
         return KeywordPredictor(trained=False)
+
+
+def write_fake_onnx_export(run, best_epoch, quantization="int8"):
+    """What export_onnx leaves in RUN/onnx, as far as choosing the backend reads it."""
+    folder = run_onnx_dir(run)
+    folder.mkdir(exist_ok=True)
+    (folder / MODEL_FILE).write_bytes(b"not read by the fake predictors")
+    (folder / EXPORT_MARKER).write_text(json.dumps({"run_id": run.run_id, "format": "onnx",
+                                                    "quantization": quantization, "best_epoch": best_epoch}))
+    return folder
 
 
 class FakeDataLoader:
@@ -189,3 +221,57 @@ class FakeDataLoader:
         labels = [1, 0, 1, 0]
         return SimpleNamespace(train_texts=texts * 3, train_labels=labels * 3, eval_texts=texts,
                                eval_labels=labels, source="fake reviews", warnings=[])
+
+
+def fake_value(dimension, index: int):
+    """The ``index``-th trial's value of a varied setting: the choices in turn, or low/mid/high."""
+    if dimension.choices is not None:
+        return dimension.choices[index % len(dimension.choices)]
+    value = dimension.low + (dimension.high - dimension.low) * (index % 3) / 2
+    return int(value) if isinstance(dimension.low, int) else value
+
+
+class FakeSweeper:
+    """Runs ``request.trials`` one-epoch FakeTrainer runs in turn, trial i reaching
+    ``accuracies[i]``, and ranks them with the core's leaderboard rule (Optuna's trials faked).
+
+    ``wait_after_trial``: after that trial, block on the stop event (to test Stop);
+    ``waiting`` is set then.
+    """
+
+    def __init__(self, accuracies=(0.70, 0.90, 0.80), wait_after_trial=None):
+        self.accuracies = list(accuracies)
+        self.wait_after_trial = wait_after_trial
+        self.requests: list = []
+        self.waiting = threading.Event()
+
+    def __call__(self, request, *, runs_dir: Path, stop: threading.Event, callbacks, on_leaderboard):
+        self.requests.append(request)
+        direction = "minimize" if request.metric.endswith("loss") else "maximize"
+        callbacks.on_sweep_started(SweepStarted(request.study, "fake storage", request.metric, direction, 0))
+        trials: list = []
+        for number in range(request.trials):
+            if stop.is_set():
+                break
+            params = {d.name: fake_value(d, number) for d in request.space.dimensions}
+            run_id = f"{request.study}-trial{number:03d}"
+            trial = SimpleNamespace(number=number, state=SimpleNamespace(name="RUNNING"), value=None,
+                                    params=params, user_attrs={"run_id": run_id}, duration=None)
+            trials.append(trial)
+            callbacks.on_trial_started(TrialStarted(request.study, number, params, run_id))
+            on_leaderboard(leaderboard(trials, direction))
+            accuracy = self.accuracies[number % len(self.accuracies)]
+            FakeTrainer(accuracies=(accuracy,), run_id=run_id)(
+                request.space.config_for(params), runs_dir=runs_dir, callbacks=callbacks.train,
+                stop_event=threading.Event())
+            trial.state, trial.value = SimpleNamespace(name="COMPLETE"), accuracy
+            trial.duration = timedelta(seconds=61 + number)
+            callbacks.on_trial_finished(TrialFinished(request.study, trial_row(trial)))
+            on_leaderboard(leaderboard(trials, direction))
+            if self.wait_after_trial == number:
+                self.waiting.set()
+                stop.wait(10)
+        result = SweepFinished(request.study, request.metric, direction, leaderboard(trials, direction),
+                               stop.is_set())
+        callbacks.on_sweep_finished(result)
+        return result

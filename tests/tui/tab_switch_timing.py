@@ -23,7 +23,7 @@ from textual import events
 from textual.screen import Screen
 
 from lorasent_tui.core.config import build_config
-from lorasent_tui.tui.app import make_app
+from lorasent_tui.tui.launch import make_app
 from tests.tui.fakes import FakeDataLoader, FakePredictorFactory, FakeTrainer
 
 KEYS = (("f2", "predict"), ("f3", "runs"), ("f1", "train"))

@@ -3,7 +3,7 @@
 import pytest
 
 from lorasent_tui.core.config import build_config
-from lorasent_tui.tui.app import make_app
+from lorasent_tui.tui.launch import make_app
 from lorasent_tui.tui.widgets.metrics_table import MetricsTable
 from lorasent_tui.tui.widgets.prob_bar import ProbBar
 from tests.tui.conftest import SIZE, run_async, settle, wait_until

@@ -8,7 +8,7 @@ from lorasent_tui.tui.confirm import ConfirmScreen
 from lorasent_tui.tui.predict_panel import NON_LATIN_NOTE
 from lorasent_tui.tui.widgets.prob_bar import ProbBar
 from tests.tui.conftest import SIZE, run_async, settle, status_text, wait_until
-from tests.tui.fakes import FakePredictorFactory
+from tests.tui.fakes import FakePredictorFactory, write_fake_onnx_export
 
 
 def make_run(runs_dir, run_id="20250101-000000-minilm-aaaa"):
@@ -145,7 +145,7 @@ def test_deleting_the_loaded_run_unloads_it(app_factory, tmp_path):
             await load_only_run(pilot)
             await pilot.press(*"great", "enter")
             await settle(pilot)
-            assert text_of(app, "#trained-title") == f"Fine-tuned: {run.run_id}"
+            assert text_of(app, "#trained-title") == f"Fine-tuned: {run.run_id} · torch fp32"
             await pilot.press("f3", "d")
             await pilot.pause()
             assert isinstance(app.screen, ConfirmScreen)
@@ -170,10 +170,10 @@ def test_deleting_the_loaded_run_unloads_it(app_factory, tmp_path):
 
 def test_a_run_that_fails_to_load_replaces_the_loaded_one(app_factory, tmp_path):
     class BreaksOnSecondRun(FakePredictorFactory):
-        def from_run(self, ref, runs_dir):
+        def from_run(self, ref, runs_dir, backend="auto"):
             if self.loaded_runs:
                 raise OSError("adapter_model.safetensors is damaged")
-            return super().from_run(ref, runs_dir)
+            return super().from_run(ref, runs_dir, backend)
 
     app = app_factory(predictor_factory=BreaksOnSecondRun())
     make_run(tmp_path / "runs", "run-a")
@@ -255,3 +255,165 @@ def test_long_and_non_latin_texts_say_how_they_were_read(app_factory):
             assert text_of(app, "#reading-note") == ""
 
     run_async(scenario())
+
+
+def fake_onnx_export(run, best_epoch=1, quantization="int8"):
+    write_fake_onnx_export(run, best_epoch, quantization)
+
+
+def test_the_title_says_which_backend_the_fine_tuned_model_runs_on(app_factory, tmp_path):
+    app = app_factory()
+    with_export, without = make_run(tmp_path / "runs", "run-a"), make_run(tmp_path / "runs", "run-b")
+    fake_onnx_export(with_export)
+
+    async def scenario():
+        async with app.run_test(size=SIZE) as pilot:
+            await settle(pilot)
+            panel = app.predict_panel
+            panel.load_run("run-a")
+            await settle(pilot)
+            assert text_of(app, "#trained-title") == "Fine-tuned: run-a · ONNX int8"
+            assert "backend auto" in text_of(app, "#predict-source")
+            panel.load_run("run-b")
+            await settle(pilot)
+            assert text_of(app, "#trained-title") == "Fine-tuned: run-b · torch fp32"
+            assert app.services.predictors.backends == ["auto", "auto"]
+
+    run_async(scenario())
+
+
+def test_an_export_of_an_older_epoch_is_not_used(app_factory, tmp_path):
+    app = app_factory()
+    fake_onnx_export(make_run(tmp_path / "runs"), best_epoch=0)
+
+    async def scenario():
+        async with app.run_test(size=SIZE) as pilot:
+            await load_only_run(pilot)
+            assert text_of(app, "#trained-title").endswith("· torch fp32")
+
+    run_async(scenario())
+
+
+def test_the_backend_key_cycles_and_reloads_the_run(app_factory, tmp_path):
+    app = app_factory()
+    run = make_run(tmp_path / "runs")
+    fake_onnx_export(run, quantization=None)
+
+    async def scenario():
+        async with app.run_test(size=SIZE) as pilot:
+            await load_only_run(pilot)
+            assert app.focused.id == "review"
+            title = f"Fine-tuned: {run.run_id} · "
+            assert text_of(app, "#trained-title") == title + "ONNX fp32"
+            for backend, shown in (("torch", "torch fp32"), ("onnx", "ONNX fp32"), ("auto", "ONNX fp32")):
+                await pilot.press("ctrl+o")
+                await settle(pilot)
+                assert app.predict_panel.backend == backend
+                assert text_of(app, "#trained-title") == title + shown
+                assert f"backend {backend}" in text_of(app, "#predict-source")
+                assert f"runs on {shown} now" in status_text(app)
+            assert app.services.predictors.backends == ["auto", "torch", "onnx", "auto"]
+            await pilot.press(*"great", "enter")
+            await settle(pilot)
+            assert bars(app)[1].label == "positive"  # the reloaded model scores
+
+    run_async(scenario())
+
+
+def test_onnx_without_an_export_is_refused_and_the_model_kept(app_factory, tmp_path):
+    app = app_factory()
+    run = make_run(tmp_path / "runs")
+
+    async def scenario():
+        async with app.run_test(size=SIZE) as pilot:
+            await load_only_run(pilot)
+            panel = app.predict_panel
+            await pilot.press("ctrl+o")  # torch
+            await settle(pilot)
+            kept = panel.trained
+            await pilot.press("ctrl+o")  # onnx: this run has none
+            await settle(pilot)
+            assert status_text(app) == (f"Backend onnx is not possible: run {run.run_id} has no ONNX export; "
+                                        f"run: lorasent-tui export {run.run_id} --onnx; still on torch fp32.")
+            assert panel.backend == "torch" and panel.trained is kept and panel.run_id == run.run_id
+            assert text_of(app, "#trained-title") == f"Fine-tuned: {run.run_id} · torch fp32"
+            await pilot.press("ctrl+o")  # on past the refused one, not onnx again
+            await settle(pilot)
+            assert panel.backend == "auto"
+
+    run_async(scenario())
+
+
+def test_onnx_chosen_before_a_run_without_an_export_loads_it_on_torch(app_factory, tmp_path):
+    app = app_factory()
+    run = make_run(tmp_path / "runs")
+
+    async def scenario():
+        async with app.run_test(size=SIZE) as pilot:
+            await pilot.press("f2")
+            await settle(pilot)
+            await pilot.press("ctrl+o", "ctrl+o")  # no run loaded: the choice is kept for the next
+            assert app.predict_panel.backend == "onnx"
+            assert "fine-tuned backend: onnx" in text_of(app, "#predict-source")
+            await load_only_run(pilot)
+            assert app.services.predictors.backends == ["onnx", "auto"]
+            assert text_of(app, "#trained-title") == f"Fine-tuned: {run.run_id} · torch fp32"
+            assert app.predict_panel.backend == "auto"
+            assert f"Run {run.run_id} has no ONNX export of its best epoch" in status_text(app)
+
+    run_async(scenario())
+
+
+def test_the_palette_switches_the_backend(app_factory, tmp_path):
+    app = app_factory()
+    make_run(tmp_path / "runs")
+
+    async def scenario():
+        async with app.run_test(size=SIZE) as pilot:
+            await load_only_run(pilot)
+            await pilot.press("f1")
+            await app.run_action("switch_backend")
+            await settle(pilot)
+            assert app.query_one("#main-tabs").active == "predict"
+            assert app.predict_panel.backend == "torch"
+
+    run_async(scenario())
+
+
+def test_exporting_the_loaded_run_moves_it_onto_onnx(app_factory, tmp_path):
+    app = app_factory()
+    run = make_run(tmp_path / "runs")
+
+    async def scenario():
+        async with app.run_test(size=SIZE) as pilot:
+            await load_only_run(pilot)
+            assert text_of(app, "#trained-title").endswith("· torch fp32")
+            await pilot.press("ctrl+g")
+            await settle(pilot)
+            assert f"Exported run {run.run_id} as ONNX int8 to " in status_text(app)
+            assert text_of(app, "#trained-title") == f"Fine-tuned: {run.run_id} · ONNX int8"
+
+    run_async(scenario())
+
+
+def test_exporting_with_no_run_loaded_says_so(app_factory):
+    app = app_factory()
+
+    async def scenario():
+        async with app.run_test(size=SIZE) as pilot:
+            await pilot.press("f2")
+            await settle(pilot)
+            await pilot.press("ctrl+g")
+            assert status_text(app) == "No fine-tuned run is loaded to export."
+
+    run_async(scenario())
+
+
+def test_the_readme_names_the_predict_tab_keys():
+    from pathlib import Path
+
+    from lorasent_tui.tui.commands import all_bindings, find_binding, key_text
+
+    readme = (Path(__file__).resolve().parents[2] / "README.md").read_text(encoding="utf-8")
+    for binding_id in ("predict-backend", "predict-export-onnx"):
+        assert f"{key_text(find_binding(all_bindings(), binding_id))} " in readme, binding_id

@@ -93,7 +93,7 @@ QUIT_TWICE = """
 import sys, threading
 from pathlib import Path
 from lorasent_tui.core.config import build_config
-from lorasent_tui.tui import app as app_module
+from lorasent_tui.tui import launch as app_module
 from tests.tui.fakes import FakeDataLoader, FakePredictorFactory, FakeTrainer
 
 trainer = FakeTrainer()

@@ -8,7 +8,7 @@ from lorasent_tui.cli import build_tui_parser
 from lorasent_tui.core.config import build_config
 from lorasent_tui.core.configfile import config_to_toml, read_config_file, resolve_config
 from lorasent_tui.core.store import RunStore
-from lorasent_tui.tui.app import make_app
+from lorasent_tui.tui.launch import make_app
 from lorasent_tui.tui.confirm import ConfirmScreen
 from lorasent_tui.tui.settings_file import PathScreen
 from tests.tui.conftest import SIZE, run_async, settle, status_text, wait_until
@@ -246,7 +246,7 @@ def test_unusable_remembered_settings_are_reported_not_used(tmp_path):
 
 def test_launch_passes_its_flags_for_the_remembered_settings(monkeypatch):
     """Without --config/--preset the app may start from remembered settings; flags go on top."""
-    import lorasent_tui.tui.app as app_module
+    import lorasent_tui.tui.launch as app_module
     from lorasent_tui.cli import main
 
     launches = []

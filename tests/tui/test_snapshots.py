@@ -14,10 +14,10 @@ from textual.widgets import Input
 
 from lorasent_tui.core.config import build_config
 from lorasent_tui.core.store import RunStore
-from lorasent_tui.tui.app import make_app
+from lorasent_tui.tui.launch import make_app
 from lorasent_tui.tui.widgets.lazy_plot import LazyPlot
 from lorasent_tui.tui.widgets.metrics_table import MetricsTable
-from tests.tui.fakes import FakeDataLoader, FakePredictorFactory, FakeTrainer
+from tests.tui.fakes import FakeDataLoader, FakePredictorFactory, FakeSweeper, FakeTrainer
 from tests.tui.conftest import SIZE, settle, wait_until
 from tests.tui.test_runs import make_runs
 
@@ -159,3 +159,17 @@ def make_long_model_runs(runs_dir: Path) -> None:
 def test_runs_tab_long_model_name(snap_compare, snapshot_app, size):
     make_long_model_runs(Path("runs"))
     assert snap_compare(snapshot_app(), terminal_size=size, run_before=show_runs)
+
+
+def test_sweeps_tab_after_a_sweep(snap_compare, snapshot_app):
+    async def sweep(pilot):
+        await ready(pilot)
+        await pilot.press("f10")
+        pilot.app.query_one("#sweep-trials", Input).value = "3"
+        pilot.app.query_one("#sweep-study", Input).value = "snapshot"
+        await pilot.click("#sweep-start")
+        await wait_until(pilot, lambda: str(pilot.app.query_one("#sweep-state").render()) == "finished")
+        await ready(pilot)
+
+    app = snapshot_app(sweeper=FakeSweeper(accuracies=(0.70, 0.90, 0.80)))
+    assert snap_compare(app, terminal_size=SIZE, run_before=sweep)

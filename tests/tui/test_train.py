@@ -1,3 +1,4 @@
+import pytest
 from rich.text import Text
 from textual.widgets import ProgressBar, TabbedContent
 
@@ -271,12 +272,14 @@ def test_start_while_training_says_why(app_factory):
     run_async(scenario())
 
 
-def test_every_metric_column_is_visible_while_training(app_factory):
-    """At 120 columns the live table shows all its columns, none cut off at the right."""
+@pytest.mark.parametrize("width", [100, 114, 120])
+def test_every_metric_column_is_visible_while_training(app_factory, width):
+    """From 87 columns up (120 included) the live table shows all its columns, none cut off at
+    the right: the run's settings column gives way where both would not fit (114)."""
     app = app_factory(trainer=FakeTrainer(wait_after_epoch=1))
 
     async def scenario():
-        async with app.run_test(size=(120, 40)) as pilot:
+        async with app.run_test(size=(width, 40)) as pilot:
             await pilot.press("ctrl+s")
             await wait_until(pilot, lambda: app.query_one(MetricsTable).row_count == 1)
             await pilot.pause()

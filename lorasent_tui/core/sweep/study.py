@@ -23,7 +23,7 @@ from lorasent_tui.core.sweep.events import (SweepCallbacks, SweepFinished, Sweep
 from lorasent_tui.core.sweep.leaderboard import leaderboard, trial_row
 from lorasent_tui.core.sweep.space import SearchSpace
 from lorasent_tui.core.sweep.storage import (describe_storage, fail_dead_trials, mark_trial_owner,
-                                             open_storage, storage_url)
+                                             open_storage, storage_url, sweeps_dir)
 
 SAMPLERS = ("tpe", "random", "grid")
 MINIMISED = ("train_loss", "eval_loss", "fpr")  # every other recorded metric is maximised
@@ -257,3 +257,33 @@ def summarise(sweep: Sweep) -> SweepFinished:
     """The study's leaderboard now, with every process's trials."""
     rows = leaderboard(sweep.study.get_trials(deepcopy=False), sweep.direction)
     return SweepFinished(sweep.name, sweep.metric, sweep.direction, rows, sweep.stop.is_set())
+
+
+def read_studies(runs_dir: Path, storage: str | None = None,
+                 name: str | None = None) -> list[SweepFinished]:
+    """The leaderboards of existing studies, read only (another process may be running them):
+    study ``name``, or every study of ``storage`` (default: every ``<runs>/sweeps/*.db``)."""
+    import optuna
+
+    optuna.logging.set_verbosity(optuna.logging.ERROR)
+    if storage:
+        urls = [storage]
+    else:  # the default storages, without creating one: a status never writes
+        files = [sweeps_dir(runs_dir) / f"{name}.db"] if name else sorted(sweeps_dir(runs_dir).glob("*.db"))
+        if name and not files[0].is_file():
+            raise LorasentError(f"no study {name!r} in {sweeps_dir(runs_dir)}")
+        urls = [f"sqlite:///{path}" for path in files]
+    boards = []
+    for url in urls:
+        opened = open_storage(url)
+        names = [name] if name else optuna.get_all_study_names(storage=opened)
+        for study_name in names:
+            try:
+                study = optuna.load_study(study_name=study_name, storage=opened)
+            except KeyError:
+                raise LorasentError(f"no study {study_name!r} in {describe_storage(url)}") from None
+            metric = study.user_attrs.get("metric", "accuracy")
+            direction = study.direction.name.lower()
+            rows = leaderboard(study.get_trials(deepcopy=False), direction)
+            boards.append(SweepFinished(study_name, metric, direction, rows, False))
+    return boards
