@@ -15,23 +15,25 @@ from lorasent_tui.core.display import format_duration, format_metric
 from lorasent_tui.core.errors import LorasentError
 from lorasent_tui.core.events import (EpochResult, RunFailed, RunFinished, StatusUpdate,
                                       StepProgress, TrainCallbacks)
-from lorasent_tui.core.records import METRIC_COLUMNS
+from lorasent_tui.core.records import metric_columns, row_classes
 
-# (key, header, width): a metric is written as 0.1234, so a column is at least 6 wide.
-TABLE_COLUMNS = (("epoch", "Epoch", 5),) + tuple((c.key, c.header, max(6, len(c.header)))
-                                                 for c in METRIC_COLUMNS)
+
+def table_columns(n_classes: int) -> tuple[tuple[str, str, int], ...]:
+    """(key, header, width): a metric is written as 0.1234, so a column is at least 6 wide."""
+    return (("epoch", "Epoch", 5),) + tuple((c.key, c.header, max(6, len(c.header)))
+                                            for c in metric_columns(n_classes))
 
 
 def format_row(row: dict) -> str:
     cells = []
-    for key, _header, width in TABLE_COLUMNS:
+    for key, _header, width in table_columns(row_classes(row)):
         text = str(row.get(key)) if key == "epoch" else format_metric(row.get(key))
         cells.append(text.rjust(width))
     return "  ".join(cells)
 
 
-def table_header() -> str:
-    return "  ".join(header.rjust(width) for _key, header, width in TABLE_COLUMNS)
+def table_header(n_classes: int = 2) -> str:
+    return "  ".join(header.rjust(width) for _key, header, width in table_columns(n_classes))
 
 
 class ConsoleReporter:
@@ -76,7 +78,7 @@ class ConsoleReporter:
         if self.tty and not self.quiet:
             print(file=sys.stderr)
         if not self.header_done:
-            print(table_header(), flush=True)
+            print(table_header(row_classes(event.metrics)), flush=True)
             self.header_done = True
         print(format_row(event.metrics) + ("  *best" if event.is_best else ""), flush=True)
 

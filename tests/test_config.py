@@ -38,6 +38,8 @@ def test_flags_override_preset_and_strings_are_coerced():
     ("learning_rate", "0", "> 0"), ("batch_size", "0", "between 1"), ("epochs", "0", "between 1"),
     ("learning_rate", "nan", "finite"), ("epochs", "ten", "whole number"), ("preset", "slow", "unknown preset"),
     ("device", "tpu", "choose"), ("max_length", "4", "between 8"), ("truncation", "middle", "choose"),
+    ("class_weights", "inverse", "choose none, balanced"), ("labels", "a", "at least two"),
+    ("labels", "pos, Neg, positive", "repeated class names: pos, positive"), ("balance", "maybe", "true or false"),
 ])
 def test_bad_values_name_the_field(field, value, fragment):
     with pytest.raises(ConfigError) as info:
@@ -55,6 +57,23 @@ def test_json_round_trip():
     cfg = build_config({"preset": "fast", "seed": 7})
     again = config_from_dict(json.loads(cfg.to_json()))
     assert again == cfg
+
+
+def test_class_settings_from_flags():
+    cfg = build_config({"labels": " bad, meh ,good", "balance": "false", "class_weights": "balanced"})
+    assert cfg.labels == ["bad", "meh", "good"] and cfg.balance is False
+    assert cfg.class_weights == "balanced"
+    assert build_config({"labels": ""}).labels is None  # unset: from the data
+    assert build_config({}).labels is None and TrainConfig().balance is True
+
+
+def test_a_run_saved_before_classes_keeps_its_binary_behaviour():
+    saved = json.loads(build_config({"preset": "fast"}).to_json())
+    for name in ("labels", "balance", "class_weights"):
+        del saved[name]
+    old = config_from_dict(saved)
+    assert (old.labels, old.balance, old.class_weights) == (None, True, "none")
+    assert old == build_config({"preset": "fast"})
 
 
 def test_a_run_saved_before_sliding_windows_keeps_reading_one_view():
@@ -104,6 +123,9 @@ FIELD_VALUES = {
     "dataset": st.sampled_from(["imdb", "rotten_tomatoes", "data/reviews.csv", "user/hub-set"]),
     "text_column": st.sampled_from(["text", "review", "Sätze"]),
     "label_column": st.sampled_from(["label", "sentiment"]),
+    "labels": st.none() | st.lists(st.sampled_from(["negative", "neutral", "positive", "1", "5",
+                                                    "billing", "bug"]), min_size=2, unique=True),
+    "balance": st.booleans(), "class_weights": st.sampled_from(["none", "balanced"]),
     "train_size": st.integers(2, MAX_ROWS), "eval_size": st.integers(2, MAX_ROWS),
     "epochs": st.integers(1, 1000),
     "learning_rate": st.floats(0, 1, exclude_min=True), "head_learning_rate": st.none() | st.floats(0, 1, exclude_min=True),
@@ -122,7 +144,7 @@ FIELD_VALUES = {
 
 def test_the_strategy_covers_every_setting():
     assert set(FIELD_VALUES) == set(FIELD_NAMES) - {"preset"}
-    assert set(OPTIONAL_FIELDS) == {"head_learning_rate", "lora_layers", "model_dropout"}
+    assert set(OPTIONAL_FIELDS) == {"head_learning_rate", "lora_layers", "model_dropout", "labels"}
 
 
 @st.composite

@@ -117,7 +117,7 @@ def test_sizes_too_large_for_imdb():
 
 
 def test_full_imdb_fits():
-    texts, labels, _ = usable_rows("imdb", read_builtin("imdb"))
+    texts, labels, _, _ = usable_rows("imdb", read_builtin("imdb"))
     per_class = int(min((labels == 0).sum(), (labels == 1).sum()))
     s = load_splits(cfg(train_size=2 * per_class - 1000, eval_size=1000))
     assert len(s.train_texts) + len(s.eval_texts) == 2 * per_class
@@ -294,10 +294,11 @@ def test_missing_columns_lists_available(tmp_path):
 def test_bad_label_names_value_and_count(tmp_path):
     rows = review_rows(5) + [{"text": f"meh {i}", "label": "neutral"} for i in range(3)]
     path = write_csv(tmp_path / "labels.csv", rows)
-    expect_error(cfg(dataset=str(path)), "labels.csv", "'neutral'", "3 rows", "column 'label'")
-    rows = review_rows(5) + [{"text": "five stars", "label": 5}]
+    expect_error(cfg(dataset=str(path), labels=["negative", "positive"]), "labels.csv",
+                 "'neutral'", "column 'label'", "--labels")
+    rows = review_rows(5) + [{"text": "odd label", "label": [5]}]
     path = _write_format(tmp_path, "jsonl", rows)
-    expect_error(cfg(dataset=str(path)), "reviews.jsonl", "5 (1 row, first at row 11)")
+    expect_error(cfg(dataset=str(path)), "reviews.jsonl", "[5] (1 row, first at row 11)")
     rows = review_rows(5) + [{"text": "no label", "label": None}]
     path = _write_format(tmp_path, "json", rows)
     expect_error(cfg(dataset=str(path)), "reviews.json", "(empty)")
@@ -384,8 +385,12 @@ def test_file_too_small_for_balance(tmp_path):
     rows = [{"text": f"good {i}", "label": 1} for i in range(30)]
     rows += [{"text": f"bad {i}", "label": 0} for i in range(5)]
     path = write_csv(tmp_path / "skewed.csv", rows)
-    expect_error(cfg(dataset=str(path), train_size=10, eval_size=10), "skewed.csv",
-                 "10 negative and 10 positive", "5 negative, 30 positive")
+    s = load_splits(cfg(dataset=str(path), train_size=10, eval_size=10))
+    assert (len(s.train_texts), len(s.eval_texts)) == (10, 10)
+    assert s.class_counts("eval") == {"negative": 1, "positive": 9}  # 5:30 kept
+    assert s.source.endswith("10/10 stratified")
+    [warning] = s.warnings
+    assert "skewed.csv" in warning and "negative (5 of 10)" in warning
     expect_error(cfg(dataset=str(path), train_size=30, eval_size=10), "train_size 30",
                  "eval_size 10", "exceed the 35")
 
@@ -533,18 +538,25 @@ def test_sampler_properties(n_neg, n_pos, train, eval_, extra, seed):
     labels = np.array([0] * n_neg + [1] * n_pos)
     np.random.default_rng(0).shuffle(labels)
     try:
-        t_idx, e_idx = sample_indices(labels, train, eval_, seed, "prop")
+        drawn = sample_indices(labels, LABEL_NAMES, train, eval_, seed, "prop")
     except DataError as exc:
         assert "train_size" in str(exc) and "eval_size" in str(exc)
-        assert eval_ - eval_ // 2 + train - train // 2 > n_pos or eval_ // 2 + train // 2 > n_neg
+        assert train + eval_ > n_neg + n_pos
         return
+    t_idx, e_idx = drawn.train, drawn.eval
     assert len(t_idx) == train and len(e_idx) == eval_
     assert not set(t_idx.tolist()) & set(e_idx.tolist())
-    assert int(labels[t_idx].sum()) == train - train // 2
-    assert int(labels[e_idx].sum()) == eval_ - eval_ // 2
-    try:
-        t2, e2 = sample_indices(labels, train + extra, eval_, seed, "prop")
-    except DataError:
+    fits = eval_ - eval_ // 2 + train - train // 2 <= n_pos and eval_ // 2 + train // 2 <= n_neg
+    assert drawn.balanced == fits and (drawn.short == []) == fits
+    if fits:
+        assert int(labels[t_idx].sum()) == train - train // 2
+        assert int(labels[e_idx].sum()) == eval_ - eval_ // 2
+    elif min(n_neg, n_pos) >= 2:  # stratified: each split holds both classes if it can
+        for idx in (t_idx, e_idx):
+            assert len(idx) < 2 or len(set(labels[idx].tolist())) == 2
+    if train + extra + eval_ > n_neg + n_pos:
         return
-    assert e2.tolist() == e_idx.tolist()
-    assert set(t_idx.tolist()) <= set(t2.tolist())
+    again = sample_indices(labels, LABEL_NAMES, train + extra, eval_, seed, "prop")
+    if again.balanced == drawn.balanced:
+        assert again.eval.tolist() == e_idx.tolist()
+        assert set(t_idx.tolist()) <= set(again.train.tolist())

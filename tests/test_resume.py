@@ -40,7 +40,13 @@ def assert_same_rows(rows, expected):
     for row, want in zip(rows, expected):
         assert set(row) == set(want)
         for key, value in want.items():
-            assert row[key] == pytest.approx(value, abs=1e-6), (row["epoch"], key)
+            if key == "per_class":
+                for name, scores in value.items():
+                    assert row[key][name] == pytest.approx(scores, abs=1e-6), (row["epoch"], name)
+            elif key == "confusion_matrix":
+                assert row[key] == value, row["epoch"]
+            else:
+                assert row[key] == pytest.approx(value, abs=1e-6), (row["epoch"], key)
 
 
 def assert_same_tensors(got, want):

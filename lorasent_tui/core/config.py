@@ -9,12 +9,14 @@ from dataclasses import dataclass, field, fields
 from typing import Any
 
 from lorasent_tui.core.errors import ConfigError
+from lorasent_tui.core.labels import check_names
 from lorasent_tui.core.precision import PRECISIONS
 
 DEFAULT_MODEL = "minilm"
 DEFAULT_DATASET = "imdb"
 TRUNCATION_SIDES = ("left", "right", "head_tail")
 DEVICES = ("auto", "cpu", "cuda", "mps")
+CLASS_WEIGHTS = ("none", "balanced")
 MAX_ROWS = 10_000_000
 
 
@@ -25,6 +27,12 @@ class TrainConfig:
     dataset: str = DEFAULT_DATASET
     text_column: str = "text"
     label_column: str = "label"
+    # The class names in class-id order (--labels a,b,c): the data must hold only these (or
+    # ids 0..N-1). None: from the data (core/labels.py), negative/positive for binary data.
+    labels: list[str] | None = None
+    # Balanced splits where every class has enough rows (else stratified, with a warning);
+    # False always keeps the data's class proportions.
+    balance: bool = True
     train_size: int = 1000
     eval_size: int = 1000
     epochs: int = 3
@@ -54,6 +62,9 @@ class TrainConfig:
     # barely needs it, and on CPUs the random masks cost more than a quarter of each step.
     model_dropout: float | None = None
     weight_decay: float = 0.01
+    # "balanced": weight each class's loss by its inverse frequency in the train split, for
+    # imbalanced data; "none": every review counts the same.
+    class_weights: str = "none"
     warmup_ratio: float = 0.0
     length_bucketing: bool = True
     seed: int = 42
@@ -95,7 +106,9 @@ PRESETS: dict[str, dict[str, Any]] = {
 
 # Settings added after runs were first saved, with the behaviour a config.json without them had:
 # an older run keeps predicting (and resuming) the way its metrics were measured.
-BEHAVIOUR_BEFORE: dict[str, Any] = {"sliding_windows": False}
+BEHAVIOUR_BEFORE: dict[str, Any] = {
+    "sliding_windows": False, "labels": None, "balance": True, "class_weights": "none",
+}
 
 FIELD_NAMES = tuple(f.name for f in fields(TrainConfig))
 _FIELD_TYPES = {f.name: f.type for f in fields(TrainConfig)}
@@ -111,6 +124,8 @@ def coerce(name: str, value: Any) -> Any:
             return None
         raise ValueError("a value is required")
     if "list" in kind:
+        if "None" in kind and isinstance(value, str) and value.strip().lower() in ("", "none"):
+            return None
         if isinstance(value, str):
             items = [v.strip() for v in value.replace(";", ",").split(",")]
         elif isinstance(value, (list, tuple)):
@@ -119,7 +134,7 @@ def coerce(name: str, value: Any) -> Any:
             raise ValueError("expected a comma-separated list")
         items = [v for v in items if v]
         if not items:
-            raise ValueError("at least one module is required")
+            raise ValueError("at least one value is required")
         return items
     if kind == "bool":
         if isinstance(value, bool):
@@ -199,6 +214,12 @@ def _check_ranges(cfg: TrainConfig) -> dict[str, str]:
     for name in ("model", "dataset", "text_column", "label_column"):
         need(name, bool(getattr(cfg, name).strip()), "a value is required")
     need("target_modules", bool(cfg.target_modules), "at least one module is required")
+    need("class_weights", cfg.class_weights in CLASS_WEIGHTS, f"choose {', '.join(CLASS_WEIGHTS)}")
+    if cfg.labels is not None:
+        try:
+            check_names(cfg.labels)
+        except ValueError as exc:
+            need("labels", False, str(exc))
     return errors
 
 

@@ -7,14 +7,15 @@ sorted batches and combined (core/views.py). A stop interrupts an evaluation bet
 from __future__ import annotations
 
 import threading
-from typing import Callable
+from typing import Any, Callable
 
 from lorasent_tui.core.events import TrainCallbacks
 from lorasent_tui.core.session import Session, autocast, batch_logits
 
 
-def score_views(session: Session, before_batch: Callable[[int], bool]) -> tuple[list[float], float] | None:
-    """Validation probabilities and mean loss, longest views first in large batches.
+def score_views(session: Session, before_batch: Callable[[int], bool]) -> tuple[Any, float] | None:
+    """Validation class probabilities (one row per text) and the mean (unweighted) loss,
+    longest views first in large batches.
 
     ``before_batch(views_scored)`` is called before each batch and once at the end; when it
     returns True (a stop was asked for) the evaluation ends at once and None is returned.
@@ -26,7 +27,7 @@ def score_views(session: Session, before_batch: Callable[[int], bool]) -> tuple[
     from lorasent_tui.core.views import combine_log_probs
 
     session.model.eval()
-    logits = torch.zeros((len(session.eval_ids), 2))
+    logits = torch.zeros((len(session.eval_ids), len(session.label_names)))
     batches = sorted_batches([len(ids) for ids in session.eval_ids], session.config.eval_batch_size)
     done = 0
     with torch.inference_mode(), autocast(session):
@@ -38,7 +39,7 @@ def score_views(session: Session, before_batch: Callable[[int], bool]) -> tuple[
     before_batch(done)
     log_probs = combine_log_probs(logits, session.eval_views)
     loss = F.nll_loss(log_probs, torch.tensor(session.eval_labels), reduction="mean")
-    return log_probs[:, 1].exp().tolist(), float(loss)
+    return log_probs.exp().numpy(), float(loss)
 
 
 def evaluate(session: Session, epoch: int, train_loss: float, callbacks: TrainCallbacks,
@@ -56,7 +57,7 @@ def evaluate(session: Session, epoch: int, train_loss: float, callbacks: TrainCa
     if scored is None:
         return None
     probs, eval_loss = scored
-    metrics, roc = classification_metrics(session.eval_labels, probs)
+    metrics, roc = classification_metrics(session.eval_labels, probs, session.label_names)
     row = {"epoch": epoch, "train_loss": train_loss, "eval_loss": eval_loss, **metrics}
     return row, roc
 

@@ -37,7 +37,7 @@ class StepProgress:
 
 @dataclass(frozen=True)
 class EpochResult:
-    metrics: dict[str, float | None]  # records.METRIC_KEYS; None: undefined (an AUC of one class)
+    metrics: dict[str, Any]  # records.metric_columns keys and DETAIL_KEYS; None: undefined (an AUC)
     roc: dict[str, list[float]]  # {"fpr": [...], "tpr": [...]}
     is_best: bool
     best_epoch: int

@@ -1,7 +1,7 @@
 """Use a run elsewhere: a merged ``transformers`` model folder, and a model card for the run.
 
 ``export_merged`` folds the best LoRA adapter into its base model and writes a plain
-``AutoModelForSequenceClassification`` folder (safetensors, tokenizer, negative/positive labels)
+``AutoModelForSequenceClassification`` folder (safetensors, tokenizer, the run's class names)
 that ``transformers.pipeline("text-classification", model=DIR)`` loads without PEFT.
 ``write_model_card`` writes the run folder's ``README.md`` (a Hugging Face model card).
 """
@@ -15,7 +15,8 @@ from typing import Any
 from lorasent_tui.core.display import MISSING, format_metric
 from lorasent_tui.core.errors import LorasentError, RunError
 from lorasent_tui.core.fsutil import atomic_write_text, staged_dir
-from lorasent_tui.core.records import METRIC_COLUMNS
+from lorasent_tui.core.labels import LABEL_NAMES, run_label_names
+from lorasent_tui.core.records import metric_columns
 from lorasent_tui.core.store import Run, RunStore, now_iso
 
 # Written into every export; its presence is what lets a later export replace the folder.
@@ -26,7 +27,6 @@ MODEL_CARD = "README.md"
 _BUNDLED_HUB_ID = "sentence-transformers/all-MiniLM-L6-v2"
 _DATASET_HUB_IDS = {"imdb": "stanfordnlp/imdb",
                     "rotten_tomatoes": "cornell-movie-review-data/rotten_tomatoes"}
-_CARD_COLUMNS = (("epoch", "Epoch"),) + tuple((c.key, c.header) for c in METRIC_COLUMNS)
 
 
 # -- model card ------------------------------------------------------------------------------
@@ -58,16 +58,32 @@ def _cell(value: Any, digits: bool = True) -> str:
     return text.replace("|", "\\|").replace("\n", " ")
 
 
-def metrics_table(rows: list[dict], best_epoch: int | None) -> str:
+def metrics_table(rows: list[dict], best_epoch: int | None, n_classes: int = 2) -> str:
     """The per-epoch metrics as a Markdown table, the best epoch in bold."""
-    lines = ["| " + " | ".join(title for _key, title in _CARD_COLUMNS) + " |",
-             "|" + "|".join(" ---: " for _ in _CARD_COLUMNS) + "|"]
+    columns = (("epoch", "Epoch"),) + tuple((c.key, c.header) for c in metric_columns(n_classes))
+    lines = ["| " + " | ".join(title for _key, title in columns) + " |",
+             "|" + "|".join(" ---: " for _ in columns) + "|"]
     for row in rows:
-        cells = [MISSING if row.get(key) is None else _cell(row[key]) for key, _title in _CARD_COLUMNS]
+        cells = [MISSING if row.get(key) is None else _cell(row[key]) for key, _title in columns]
         if row.get("epoch") == best_epoch:
             cells = [f"**{c}**" for c in cells]
         lines.append("| " + " | ".join(cells) + " |")
     return "\n".join(lines)
+
+
+def per_class_table(best: dict) -> list[str]:
+    """The best epoch's precision, recall, F1 and support of each class (rows since multi-class
+    support have them)."""
+    per_class = best.get("per_class")
+    if not isinstance(per_class, dict):
+        return []
+    lines = ["## Per class (best epoch)", "", "| Class | Precision | Recall | F1 | Support |",
+             "| --- | ---: | ---: | ---: | ---: |"]
+    for name, values in per_class.items():
+        lines.append(f"| {_cell(name)} | " + " | ".join(
+            format_metric(values.get(key)) for key in ("precision", "recall", "f1"))
+            + f" | {values.get('support', MISSING)} |")
+    return lines + [""]
 
 
 def _front_matter(fields: dict[str, Any]) -> str:
@@ -88,6 +104,7 @@ def _front_matter(fields: dict[str, Any]) -> str:
 def model_card_text(run: Run, merged: bool = False) -> str:
     """The model card of a run: its adapter (``merged=False``) or a merged export of it."""
     config = run.config()
+    names = run_label_names(config.labels)
     rows = run.metrics()
     best = run.best_row(rows)
     try:
@@ -107,18 +124,25 @@ def model_card_text(run: Run, merged: bool = False) -> str:
         "pipeline_tag": "text-classification",
     })
     what = ("a merged copy (LoRA folded into the weights) of" if merged else "a LoRA adapter for")
+    task = ("binary sentiment classification" if names == LABEL_NAMES else
+            f"{len(names)}-class text classification")
+    shown = ", ".join(f"`{name}`" for name in names)
     parts = [front, "", f"# {run.run_id}", "",
-             f"This is {what} `{config.model}`, fine-tuned with lorasent-tui for binary sentiment "
-             f"classification (labels `negative`, `positive`) on `{config.dataset}`.", ""]
+             f"This is {what} `{config.model}`, fine-tuned with lorasent-tui for {task} "
+             f"(labels {shown}) on `{config.dataset}`.", ""]
     if best is not None:
+        f1 = (f"F1 {format_metric(best.get('f1'))}" if len(names) == 2
+              else f"macro F1 {format_metric(best.get('f1_macro'))}")
         parts += [f"**Best epoch: {best['epoch']}** of {config.epochs} (run {state}): accuracy "
-                  f"{format_metric(best.get('accuracy'))}, F1 {format_metric(best.get('f1'))}, ROC AUC "
+                  f"{format_metric(best.get('accuracy'))}, {f1}, ROC AUC "
                   f"{format_metric(best.get('roc_auc'))} on {config.eval_size} validation "
                   f"reviews. The weights here are those of the best epoch.", ""]
     else:
         parts += [f"No epoch has finished yet (run {state}).", ""]
     best_epoch = None if best is None else best["epoch"]
-    parts += ["## Metrics", "", metrics_table(rows, best_epoch) if rows else "_none yet_", ""]
+    parts += ["## Metrics", "", metrics_table(rows, best_epoch, len(names)) if rows else "_none yet_",
+              ""]
+    parts += per_class_table(best) if best is not None else []
     parts += ["## Training configuration", "", "| Setting | Value |", "| --- | --- |"]
     parts += [f"| `{key}` | {_cell(value, digits=False)} |" for key, value in config.to_dict().items()]
     long_reviews = (f"Reviews longer than {config.max_length} tokens were cut "
@@ -144,14 +168,17 @@ def model_card_text(run: Run, merged: bool = False) -> str:
                   "from peft import PeftModel",
                   "from transformers import AutoModelForSequenceClassification, AutoTokenizer", "",
                   "base = AutoModelForSequenceClassification.from_pretrained(",
-                  f"    {base!r}, num_labels=2,",
-                  '    id2label={0: "negative", 1: "positive"}, label2id={"negative": 0, "positive": 1})',
+                  f"    {base!r}, num_labels={len(names)},",
+                  "    id2label={" + ", ".join(f"{i}: {json.dumps(n)}" for i, n in enumerate(names))
+                  + "}, label2id={" + ", ".join(f"{json.dumps(n)}: {i}" for i, n in enumerate(names))
+                  + "})",
                   'model = PeftModel.from_pretrained(base, "path/to/run/adapter").eval()',
                   f"tokenizer = AutoTokenizer.from_pretrained({base!r})",
                   f'inputs = tokenizer(["A wonderful, moving film."], truncation=True, '
                   f'max_length={config.max_length}, return_tensors="pt")',
                   "with torch.no_grad():",
-                  "    print(model(**inputs).logits.softmax(-1))  # [[p(negative), p(positive)]]",
+                  "    print(model(**inputs).logits.softmax(-1))  # [["
+                  + ", ".join(f"p({name})" for name in names) + "]]",
                   "```", "",
                   "As a plain `transformers` pipeline, after `lorasent-tui export RUN --merged DIR`:",
                   "", "```python", "from transformers import pipeline", "",
@@ -193,10 +220,7 @@ def build_merged(run: Run) -> tuple[Any, Any]:
     from lorasent_tui.core.predict import load_trained
 
     config = run.config()
-    model, tokenizer = load_trained(run, merge=True)
-    model.config.id2label = dict(models.ID2LABEL)
-    model.config.label2id = dict(models.LABEL2ID)
-    model.config.num_labels = len(models.ID2LABEL)
+    model, tokenizer = load_trained(run, merge=True)  # its config names the run's classes
     # pipeline(..., truncation=True) then cuts where training did (head+tail is not possible there).
     tokenizer.model_max_length = min(config.max_length, models.model_max_length(model))
     tokenizer.truncation_side = "left" if config.truncation == "left" else "right"

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
-from typing import Sequence
+from typing import Any, Sequence
 
 import numpy as np
+
+from lorasent_tui.core.labels import LABEL_NAMES
 
 ROC_MAX_POINTS = 200
 
@@ -23,35 +25,78 @@ def preload() -> None:
     import sklearn.metrics  # noqa: F401
 
 
-def classification_metrics(labels: Sequence[int], positive_probs: Sequence[float],
-                           threshold: float = 0.5) -> tuple[dict[str, float | None], dict[str, list[float]]]:
-    """Accuracy, precision, recall, F1, TPR, FPR and ROC AUC, plus the ROC curve's points.
+def classification_metrics(
+    labels: Sequence[int], probs: Any, names: Sequence[str] = LABEL_NAMES, threshold: float = 0.5,
+) -> tuple[dict[str, Any], dict[str, Any]]:
+    """An epoch's metrics and ROC curves, for ``probs`` of every class (one row per text) or,
+    for binary runs, P(positive) per text.
 
-    With one class present the ROC AUC is undefined and reported as None (null in the run's
-    files, "–" on screen), never as a number that could pass for a measurement. Precision and
-    recall without predicted or actual positives are 0 (scikit-learn's zero_division=0).
+    Binary: accuracy and the positive class's precision, recall, F1, TPR, FPR and ROC AUC
+    (predicted positive at ``threshold``), and the curve as ``{"fpr": [...], "tpr": [...]}``.
+    More classes: accuracy, macro precision/recall/F1, weighted F1 and the one-vs-rest macro
+    ROC AUC (``roc_auc``) of the most probable class, and a curve per class as
+    ``{"classes": {name: {"fpr", "tpr", "auc"}}}``. Always ``per_class`` ({name: {precision,
+    recall, f1, support}}) and ``confusion_matrix`` (rows: true class, columns: predicted, in
+    class order).
+
+    An AUC is undefined (None: null in the run's files, "–" on screen) where a class is missing
+    from ``labels``: never a number that could pass for a measurement. Precision and recall
+    without predicted or actual members are 0 (scikit-learn's zero_division=0).
     """
-    from sklearn.metrics import (accuracy_score, confusion_matrix, precision_recall_fscore_support,
-                                 roc_auc_score, roc_curve)
+    from sklearn.metrics import accuracy_score, confusion_matrix, precision_recall_fscore_support
 
     y_true = np.asarray(labels, dtype=int)
-    scores = np.asarray(positive_probs, dtype=float)
-    y_pred = (scores >= threshold).astype(int)
-    precision, recall, f1, _ = precision_recall_fscore_support(
-        y_true, y_pred, average="binary", pos_label=1, zero_division=0)
-    tn, fp, fn, tp = confusion_matrix(y_true, y_pred, labels=[0, 1]).ravel()
-    tpr = tp / (tp + fn) if tp + fn else 0.0
-    fpr = fp / (fp + tn) if fp + tn else 0.0
-    both_classes = len(np.unique(y_true)) == 2
-    auc = float(roc_auc_score(y_true, scores)) if both_classes else None
-    if both_classes:
-        curve_fpr, curve_tpr, _ = roc_curve(y_true, scores)
-        xs, ys = thin_curve(curve_fpr, curve_tpr)
-    else:
-        xs, ys = [], []  # no curve either: a diagonal would read as a measured chance level
-    metrics = {
-        "accuracy": float(accuracy_score(y_true, y_pred)),
-        "precision": float(precision), "recall": float(recall), "f1": float(f1),
-        "tpr": float(tpr), "fpr": float(fpr), "roc_auc": auc,
+    scores = np.asarray(probs, dtype=float)
+    n_classes = len(names)
+    if n_classes == 2 and scores.ndim == 2:
+        scores = scores[:, 1]
+    y_pred = (scores >= threshold).astype(int) if n_classes == 2 else scores.argmax(axis=1)
+    classes = list(range(n_classes))
+    matrix = confusion_matrix(y_true, y_pred, labels=classes)
+    precision, recall, f1, support = precision_recall_fscore_support(
+        y_true, y_pred, labels=classes, average=None, zero_division=0)
+    details = {
+        "per_class": {name: {"precision": float(precision[k]), "recall": float(recall[k]),
+                             "f1": float(f1[k]), "support": int(support[k])}
+                      for k, name in enumerate(names)},
+        "confusion_matrix": matrix.tolist(),
     }
-    return metrics, {"fpr": xs, "tpr": ys}
+    accuracy = float(accuracy_score(y_true, y_pred))
+    if n_classes == 2:
+        metrics, roc = binary_metrics(y_true, scores, matrix, precision[1], recall[1], f1[1])
+        return {"accuracy": accuracy, **metrics, **details}, roc
+    curves = {name: one_vs_rest_curve(y_true == k, scores[:, k]) for k, name in enumerate(names)}
+    aucs = [curve["auc"] for curve in curves.values()]
+    metrics = {
+        "accuracy": accuracy,
+        "precision_macro": float(precision.mean()), "recall_macro": float(recall.mean()),
+        "f1_macro": float(f1.mean()),
+        "f1_weighted": float(precision_recall_fscore_support(
+            y_true, y_pred, labels=classes, average="weighted", zero_division=0)[2]),
+        "roc_auc": None if None in aucs else float(np.mean(aucs)),
+    }
+    return {**metrics, **details}, {"classes": curves}
+
+
+def binary_metrics(y_true: np.ndarray, scores: np.ndarray, matrix: np.ndarray, precision: float,
+                   recall: float, f1: float) -> tuple[dict[str, Any], dict[str, Any]]:
+    """The positive class's rates, AUC and ROC curve (the binary metrics of every release)."""
+    (tn, fp), (fn, tp) = matrix.tolist()
+    curve = one_vs_rest_curve(y_true == 1, scores)
+    metrics = {
+        "precision": float(precision), "recall": float(recall), "f1": float(f1),
+        "tpr": tp / (tp + fn) if tp + fn else 0.0, "fpr": fp / (fp + tn) if fp + tn else 0.0,
+        "roc_auc": curve["auc"],
+    }
+    return metrics, {"fpr": curve["fpr"], "tpr": curve["tpr"]}
+
+
+def one_vs_rest_curve(is_class: np.ndarray, scores: np.ndarray) -> dict[str, Any]:
+    """One class's ROC curve (thinned) and AUC; no curve and a None AUC without both sides."""
+    from sklearn.metrics import roc_auc_score, roc_curve
+
+    if is_class.all() or not is_class.any():
+        return {"fpr": [], "tpr": [], "auc": None}  # a diagonal would read as a measured chance level
+    fpr, tpr, _ = roc_curve(is_class, scores)
+    xs, ys = thin_curve(fpr, tpr)
+    return {"fpr": xs, "tpr": ys, "auc": float(roc_auc_score(is_class, scores))}

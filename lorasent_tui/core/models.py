@@ -11,8 +11,6 @@ from lorasent_tui.core.errors import ConfigError, ModelError
 from lorasent_tui.core.labels import LABEL_NAMES
 
 BUNDLED_ALIASES = ("minilm", "all-minilm-l6-v2", "sentence-transformers/all-minilm-l6-v2")
-ID2LABEL = dict(enumerate(LABEL_NAMES))
-LABEL2ID = {v: k for k, v in ID2LABEL.items()}
 ROLES = ("query", "key", "value", "attn_out", "ffn_in", "ffn_out")
 
 _BERT_LIKE = {
@@ -114,8 +112,11 @@ def load_tokenizer(name: str) -> Any:
     return _from_pretrained(AutoTokenizer, name)
 
 
-def load_classifier(name: str, seed: int) -> tuple[Any, list[str]]:
-    """The pre-trained encoder with a two-label head; returns it and the head modules it lacked.
+def load_classifier(name: str, seed: int,
+                    label_names: tuple[str, ...] = LABEL_NAMES) -> tuple[Any, list[str]]:
+    """The pre-trained encoder with a head of one output per class; returns it and the head
+    modules it lacked. Its config's id2label/label2id hold the class names, so an exported
+    model's pipeline answers with them.
 
     The new head is initialised from ``seed`` so that the untrained baseline is reproducible.
     """
@@ -127,8 +128,9 @@ def load_classifier(name: str, seed: int) -> tuple[Any, list[str]]:
     hf_logging.disable_progress_bar()
     torch.manual_seed(seed)
     model, info = _from_pretrained(
-        AutoModelForSequenceClassification, name, num_labels=2, id2label=ID2LABEL,
-        label2id=LABEL2ID, output_loading_info=True, use_safetensors=True)
+        AutoModelForSequenceClassification, name, num_labels=len(label_names),
+        id2label=dict(enumerate(label_names)), label2id={n: i for i, n in enumerate(label_names)},
+        output_loading_info=True, use_safetensors=True)
     missing = sorted({key.rsplit(".", 1)[0] for key in info["missing_keys"]})
     return model, missing
 

@@ -2,7 +2,7 @@
 
 The folder follows the layout optimum's ``ORTModelForSequenceClassification`` loads:
 ``model.onnx`` (inputs ``input_ids``, ``attention_mask`` and, where the model takes it,
-``token_type_ids``; output ``logits``), ``config.json`` with the negative/positive labels, and
+``token_type_ids``; output ``logits``), ``config.json`` with the run's class names, and
 the tokenizer. optimum's exporter (optimum-onnx 0.1) requires transformers < 4.58, so the graph
 comes from PyTorch's own exporter (``torch.onnx.export``, dynamo) and the int8 weights from ONNX
 Runtime's ``quantize_dynamic``.

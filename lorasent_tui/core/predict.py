@@ -8,13 +8,13 @@ from __future__ import annotations
 
 import threading
 import unicodedata
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Sequence
 
 from lorasent_tui.core.config import TrainConfig
 from lorasent_tui.core.errors import RunError
-from lorasent_tui.core.labels import LABEL_NAMES
+from lorasent_tui.core.labels import run_label_names
 from lorasent_tui.core.precision import autocast, resolve_precision
 from lorasent_tui.core.store import Run, RunStore
 
@@ -24,11 +24,22 @@ MAX_TEXT_CHARS = 1_000_000
 @dataclass(frozen=True)
 class Prediction:
     text: str
-    label: str  # one of LABEL_NAMES
-    score: float  # probability of the positive class
+    label: str  # the most probable class (binary: positive from P(positive) >= 0.5)
+    score: float  # binary: P(positive); more classes: the probability of ``label``
+    scores: dict[str, float] = field(default_factory=dict)  # every class's probability
 
     def to_dict(self) -> dict[str, Any]:
-        return {"text": self.text, "label": self.label, "score": round(self.score, 6)}
+        return {"text": self.text, "label": self.label, "score": round(self.score, 6),
+                "scores": {name: round(p, 6) for name, p in self.scores.items()}}
+
+
+def prediction(text: str, probs: Sequence[float], names: Sequence[str]) -> Prediction:
+    """One text's verdict from its class probabilities, the binary rule kept for two classes."""
+    scores = dict(zip(names, probs))
+    if len(names) == 2:
+        return Prediction(text, names[int(probs[1] >= 0.5)], probs[1], scores)
+    best = max(range(len(names)), key=lambda k: probs[k])
+    return Prediction(text, names[best], probs[best], scores)
 
 
 # What the cut view keeps of a long text, by TrainConfig.truncation.
@@ -80,7 +91,7 @@ def load_trained(run: Run, merge: bool = True) -> tuple[Any, Any]:
     if adapter is None or not (adapter / "adapter_model.safetensors").is_file():
         raise RunError(f"run {run.run_id} has no saved adapter yet (no finished epoch)")
     tokenizer = models.load_tokenizer(config.model)
-    base, _ = models.load_classifier(config.model, config.seed)
+    base, _ = models.load_classifier(config.model, config.seed, run_label_names(config.labels))
     # Only safetensors are read: PEFT prefers adapter_model.safetensors when it exists,
     # which was checked above, so a planted pickle beside it is never opened. The head
     # layers the base checkpoint lacks come from the adapter too (modules_to_save).
@@ -129,6 +140,7 @@ class Predictor:
         self.device = torch.device(device) if device is not None else torch.device("cpu")
         # The run's own precision, so that a run predicts what its validation measured.
         self.precision = resolve_precision(config.precision, self.device)
+        self.label_names = run_label_names(config.labels)
         self.backend = backend or TorchBackend(self.model, self.device, self.precision)
         self._lock = threading.Lock()
 
@@ -138,7 +150,8 @@ class Predictor:
         from lorasent_tui.core import models
 
         tokenizer = models.load_tokenizer(config.model)
-        model, _ = models.load_classifier(config.model, config.seed)
+        model, _ = models.load_classifier(config.model, config.seed,
+                                          run_label_names(config.labels))
         return cls(model.to(device), tokenizer, config, f"{config.model} (untrained)", device)
 
     @classmethod
@@ -152,17 +165,17 @@ class Predictor:
         model, tokenizer = load_trained(run, merge)
         return cls(model.to(device), tokenizer, run.config(), run.run_id, device)
 
-    def _probs(self, views: Any, batch_size: int) -> list[float]:  # views: views.Views
+    def _probs(self, views: Any, batch_size: int) -> list[list[float]]:  # views: views.Views
         import torch
 
         from lorasent_tui.core.batching import iter_batches, sorted_batches
         from lorasent_tui.core.views import combine_log_probs
 
-        logits = torch.zeros((len(views.ids), 2))
+        logits = torch.zeros((len(views.ids), len(self.label_names)))
         batches = sorted_batches([len(ids) for ids in views.ids], batch_size)
         for index, batch in iter_batches(views.ids, batches, self.tokenizer.pad_token_id):
             logits[index] = self.backend.logits(batch)
-        return combine_log_probs(logits, views)[:, 1].exp().tolist()
+        return combine_log_probs(logits, views).exp().tolist()
 
     def reading(self, text: str) -> TextReading:
         """How ``predict`` reads ``text``: cut to one view, or also as sliding windows."""
@@ -186,4 +199,4 @@ class Predictor:
         views = encode_views(self.tokenizer, cleaned, cfg.max_length, cfg.truncation, cfg.sliding_windows)
         with self._lock:
             probs = self._probs(views, batch_size)
-        return [Prediction(t, LABEL_NAMES[int(p >= 0.5)], p) for t, p in zip(texts, probs)]
+        return [prediction(t, p, self.label_names) for t, p in zip(texts, probs)]

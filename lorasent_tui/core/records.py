@@ -1,4 +1,5 @@
-"""What a run's per-epoch records mean, defined once: the metric columns and the best epoch.
+"""What a run's per-epoch records mean, defined once: the metric columns (binary, or more
+classes) and the best epoch.
 
 The trainer, the run store's summary, the CLI table, the model card, the PNG report and the
 app's tables all read these, so a rule changed here changes everywhere at once.
@@ -17,7 +18,7 @@ class MetricColumn:
     name: str  # spelled out, for legends, cards and tooltips
 
 
-# Every per-epoch value after "epoch", in table order.
+# Every per-epoch value after "epoch" of a binary run, in table order.
 METRIC_COLUMNS: tuple[MetricColumn, ...] = (
     MetricColumn("train_loss", "Train loss", "Training loss"),
     MetricColumn("eval_loss", "Val loss", "Validation loss"),
@@ -30,7 +31,38 @@ METRIC_COLUMNS: tuple[MetricColumn, ...] = (
     MetricColumn("roc_auc", "AUC", "ROC AUC"),
 )
 METRIC_KEYS: tuple[str, ...] = ("epoch",) + tuple(c.key for c in METRIC_COLUMNS)
-METRIC_NAMES: dict[str, str] = {c.key: c.name for c in METRIC_COLUMNS}
+
+# Every per-epoch value of a run with more than two classes: macro averages weigh each class
+# the same, the weighted F1 weighs them by their eval rows; the AUC is one-vs-rest, macro.
+MULTICLASS_METRIC_COLUMNS: tuple[MetricColumn, ...] = (
+    MetricColumn("train_loss", "Train loss", "Training loss"),
+    MetricColumn("eval_loss", "Val loss", "Validation loss"),
+    MetricColumn("accuracy", "Acc", "Accuracy"),
+    MetricColumn("precision_macro", "Prec", "Macro precision"),
+    MetricColumn("recall_macro", "Recall", "Macro recall"),
+    MetricColumn("f1_macro", "Macro-F1", "Macro F1"),
+    MetricColumn("f1_weighted", "W-F1", "Weighted F1"),
+    MetricColumn("roc_auc", "AUC", "ROC AUC (one-vs-rest, macro)"),
+)
+MULTICLASS_METRIC_KEYS: tuple[str, ...] = ("epoch",) + tuple(
+    c.key for c in MULTICLASS_METRIC_COLUMNS)
+# Per-epoch values of every run that are not table columns: {name: {precision, recall, f1,
+# support}} and the confusion matrix (rows: true class, columns: predicted, in class order).
+DETAIL_KEYS: tuple[str, ...] = ("per_class", "confusion_matrix")
+
+METRIC_NAMES: dict[str, str] = {c.key: c.name
+                                for c in MULTICLASS_METRIC_COLUMNS + METRIC_COLUMNS}
+
+
+def metric_columns(n_classes: int = 2) -> tuple[MetricColumn, ...]:
+    """The table columns of a run with ``n_classes`` classes: every table asks here."""
+    return METRIC_COLUMNS if n_classes <= 2 else MULTICLASS_METRIC_COLUMNS
+
+
+def row_classes(row: dict[str, Any]) -> int:
+    """The class count of an epoch row (2 for rows written before multi-class runs)."""
+    matrix = row.get("confusion_matrix")
+    return len(matrix) if isinstance(matrix, list) and matrix else 2
 
 
 def _rank(row: dict[str, Any]) -> tuple[float, float]:

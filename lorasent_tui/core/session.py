@@ -12,6 +12,7 @@ from lorasent_tui.core.config import TrainConfig
 from lorasent_tui.core.distributed import DistContext
 from lorasent_tui.core.errors import RunError
 from lorasent_tui.core.events import StatusUpdate, StepProgress, TrainCallbacks
+from lorasent_tui.core.labels import run_label_names
 from lorasent_tui.core.store import Run
 
 
@@ -47,12 +48,17 @@ class Session:
     # The epoch at which each learning-rate decay ends: the run's own, then one per extension.
     schedule_epochs: list = field(default_factory=list)
     estimate: Any = None  # eta.WorkEstimate, once the data is tokenized
+    class_weights: Any = None  # per-class loss weights (a tensor on the device), None: equal
     started: float = 0.0  # time.monotonic() when this process began the epochs
 
     @property
     def eval_ids(self) -> list:
         """Every view of every validation text, with special tokens."""
         return self.eval_views.ids if self.eval_views is not None else []
+
+    @property
+    def label_names(self) -> tuple[str, ...]:
+        return run_label_names(self.config.labels)
 
     @property
     def total_steps(self) -> int:
@@ -111,8 +117,22 @@ def prepare_data(session: Session, callbacks: TrainCallbacks) -> None:
     session.eval_views = encode_views(session.tokenizer, splits.eval_texts, cfg.max_length,
                                       cfg.truncation, cfg.sliding_windows)
     session.train_labels, session.eval_labels = list(splits.train_labels), list(splits.eval_labels)
+    if cfg.class_weights == "balanced":
+        import torch
+
+        weights = balanced_class_weights(session.train_labels, len(session.label_names))
+        session.class_weights = torch.tensor(weights, dtype=torch.float32, device=session.device)
     batches = math.ceil(len(session.train_ids) / cfg.batch_size)
     session.steps_per_epoch = math.ceil(batches / session.dist.world)
+
+
+def balanced_class_weights(labels: list[int], n_classes: int) -> list[float]:
+    """Inverse class frequency, scaled so that balanced data weighs every class 1 (as in
+    scikit-learn's "balanced"); a class the train split lacks gets the weight of one row."""
+    counts = [0] * n_classes
+    for label in labels:
+        counts[label] += 1
+    return [len(labels) / (n_classes * max(1, count)) for count in counts]
 
 
 def prepare_model(session: Session, callbacks: TrainCallbacks) -> None:
@@ -121,7 +141,7 @@ def prepare_model(session: Session, callbacks: TrainCallbacks) -> None:
     cfg = session.config
     callbacks.on_status(StatusUpdate(f"loading model {cfg.model}", session.run.run_id, str(session.device)))
     session.tokenizer = models.load_tokenizer(cfg.model)
-    base, head_modules = models.load_classifier(cfg.model, cfg.seed)
+    base, head_modules = models.load_classifier(cfg.model, cfg.seed, run_label_names(cfg.labels))
     models.check_max_length(base, cfg.max_length)
     session.first_layer = models.first_adapted_layer(base, cfg.lora_layers)
     session.model = models.build_lora_model(base, cfg, head_modules).to(session.device)

@@ -2,11 +2,13 @@
 
 Layout of ``runs/<run-id>/``::
 
-    config.json      resolved TrainConfig
+    config.json      resolved TrainConfig ("labels": the class names; null: negative/positive)
     status.json      state, pid, times, best epoch, error; a sweep's trial adds
                      "sweep": {"study", "trial"} and, when pruned, "pruned": true (state stopped)
-    metrics.jsonl    one JSON object per evaluated epoch (records.METRIC_KEYS; null: undefined)
-    roc.json         {"<epoch>": {"fpr": [...], "tpr": [...], "auc": x}}
+    metrics.jsonl    one JSON object per evaluated epoch (records.metric_columns and DETAIL_KEYS;
+                     null: undefined)
+    roc.json         {"<epoch>": {"fpr": [...], "tpr": [...], "auc": x}}; more than two classes:
+                     {"<epoch>": {"classes": {name: {"fpr", "tpr", "auc"}}, "auc": macro}}
     adapter/         best epoch: PEFT adapter_config.json + adapter_model.safetensors
     checkpoint/      last finished epoch, resumable (see core.checkpoint)
 """
@@ -20,7 +22,7 @@ import secrets
 import shutil
 import socket
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
@@ -29,6 +31,7 @@ from lorasent_tui.core.config import TrainConfig, config_from_dict
 from lorasent_tui.core.errors import ConfigError, RunError
 from lorasent_tui.core.fsutil import (atomic_write_json, atomic_write_text, fsync_dir, read_json,
                                       resolve_dir)
+from lorasent_tui.core.labels import LABEL_NAMES, run_label_names
 from lorasent_tui.core.records import best_row
 
 RUN_ID_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,127}\Z")  # \Z: "$" would allow a trailing newline
@@ -83,7 +86,8 @@ class RunSummary:
     epochs: int = 0
     best_epoch: int | None = None
     best_accuracy: float | None = None
-    best_f1: float | None = None
+    best_f1: float | None = None  # the positive class's F1; macro F1 for more than two classes
+    label_names: list[str] = field(default_factory=lambda: list(LABEL_NAMES))  # the run's classes
     started_at: str = ""
     problem: str | None = None  # damage: what cannot be read or used
     ended: str | None = None  # why an intact run did not complete ("stopped by user during epoch 2")
@@ -238,6 +242,7 @@ class Run:
             # The adapter is written before an epoch's metrics, so this is damage, not progress.
             summary.problem = f"run {self.run_id}: the saved adapter is missing"
         summary.model, summary.dataset, summary.epochs = config.model, config.dataset, config.epochs
+        summary.label_names = list(run_label_names(config.labels))
         summary.started_at = str(status.get("started_at", ""))
         summary.sweep = status["sweep"] if isinstance(status.get("sweep"), dict) else None
         summary.pruned = status.get("pruned") is True
@@ -246,7 +251,7 @@ class Run:
         if best is not None:
             summary.best_epoch = int(best["epoch"])
             summary.best_accuracy = best.get("accuracy")
-            summary.best_f1 = best.get("f1")
+            summary.best_f1 = best.get("f1", best.get("f1_macro"))
         summary.ended = _why_it_ended(summary, status)
         return summary
 

@@ -24,7 +24,7 @@ from typing import Any, Callable, Iterable, Sequence
 from lorasent_tui.core.errors import LorasentError
 from lorasent_tui.core.events import (EpochResult, RunFailed, RunFinished, StatusUpdate,
                                       StepProgress, TrainCallbacks)
-from lorasent_tui.core.records import METRIC_COLUMNS
+from lorasent_tui.core.records import METRIC_COLUMNS, MULTICLASS_METRIC_COLUMNS
 from lorasent_tui.core.store import Run
 
 log = logging.getLogger("lorasent_tui.trackers")
@@ -35,7 +35,8 @@ TRACKERS: dict[str, tuple[str, str]] = {
     "wandb": ("wandb", "wandb"),
     "mlflow": ("mlflow", "mlflow"),
 }
-EPOCH_KEYS = tuple(column.key for column in METRIC_COLUMNS)  # an undefined value (None) is skipped
+# Those of binary and of multi-class runs; a value a row lacks or leaves undefined is skipped.
+EPOCH_KEYS = tuple(dict.fromkeys(c.key for c in METRIC_COLUMNS + MULTICLASS_METRIC_COLUMNS))
 
 
 def installed(name: str) -> bool:

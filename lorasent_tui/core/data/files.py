@@ -14,7 +14,7 @@ from pathlib import Path
 
 from lorasent_tui.core.data.pipeline import splits_from_predefined, splits_from_rows
 from lorasent_tui.core.data.readers import read_csv, read_json, read_jsonl, read_parquet
-from lorasent_tui.core.data.rows import LabeledRows, Splits, as_text, split_role
+from lorasent_tui.core.data.rows import LabeledRows, Sampling, Splits, as_text, split_role
 from lorasent_tui.core.errors import DataError
 
 FORMATS = {
@@ -125,8 +125,7 @@ def read_file(name: str, text_col: str, label_col: str) -> tuple[LabeledRows, st
     return rows, fmt
 
 
-def load_file(name: str, text_col: str, label_col: str,
-              train_size: int, eval_size: int, seed: int) -> Splits:
+def load_file(name: str, text_col: str, label_col: str, sampling: Sampling) -> Splits:
     rows, fmt = read_file(name, text_col, label_col)
     label = f"{name} ({fmt})"
     if rows.split_values is not None:
@@ -134,8 +133,8 @@ def load_file(name: str, text_col: str, label_col: str,
         if pools is not None:
             train_rows, eval_rows, eval_role = pools
             return splits_from_predefined(name, train_rows, eval_rows, eval_role, label,
-                                     train_size, eval_size, seed, "rows")
-    return splits_from_rows(name, rows, label, train_size, eval_size, seed)
+                                          sampling, "rows")
+    return splits_from_rows(name, rows, label, sampling)
 
 
 def split_by_column(name: str, rows: LabeledRows) -> tuple[LabeledRows, LabeledRows, str] | None:

