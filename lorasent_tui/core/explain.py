@@ -1,0 +1,184 @@
+"""Why this label: the words that pushed a text towards, or away from, its predicted class.
+
+Integrated gradients (captum) from a baseline where every word is the padding token ([CLS] and
+[SEP] kept) to the text, on the word embeddings, with the predicted class's log-probability as
+the output; a word's score is the sum over its word pieces (positive: towards the class). This is
+what captum's LayerIntegratedGradients computes on the embedding layer, but it is run as plain
+IntegratedGradients on ``inputs_embeds``: LayerIntegratedGradients hooks the model's embedding
+layer while it works, and the same loaded model keeps serving predictions in other threads.
+
+A long text is read as several views (``core/views``); one view is explained, the one most
+confident in the predicted class, and the explanation says which part of the text that is.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections import OrderedDict
+from dataclasses import dataclass
+from typing import Any
+
+from lorasent_tui.core.errors import LorasentError
+from lorasent_tui.core.predict import KEPT_PART, clean_text
+
+TOP_WORDS = 5
+# Gauss-Legendre steps along the path: 16 keep the attributions' sum within a few percent of the
+# change in log-probability (bench/explain_latency.py) at a fraction of captum's default 50.
+N_STEPS = 16
+INTERNAL_BATCH_SIZE = 8  # path points per forward/backward pass
+CACHE_SIZE = 64  # explanations kept per explainer (per loaded model)
+
+
+@dataclass(frozen=True)
+class WordScore:
+    word: str
+    start: int  # character span in the text
+    end: int
+    score: float  # > 0: towards the explained class, < 0: away from it
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"word": self.word, "start": self.start, "end": self.end, "score": round(self.score, 6)}
+
+
+@dataclass(frozen=True)
+class Explanation:
+    text: str
+    target: str  # the class the scores push towards (the predicted one unless asked otherwise)
+    probability: float  # the model's probability of ``target`` for the whole text
+    words: tuple[WordScore, ...]  # the explained words in text order
+    part: str = ""  # which part of a long text was explained ("" the whole text)
+
+    def top_for(self, k: int = TOP_WORDS) -> list[WordScore]:
+        ranked = sorted((w for w in self._ranked_words() if w.score > 0), key=lambda w: -w.score)
+        return ranked[:k]
+
+    def top_against(self, k: int = TOP_WORDS) -> list[WordScore]:
+        ranked = sorted((w for w in self._ranked_words() if w.score < 0), key=lambda w: w.score)
+        return ranked[:k]
+
+    def _ranked_words(self) -> list[WordScore]:
+        """Words with a letter or digit: punctuation is scored and highlighted, but not ranked."""
+        return [w for w in self.words if any(ch.isalnum() for ch in w.word)]
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"target": self.target, "probability": round(self.probability, 6), "part": self.part,
+                "words": [w.to_dict() for w in self.words],
+                "top_for": [w.to_dict() for w in self.top_for()],
+                "top_against": [w.to_dict() for w in self.top_against()]}
+
+
+def view_description(index: int, positions: list[int], tokens: int, views: int, truncation: str) -> str:
+    """Which part of a ``tokens``-long text the view ``index`` (of ``views``) holds, for people."""
+    if index == 0:
+        kept = KEPT_PART.get(truncation, truncation)
+        return f"the cut keeping {kept} ({len(positions)} of {tokens:,} tokens)"
+    return f"window {index} of {views - 1} (tokens {positions[0] + 1:,}–{positions[-1] + 1:,} of {tokens:,})"
+
+
+class Explainer:
+    """Explains a torch Predictor's verdicts (``core.predict.Predictor`` with a ``model``).
+
+    ``explain`` is thread-safe, slow (integrated gradients: seconds for a long text on a CPU)
+    and cached per (text, target).
+    """
+
+    def __init__(self, predictor: Any, n_steps: int = N_STEPS, internal_batch_size: int = INTERNAL_BATCH_SIZE,
+                 cache_size: int = CACHE_SIZE):
+        if predictor.model is None:
+            raise LorasentError("explanations need the model in torch (not its ONNX export)")
+        if not getattr(predictor.tokenizer, "is_fast", False):
+            raise LorasentError(f"explanations need a fast tokenizer; {predictor.config.model} has none")
+        self.predictor = predictor
+        self.n_steps = n_steps
+        self.internal_batch_size = internal_batch_size
+        self.cache_size = cache_size
+        self._cache: OrderedDict[tuple[str, str | None], Explanation] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def explain(self, text: str, target: str | None = None) -> Explanation:
+        """Word scores towards ``target`` (a class name; default: the predicted class)."""
+        key = (text, target)
+        with self._lock:
+            if key in self._cache:
+                self._cache.move_to_end(key)
+                return self._cache[key]
+        explanation = self._compute(text, target)
+        with self._lock:
+            self._cache[key] = explanation
+            while len(self._cache) > self.cache_size:
+                self._cache.popitem(last=False)
+        return explanation
+
+    def _compute(self, text: str, target: str | None) -> Explanation:
+        from lorasent_tui.core.batching import special_token_template
+        from lorasent_tui.core.views import views_of
+
+        predictor, cfg = self.predictor, self.predictor.config
+        (verdict,) = predictor.predict([text])
+        target = target or verdict.label
+        if target not in predictor.label_names:
+            raise LorasentError(f"no class {target!r}: the classes are {', '.join(predictor.label_names)}")
+        cleaned = clean_text(text)  # same length as ``text``: spans index both
+        encoded = predictor.tokenizer(cleaned, add_special_tokens=False, truncation=False,
+                                      return_offsets_mapping=True, verbose=False)
+        ids, offsets, word_ids = encoded["input_ids"], encoded["offset_mapping"], encoded.word_ids()
+        if not ids:
+            return Explanation(text, target, verdict.scores.get(target, 0.0), ())
+        prefix, suffix = special_token_template(predictor.tokenizer)
+        budget = cfg.max_length - len(prefix) - len(suffix)
+        views = views_of(list(range(len(ids))), budget, cfg.truncation, cfg.sliding_windows)
+        class_index = predictor.label_names.index(target)
+        chosen = self._most_confident(views, ids, prefix, suffix, class_index) if len(views) > 1 else 0
+        positions = views[chosen]
+        part = "" if len(ids) <= budget else \
+            view_description(chosen, positions, len(ids), len(views), cfg.truncation)
+        scores = self._token_scores([ids[p] for p in positions], prefix, suffix, class_index)
+        words: dict[int, list[Any]] = {}  # word index -> [start, end, score]
+        for position, score in zip(positions, scores):
+            start, end = offsets[position]
+            word = words.setdefault(word_ids[position], [start, end, 0.0])
+            word[0], word[1], word[2] = min(word[0], start), max(word[1], end), word[2] + score
+        ranked = tuple(WordScore(text[s:e], s, e, score) for s, e, score in sorted(words.values()))
+        return Explanation(text, target, verdict.scores.get(target, 0.0), ranked, part)
+
+    def _forward(self, embeds: Any) -> Any:
+        """Class log-probabilities of a batch of embedded token sequences (no padding)."""
+        import torch
+
+        from lorasent_tui.core.precision import autocast
+
+        mask = torch.ones(embeds.shape[:2], dtype=torch.long, device=embeds.device)
+        with autocast(self.predictor.precision, self.predictor.device):
+            logits = self.predictor.model(inputs_embeds=embeds, attention_mask=mask).logits
+        return torch.log_softmax(logits.float(), dim=-1)
+
+    def _embed(self, sequences: list[list[int]]) -> Any:
+        import torch
+
+        ids = torch.tensor(sequences, dtype=torch.long, device=self.predictor.device)
+        return self.predictor.model.get_input_embeddings()(ids).detach()
+
+    def _most_confident(self, views: list[list[int]], ids: list[int], prefix: list[int], suffix: list[int],
+                        class_index: int) -> int:
+        """The view whose own verdict gives the class the highest probability (views are equally long)."""
+        import torch
+
+        with torch.inference_mode():
+            log_probs = self._forward(self._embed([prefix + [ids[p] for p in v] + suffix for v in views]))
+        return int(log_probs[:, class_index].argmax())
+
+    def _token_scores(self, view_ids: list[int], prefix: list[int], suffix: list[int],
+                      class_index: int) -> list[float]:
+        import torch
+        from captum.attr import IntegratedGradients
+
+        pad = self.predictor.tokenizer.pad_token_id
+        baseline_id = pad if pad is not None else self.predictor.tokenizer.mask_token_id
+        inputs = self._embed([prefix + view_ids + suffix])
+        baseline = self._embed([prefix + [baseline_id] * len(view_ids) + suffix])
+        with torch.enable_grad():
+            attributions = IntegratedGradients(self._forward).attribute(
+                inputs, baselines=baseline, target=class_index, n_steps=self.n_steps,
+                internal_batch_size=self.internal_batch_size)
+        per_token = attributions.float().sum(dim=-1)[0, len(prefix):len(prefix) + len(view_ids)]
+        return per_token.tolist()
