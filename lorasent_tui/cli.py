@@ -92,6 +92,9 @@ def build_parser() -> argparse.ArgumentParser:
     predict.add_argument("--run", default="latest", help="run id, run folder or 'latest' (default)")
     predict.add_argument("--base", action="store_true", help="use the untrained base model instead")
     predict.add_argument("--json", action="store_true", help="print a JSON list of {text, label, score}")
+    predict.add_argument("--explain", action="store_true",
+                         help="also show the words that pushed each text towards and away from its "
+                              "label (integrated gradients; seconds per long text on a CPU)")
     predict.add_argument("--device", default="cpu", help="cpu (default), cuda or mps")
     predict.add_argument("--backend", default="torch", choices=BACKENDS,
                          help="torch (default); onnx: the run's ONNX export (export RUN --onnx); "

@@ -11,7 +11,7 @@ import threading
 import time
 from pathlib import Path
 
-from lorasent_tui.core.display import format_duration, format_metric
+from lorasent_tui.core.display import MISSING, format_duration, format_metric
 from lorasent_tui.core.errors import LorasentError
 from lorasent_tui.core.events import (EpochResult, RunFailed, RunFinished, StatusUpdate,
                                       StepProgress, TrainCallbacks)
@@ -178,12 +178,38 @@ def cmd_predict(args: argparse.Namespace) -> int:
     else:
         predictor = load_predictor(args.run, args.runs_dir, device=args.device, backend=args.backend)
     predictions = predictor.predict(texts)
+    explanations = _explanations(args, predictor, predictions) if args.explain else [None] * len(texts)
     if args.json:
-        print(json.dumps([p.to_dict() for p in predictions], ensure_ascii=False))
+        print(json.dumps([p.to_dict() | ({"explanation": e.to_dict()} if e else {})
+                          for p, e in zip(predictions, explanations)], ensure_ascii=False))
     else:
-        for p in predictions:
+        for p, e in zip(predictions, explanations):
             print(f"{p.label:<8}  {p.score:.3f}  {p.text}")
+            if e is not None:
+                print(_explanation_lines(e))
     return 0
+
+
+def _explanations(args: argparse.Namespace, predictor, predictions) -> list:
+    """Each prediction's explanation, towards its label; an ONNX-served run is explained in torch."""
+    from lorasent_tui.core.explain import Explainer
+    from lorasent_tui.core.predict import Predictor
+
+    if predictor.model is None:
+        predictor = Predictor.from_run(args.run, args.runs_dir, device=args.device)
+    explainer = Explainer(predictor)
+    return [explainer.explain(p.text, target=p.label) for p in predictions]
+
+
+def _explanation_lines(explanation) -> str:
+    def ranked(words) -> str:
+        return ", ".join(f"{w.word} ({w.score:+.3f})" for w in words) or MISSING
+
+    lines = [f"  towards {explanation.target}: {ranked(explanation.top_for())}",
+             f"  away from it: {ranked(explanation.top_against())}"]
+    if explanation.part:
+        lines.append(f"  (explained: {explanation.part})")
+    return "\n".join(lines)
 
 
 def cmd_runs(args: argparse.Namespace) -> int:

@@ -75,6 +75,28 @@ def view_description(index: int, positions: list[int], tokens: int, views: int, 
     return f"window {index} of {views - 1} (tokens {positions[0] + 1:,}–{positions[-1] + 1:,} of {tokens:,})"
 
 
+# BERT's pre-tokenizer splits "don't" into don / ' / t and "well-made" into three: to a reader,
+# one of these characters between two letters or digits joins them into one word.
+JOINERS = "'’-"
+
+
+def joins(text: str, index: int) -> bool:
+    return (0 < index < len(text) - 1 and text[index] in JOINERS
+            and text[index - 1].isalnum() and text[index + 1].isalnum())
+
+
+def joined(text: str, spans: list[list[Any]]) -> list[list[Any]]:
+    """[start, end, score] spans in text order, the pieces of a word like "don't" merged."""
+    words: list[list[Any]] = []
+    for start, end, score in spans:
+        previous = words[-1] if words else None
+        if previous and previous[1] == start and (joins(text, start) or joins(text, start - 1)):
+            previous[1], previous[2] = end, previous[2] + score
+        else:
+            words.append([start, end, score])
+    return words
+
+
 class Explainer:
     """Explains a torch Predictor's verdicts (``core.predict.Predictor`` with a ``model``).
 
@@ -133,13 +155,13 @@ class Explainer:
         part = "" if len(ids) <= budget else \
             view_description(chosen, positions, len(ids), len(views), cfg.truncation)
         scores = self._token_scores([ids[p] for p in positions], prefix, suffix, class_index)
-        words: dict[int, list[Any]] = {}  # word index -> [start, end, score]
+        pieces: dict[int, list[Any]] = {}  # the tokenizer's word index -> [start, end, score]
         for position, score in zip(positions, scores):
             start, end = offsets[position]
-            word = words.setdefault(word_ids[position], [start, end, 0.0])
-            word[0], word[1], word[2] = min(word[0], start), max(word[1], end), word[2] + score
-        ranked = tuple(WordScore(text[s:e], s, e, score) for s, e, score in sorted(words.values()))
-        return Explanation(text, target, verdict.scores.get(target, 0.0), ranked, part)
+            piece = pieces.setdefault(word_ids[position], [start, end, 0.0])
+            piece[0], piece[1], piece[2] = min(piece[0], start), max(piece[1], end), piece[2] + score
+        words = tuple(WordScore(text[s:e], s, e, score) for s, e, score in joined(text, sorted(pieces.values())))
+        return Explanation(text, target, verdict.scores.get(target, 0.0), words, part)
 
     def _forward(self, embeds: Any) -> Any:
         """Class log-probabilities of a batch of embedded token sequences (no padding)."""
