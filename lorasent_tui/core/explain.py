@@ -1,8 +1,8 @@
 """Why this label: the words that pushed a text towards, or away from, its predicted class.
 
 Integrated gradients (captum) from a baseline where every word is the padding token ([CLS] and
-[SEP] kept) to the text, on the word embeddings, with the predicted class's log-probability as
-the output; a word's score is the sum over its word pieces (positive: towards the class). This is
+[SEP] kept) to the text, on the word embeddings, with the predicted class's log-odds as the
+output; a word's score is the sum over its word pieces (positive: towards the class). This is
 what captum's LayerIntegratedGradients computes on the embedding layer, but it is run as plain
 IntegratedGradients on ``inputs_embeds``: LayerIntegratedGradients hooks the model's embedding
 layer while it works, and the same loaded model keeps serving predictions in other threads.
@@ -23,7 +23,7 @@ from lorasent_tui.core.predict import KEPT_PART, clean_text
 
 TOP_WORDS = 5
 # Gauss-Legendre steps along the path: 16 keep the attributions' sum within a few percent of the
-# change in log-probability (bench/explain_latency.py) at a fraction of captum's default 50.
+# change in log-odds (bench/explain_latency.py) at a fraction of captum's default 50.
 N_STEPS = 16
 INTERNAL_BATCH_SIZE = 8  # path points per forward/backward pass
 CACHE_SIZE = 64  # explanations kept per explainer (per loaded model)
@@ -164,15 +164,22 @@ class Explainer:
         return Explanation(text, target, verdict.scores.get(target, 0.0), words, part)
 
     def _forward(self, embeds: Any) -> Any:
-        """Class log-probabilities of a batch of embedded token sequences (no padding)."""
+        """Each class's log-odds against the others, for a batch of embedded sequences (no padding).
+
+        Log-odds, not probabilities: a confident model's probability is flat near 1, so its
+        gradients (and the attributions) would vanish; log-odds keep growing with the evidence.
+        """
         import torch
 
         from lorasent_tui.core.precision import autocast
 
         mask = torch.ones(embeds.shape[:2], dtype=torch.long, device=embeds.device)
         with autocast(self.predictor.precision, self.predictor.device):
-            logits = self.predictor.model(inputs_embeds=embeds, attention_mask=mask).logits
-        return torch.log_softmax(logits.float(), dim=-1)
+            logits = self.predictor.model(inputs_embeds=embeds, attention_mask=mask).logits.float()
+        classes = logits.shape[-1]
+        others = logits.unsqueeze(1).expand(-1, classes, -1).masked_fill(
+            torch.eye(classes, dtype=torch.bool, device=logits.device), float("-inf"))
+        return logits - torch.logsumexp(others, dim=-1)
 
     def _embed(self, sequences: list[list[int]]) -> Any:
         import torch
@@ -186,8 +193,8 @@ class Explainer:
         import torch
 
         with torch.inference_mode():
-            log_probs = self._forward(self._embed([prefix + [ids[p] for p in v] + suffix for v in views]))
-        return int(log_probs[:, class_index].argmax())
+            log_odds = self._forward(self._embed([prefix + [ids[p] for p in v] + suffix for v in views]))
+        return int(log_odds[:, class_index].argmax())
 
     def _token_scores(self, view_ids: list[int], prefix: list[int], suffix: list[int],
                       class_index: int) -> list[float]:
