@@ -232,6 +232,10 @@ class LorasentApp(App[int]):
         self.action_show_tab("predict")
         self.predict_panel.action_export_onnx()
 
+    def action_explain(self) -> None:
+        self.action_show_tab("predict")
+        self.predict_panel.action_explain()
+
     def action_open_trial(self) -> None:
         self.action_show_tab("sweeps")
         self.query_one(SweepsPanel).open_trial()

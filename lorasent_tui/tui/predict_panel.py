@@ -24,6 +24,7 @@ from lorasent_tui.core.errors import LorasentError, describe_exception
 from lorasent_tui.core.predict import mostly_non_latin
 from lorasent_tui.core.store import RunStore
 from lorasent_tui.tui.messages import ExamplesReady, PredictionsReady, PredictorsLoaded, ShowStatus
+from lorasent_tui.tui.widgets.explanation import ExplanationView
 from lorasent_tui.tui.widgets.prob_bar import ProbBar, verdict_text
 
 EXAMPLES = (
@@ -36,6 +37,7 @@ EXAMPLES = (
 DEBOUNCE_SECONDS = 0.3
 EXAMPLE_BAR = 8  # cells of the bars in the examples table
 NO_RUN_HINT = "train a model, or pick a run on the Runs tab (p)"
+EXPLAIN_HINT = "ctrl+e explains the verdict: the words that pushed it (fine-tuned model, else the base)."
 NON_LATIN_NOTE = ("Mostly non-Latin script: the bundled model was trained on English text, "
                   "so these scores may mean little.")
 # The fine-tuned model's backend, in the order the switch key cycles through them; auto: the
@@ -67,6 +69,8 @@ class PredictPanel(Vertical):
         # the line above the verdicts names this key instead.
         Binding("ctrl+o", "switch_backend", "Backend", show=False, id="predict-backend"),
         Binding("ctrl+g", "export_onnx", "Export ONNX", show=False, id="predict-export-onnx"),
+        # Priority: the review Input, focused here, has ctrl+e for End (the End key still does that).
+        Binding("ctrl+e", "explain", "Explain", show=False, id="predict-explain", priority=True),
     ]
 
     @dataclass
@@ -113,6 +117,7 @@ class PredictPanel(Vertical):
             with Vertical(classes="verdict"):
                 yield Label("Fine-tuned: no run loaded", id="trained-title", classes="verdict-title")
                 yield ProbBar(id="trained-bar")
+        yield ExplanationView(EXPLAIN_HINT, id="explanation")
         yield Label("Reference examples: the predicted class and its probability", classes="section-title")
         yield DataTable(id="examples", cursor_type="row", zebra_stripes=True)
 
@@ -201,6 +206,7 @@ class PredictPanel(Vertical):
         self.predict_now()
 
     def _show_predictors(self, note: str = "") -> None:
+        self.query_one(ExplanationView).clear()  # the model explained may have changed
         source = (f"Run {self.run_id} vs its untrained base (backend {self.backend}; ctrl+o switches)."
                   if self.run_id else f"Untrained base only (fine-tuned backend: {self.backend}).")
         self.query_one("#predict-source", Static).update(f"{note}. {source}" if note else source)
@@ -300,6 +306,7 @@ class PredictPanel(Vertical):
     @on(Input.Changed, "#review")
     def _typed(self, event: Input.Changed) -> None:
         event.stop()
+        self.query_one(ExplanationView).clear()
         if self._debounce is not None:
             self._debounce.stop()
         if not event.value.strip():
@@ -322,6 +329,18 @@ class PredictPanel(Vertical):
         self._predict_request += 1
         if self.base is not None or self.trained is not None:
             self._predict(text, self._predict_request)
+
+    def action_explain(self) -> None:
+        """Why the fine-tuned model (else the base) labels the typed review as it does, in a worker."""
+        text = self.query_one("#review", Input).value.strip()
+        model, run_id = (self.trained, self.run_id) if self.trained is not None else (self.base, None)
+        view = self.query_one(ExplanationView)
+        if not text or model is None:
+            view.show_note("Type a review to explain first." if not text else "No model is loaded yet.")
+            return
+        services = self.app.services
+        view.explain(lambda: services.explain(model, text, run_id=run_id),
+                     f"run {run_id}" if run_id else "the untrained base")
 
     def _clear_verdicts(self) -> None:
         self._predict_request += 1  # answers still on their way are for an older text

@@ -10,7 +10,7 @@ import dataclasses
 import os
 import threading
 import time
-from collections import Counter
+from collections import Counter, OrderedDict
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable
@@ -30,6 +30,7 @@ from lorasent_tui.tui.messages import (
 )
 
 RESUMABLE_STATES = ("stopped", "failed", "interrupted")
+EXPLAINERS_KEPT = 3  # the Predict tab's two models and one more (each holds its model)
 
 
 def _yield_cpu_to_the_ui() -> None:
@@ -146,6 +147,14 @@ class DefaultPredictorFactory:
 
         return Predictor.from_base(config)
 
+    def explainer(self, predictor: Any, runs_dir: Path, run_id: str | None = None) -> Any:
+        """A core.explain.Explainer of ``predictor``; a run served by ONNX is loaded in torch for it."""
+        from lorasent_tui.core.explain import Explainer
+
+        if predictor.model is None and run_id is not None:
+            predictor = self.from_run(run_id, runs_dir, backend="torch")
+        return Explainer(predictor)
+
 
 class DefaultDataLoader:
     def load_splits(self, config: TrainConfig) -> Any:
@@ -161,6 +170,24 @@ class Services:
     predictors: Any = field(default_factory=DefaultPredictorFactory)
     data: Any = field(default_factory=DefaultDataLoader)
     sweeper: Callable[..., Any] = default_sweeper
+    # The explainers of the last few predictors explained with (id -> (predictor, explainer)),
+    # each with its cache of explained texts; the predictor is kept so that its id stays its own.
+    explainers: OrderedDict = field(default_factory=OrderedDict, repr=False)
+    explainers_lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
+
+    def explain(self, predictor: Any, text: str, run_id: str | None = None, target: str | None = None) -> Any:
+        """Why ``predictor`` (of run ``run_id``, if any) labels ``text`` as it does, or towards
+        ``target``: a core.explain.Explanation. Seconds for a long text: call it in a worker thread."""
+        _yield_cpu_to_the_ui()
+        with self.explainers_lock:
+            if id(predictor) not in self.explainers:
+                self.explainers[id(predictor)] = (
+                    predictor, self.predictors.explainer(predictor, self.runs_dir, run_id))
+                while len(self.explainers) > EXPLAINERS_KEPT:
+                    self.explainers.popitem(last=False)
+            self.explainers.move_to_end(id(predictor))
+            explainer = self.explainers[id(predictor)][1]
+        return explainer.explain(text, target)
 
 
 @dataclass

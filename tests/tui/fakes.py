@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import threading
 from dataclasses import dataclass, replace
 from datetime import timedelta
@@ -13,6 +14,7 @@ from lorasent_tui.core.events import (
     EpochResult, RunFailed, RunFinished, StatusUpdate, StepProgress, TrainCallbacks,
 )
 from lorasent_tui.core.onnx_backend import onnx_model_dir
+from lorasent_tui.core.explain import Explanation, WordScore
 from lorasent_tui.core.export import EXPORT_MARKER
 from lorasent_tui.core.onnx_export import MODEL_FILE, export_info, run_onnx_dir
 from lorasent_tui.core.predict import TextReading
@@ -187,6 +189,9 @@ class FakePredictorFactory:
         self.loaded_runs: list[str] = []
         self.backends: list[str] = []  # the ``backend`` argument of every from_run
         self.base_loads = 0
+        self.explainers: list = []  # (predictor, run_id) of every explainer made
+        self.explained: list[str] = []  # every text explained
+        self.explain_hold: threading.Event | None = None
 
     def from_run(self, ref, runs_dir, backend="auto"):
         self.loaded_runs.append(ref)
@@ -205,6 +210,37 @@ class FakePredictorFactory:
     def from_base(self, config):
         self.base_loads += 1
         return KeywordPredictor(trained=False)
+
+    def explainer(self, predictor, runs_dir, run_id=None):
+        self.explainers.append((predictor, run_id))
+        return KeywordExplainer(predictor, self)
+
+
+class KeywordExplainer:
+    """Scores the KeywordPredictor's own keywords: +1 towards its verdict, -1 away, the rest 0.
+
+    Each text explained is added to ``factory.explained``, after waiting for ``factory.explain_hold``
+    when it is set (an explanation in flight).
+    """
+
+    def __init__(self, predictor, factory):
+        self.predictor = predictor
+        self.factory = factory
+
+    def explain(self, text, target=None):
+        if self.factory.explain_hold is not None:
+            self.factory.explain_hold.wait(10)
+        self.factory.explained.append(text)
+        (verdict,) = self.predictor.predict([text])
+        target = target or verdict.label
+        sign = 1.0 if target == "positive" else -1.0
+        words = []
+        for match in re.finditer(r"[\w']+", text):
+            word = match.group().lower()
+            score = sign if word in KeywordPredictor.POSITIVE else -sign if word in KeywordPredictor.NEGATIVE else 0.0
+            words.append(WordScore(match.group(), match.start(), match.end(), score))
+        return Explanation(text, target, verdict.score if target == "positive" else 1 - verdict.score,
+                           tuple(words))
 
 
 def write_fake_onnx_export(run, best_epoch, quantization="int8"):
