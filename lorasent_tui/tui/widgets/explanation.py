@@ -54,7 +54,7 @@ def highlighted(explanation: Any) -> Text:
 
 
 def ranked_line(title: str, words: list[Any], strongest: float) -> Text:
-    line = Text(f"{title}: ", style="bold")
+    line = Text.assemble((f"{title}: ", "bold"))
     for index, word in enumerate(words):
         if index:
             line.append(" · ", style="dim")
@@ -68,7 +68,7 @@ def ranked_line(title: str, words: list[Any], strongest: float) -> Text:
 def explanation_text(explanation: Any, source: str = "") -> Text:
     """Heading, the highlighted text, then the words ranked towards and away from the label."""
     strongest = max((abs(w.score) for w in explanation.words), default=0.0)
-    heading = Text(f"Why {explanation.target}", style="bold")
+    heading = Text.assemble((f"Why {explanation.target}", "bold"))
     heading.append(f" (P {explanation.probability:.2f}{', ' + source if source else ''}): ")
     heading.append("green", style=word_style(1.0, 1.0))
     heading.append(" pushed towards it, ")
