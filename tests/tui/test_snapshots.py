@@ -146,6 +146,17 @@ def test_predict_tab_80x24(snap_compare, snapshot_app):
     assert snap_compare(snapshot_app(), terminal_size=(80, 24), run_before=predict_a_review)
 
 
+def test_predict_tab_explanation(snap_compare, snapshot_app):
+    async def explain(pilot):
+        await ready(pilot)
+        await pilot.press("f2")
+        await ready(pilot)
+        await pilot.press(*"Not good, not great, but fun", "ctrl+e")
+        await ready(pilot)
+
+    assert snap_compare(snapshot_app(), terminal_size=SIZE, run_before=explain)
+
+
 def make_long_model_runs(runs_dir: Path) -> None:
     """A run of a model with a long hub id (and so a long run id) beside the runs of make_runs."""
     make_runs(runs_dir)
