@@ -22,8 +22,9 @@ from lorasent_tui.core.errors import LorasentError
 from lorasent_tui.core.predict import KEPT_PART, clean_text
 
 TOP_WORDS = 5
-# Gauss-Legendre steps along the path: 16 keep the attributions' sum within a few percent of the
-# change in log-odds (bench/explain_latency.py) at a fraction of captum's default 50.
+# Gauss-Legendre steps along the path (captum's default is 50). On six IMDb reviews with a fast-preset
+# run, 16 steps ranked the same top-5 words towards and away as 64 did (57 of 60 words); 8 steps,
+# 52 of 60. The cost is linear in steps (bench/explain_latency.py).
 N_STEPS = 16
 INTERNAL_BATCH_SIZE = 8  # path points per forward/backward pass
 CACHE_SIZE = 64  # explanations kept per explainer (per loaded model)
