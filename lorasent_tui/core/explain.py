@@ -23,8 +23,8 @@ from lorasent_tui.core.predict import KEPT_PART, clean_text
 
 TOP_WORDS = 5
 # Gauss-Legendre steps along the path (captum's default is 50). On six IMDb reviews with a fast-preset
-# run, 16 steps ranked the same top-5 words towards and away as 64 did (57 of 60 words); 8 steps,
-# 52 of 60. The cost is linear in steps (bench/explain_latency.py).
+# run, 16 steps put the same words in the top 5 towards and away as 64 did (58 of 59); 8 steps,
+# 51 of 59. The cost is linear in steps (bench/explain_latency.py).
 N_STEPS = 16
 INTERNAL_BATCH_SIZE = 8  # path points per forward/backward pass
 CACHE_SIZE = 64  # explanations kept per explainer (per loaded model)
