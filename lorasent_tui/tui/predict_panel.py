@@ -37,7 +37,7 @@ EXAMPLES = (
 DEBOUNCE_SECONDS = 0.3
 EXAMPLE_BAR = 8  # cells of the bars in the examples table
 NO_RUN_HINT = "train a model, or pick a run on the Runs tab (p)"
-EXPLAIN_HINT = "ctrl+e explains the verdict: the words that pushed it (fine-tuned model, else the base)."
+EXPLAIN_HINT = "ctrl+e explains the verdict: the words that pushed it."
 NON_LATIN_NOTE = ("Mostly non-Latin script: the bundled model was trained on English text, "
                   "so these scores may mean little.")
 # The fine-tuned model's backend, in the order the switch key cycles through them; auto: the
