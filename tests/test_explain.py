@@ -8,6 +8,7 @@ import pytest
 
 from lorasent_tui.cli import main
 from lorasent_tui.core.config import build_config
+from lorasent_tui.core.errors import LorasentError
 from lorasent_tui.core.explain import Explainer, joined
 from lorasent_tui.core.predict import Predictor
 from lorasent_tui.core.store import RunStore
@@ -73,6 +74,21 @@ def test_scores_are_finite_one_per_word_and_spans_match_the_text(tiny_bert):
     assert all(w.score > 0 for w in explanation.top_for())
     assert all(w.score < 0 for w in explanation.top_against())
     assert explainer.explain(text) is explanation  # cached
+
+
+def test_three_classes_explain_the_predicted_one_and_any_other(tiny_bert):
+    names = ["bad", "meh", "good"]
+    predictor = Predictor.from_base(tiny_config(tiny_bert, labels=names))
+    explainer = Explainer(predictor)
+    text = "a meh film, good music"
+    (verdict,) = predictor.predict([text])
+    assert explainer.explain(text).target == verdict.label
+    for name in names:
+        explanation = explainer.explain(text, target=name)
+        assert explanation.target == name and explanation.probability == pytest.approx(verdict.scores[name])
+        assert len(explanation.words) == 6 and all(math.isfinite(w.score) for w in explanation.words)
+    with pytest.raises(LorasentError, match="no class 'great'"):
+        explainer.explain(text, target="great")
 
 
 def test_joined_merges_only_pieces_inside_a_word():

@@ -125,3 +125,19 @@ def test_a_failed_explanation_is_a_line_in_the_view(app_factory, tmp_path):
             assert "/nowhere" in str(shown(app))
 
     run_async(scenario())
+
+
+def test_services_keep_one_explainer_per_model_for_the_last_few_models(tmp_path):
+    from lorasent_tui.tui.services import EXPLAINERS_KEPT, Services
+    from tests.tui.fakes import FakePredictorFactory, KeywordPredictor
+
+    services = Services(runs_dir=tmp_path, predictors=FakePredictorFactory())
+    models = [KeywordPredictor(trained=True) for _ in range(EXPLAINERS_KEPT + 1)]
+    assert services.explain(models[0], "great", run_id="r0").target == "positive"
+    services.explain(models[0], "not great")
+    assert len(services.predictors.explainers) == 1  # the same model: its explainer again
+    for model in models[1:]:
+        services.explain(model, "great")
+    assert len(services.explainers) == EXPLAINERS_KEPT  # the oldest was let go
+    services.explain(models[0], "great")
+    assert len(services.predictors.explainers) == EXPLAINERS_KEPT + 2  # and is made anew
