@@ -42,7 +42,7 @@ def recorded_matrix(row: dict[str, Any] | None) -> tuple[list[str], list[list[in
 
 def matrix_table(names: list[str], matrix: list[list[int]]) -> Table:
     """Counts and the share of each true class's reviews; the diagonal (correct) marked."""
-    table = Table(box=box.SIMPLE_HEAD, padding=(0, 1), pad_edge=False,
+    table = Table(box=box.SIMPLE_HEAD, show_edge=False, padding=(0, 1), pad_edge=False,
                   title="true ↓ · predicted →", title_justify="left")
     table.add_column("", style="bold")
     for name in names:
@@ -58,7 +58,7 @@ def matrix_table(names: list[str], matrix: list[list[int]]) -> Table:
 
 
 def per_class_table(per_class: dict[str, Any]) -> Table:
-    table = Table(box=box.SIMPLE_HEAD, padding=(0, 1), pad_edge=False, title="per class",
+    table = Table(box=box.SIMPLE_HEAD, show_edge=False, padding=(0, 1), pad_edge=False, title="per class",
                   title_justify="left")
     for header in ("Class", "Prec", "Recall", "F1", "Support"):
         table.add_column(header, justify="left" if header == "Class" else "right")
