@@ -7,17 +7,15 @@ from textual.widgets import TabbedContent
 
 from lorasent_tui.core.config import build_config
 from lorasent_tui.core.records import METRIC_COLUMNS, MULTICLASS_METRIC_COLUMNS
-from lorasent_tui.core.store import RunStore
 from lorasent_tui.tui.preview_pane import preview_key
 from lorasent_tui.tui.run_detail import RunDetailScreen
 from lorasent_tui.tui.widgets.charts import RocChart
 from lorasent_tui.tui.widgets.confusion import DIAGONAL_STYLE, NOT_RECORDED, ConfusionView, matrix_table
 from lorasent_tui.tui.widgets.metrics_table import MetricsTable
 from lorasent_tui.tui.widgets.prob_bar import ProbBar
-from tests.tui.conftest import SIZE, run_async, settle, wait_until
+from tests.tui.conftest import SIZE, run_async, settle
 from tests.tui.fakes import (
-    ROC, THREE_CLASSES, FakeDataLoader, FakePredictorFactory, FakeTrainer, class_epoch_metrics, class_roc,
-    epoch_metrics,
+    THREE_CLASSES, FakeDataLoader, FakePredictorFactory, FakeTrainer, make_three_class_run,
 )
 from tests.tui.test_predict import make_run
 from tests.tui.test_runs import make_runs
@@ -85,12 +83,7 @@ def test_the_matrix_marks_the_diagonal_and_gives_row_percentages():
 def test_run_detail_shows_the_highlighted_epochs_matrix_and_old_runs_say_not_recorded(app_factory, tmp_path):
     runs_dir = tmp_path / "runs"
     make_runs(runs_dir)  # binary runs written before per-class metrics
-    run = RunStore(runs_dir).create(build_config({"epochs": 2, "labels": list(THREE_CLASSES)}),
-                                    run_id="run-3", started_at="2025-01-09T10:00:00+00:00")
-    rows = [class_epoch_metrics(1, 0.7), class_epoch_metrics(2, 0.85)]
-    run.write_metrics(rows)
-    run.write_roc({"1": class_roc(0.7), "2": class_roc(0.85)})
-    run.update_status(state="completed", best_epoch=2, epochs_done=2)
+    make_three_class_run(runs_dir)
     app = app_factory(runs_dir=runs_dir)
 
     async def scenario():
@@ -123,11 +116,7 @@ def test_run_detail_shows_the_highlighted_epochs_matrix_and_old_runs_say_not_rec
 def test_comparing_runs_with_different_classes_says_so(app_factory, tmp_path):
     runs_dir = tmp_path / "runs"
     make_runs(runs_dir)
-    run = RunStore(runs_dir).create(build_config({"epochs": 1, "labels": list(THREE_CLASSES)}),
-                                    run_id="run-3", started_at="2025-01-09T10:00:00+00:00")
-    run.write_metrics([class_epoch_metrics(1, 0.8)])
-    run.write_roc({"1": class_roc(0.8)})
-    run.update_status(state="completed", best_epoch=1, epochs_done=1)
+    make_three_class_run(runs_dir, accuracies=(0.8,))
     app = app_factory(runs_dir=runs_dir)
 
     async def scenario():
