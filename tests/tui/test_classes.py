@@ -44,7 +44,7 @@ def test_a_three_class_run_shows_macro_columns_its_matrix_and_a_curve_per_class(
             assert view.row["epoch"] == 2 and view.heading.startswith("Epoch 2 ★")
             assert view.row["confusion_matrix"][0] == [17, 3, 0]
             labels = [s.label for s in app.query_one(RocChart).series]
-            assert labels == [f"epoch 2 {name} AUC {0.87 - 0.01 * k:.3f}" for k, name in enumerate(THREE_CLASSES)]
+            assert labels == [f"epoch 2 {name} AUC {0.87 - 0.01 * k:.2f}" for k, name in enumerate(THREE_CLASSES)]
             # Picking another epoch on Live shows its matrix on the Classes view.
             table.focus()
             await pilot.pause()

@@ -149,16 +149,16 @@ class RocChart(LineChart):
         super().__init__(spec, **kwargs)
 
     @staticmethod
-    def roc_series(roc: dict[str, Any] | None, label: str) -> list[Series]:
+    def roc_series(roc: dict[str, Any] | None, label: str, digits: int = 3) -> list[Series]:
         """A binary run's curve, or one curve per class (one-vs-rest) of a run with more:
         roc.json's ``{"classes": {name: {"fpr", "tpr", "auc"}}}``."""
         if not roc:
             return []
-        if isinstance(roc.get("classes"), dict):
+        if isinstance(roc.get("classes"), dict):  # two AUC digits: a legend entry per class fits
             return [series for name, curve in roc["classes"].items() if isinstance(curve, dict)
-                    for series in RocChart.roc_series(curve, f"{label} {name}")]
+                    for series in RocChart.roc_series(curve, f"{label} {name}", digits=2)]
         if not roc.get("fpr"):
             return []
         auc = roc.get("auc")
-        text = f"{label} AUC {auc:.3f}" if isinstance(auc, (int, float)) else label
+        text = f"{label} AUC {auc:.{digits}f}" if isinstance(auc, (int, float)) else label
         return [Series(text, roc["fpr"], roc["tpr"])]
