@@ -112,7 +112,7 @@ class RunDetailScreen(ModalScreen[None]):
         Binding("escape,q", "dismiss", "Close", id="detail-close"),
         Binding("p", "predict", "Predict with run", id="detail-predict"),
         Binding("v", "toggle_settings", "Settings/charts", id="detail-toggle-settings"),
-        Binding("m", "toggle_classes", "Confusion matrix/charts", id="detail-toggle-classes"),
+        Binding("m", "toggle_classes", "Matrix", id="detail-toggle-classes"),  # short: the footer fits 80 columns
         Binding("s", "use_settings", "Use these settings", id="detail-use-settings"),
     ]
 
