@@ -221,3 +221,12 @@ def test_the_preview_key_has_every_data_setting():
     assert preview_key(replace(config, labels=["a", "b"])) != preview_key(config)
     assert preview_key(replace(config, balance=False)) != preview_key(config)
     assert preview_key(replace(config, epochs=9)) == preview_key(config)
+
+
+def test_binary_sentiment_keeps_one_bar_and_other_two_class_runs_get_a_bar_each():
+    bar = ProbBar()
+    bar.show("negative", 0.3, {"negative": 0.7, "positive": 0.3})
+    assert str(bar.render()).count("\n") == 0 and "P(positive) 0.30" in str(bar.render())
+    bar.show("bug", 0.8, {"billing": 0.2, "bug": 0.8})  # P(positive) would mean nothing
+    lines = str(bar.render()).splitlines()
+    assert [line.split()[0] for line in lines] == ["billing", "bug"] and lines[1].endswith("P 0.80")

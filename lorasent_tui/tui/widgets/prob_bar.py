@@ -83,7 +83,7 @@ class ProbBar(Widget):
 
     label: reactive[str | None] = reactive(None, layout=True)  # a verdict's lines replace a placeholder's
     score: reactive[float | None] = reactive(None)
-    # Every class's probability; more than two: one bar each (binary: the one P(positive) bar).
+    # Every class's probability: one bar each, except binary sentiment's one P(positive) bar.
     scores: reactive[dict[str, float]] = reactive(dict, layout=True)
     placeholder: reactive[str] = reactive("–")
 
@@ -100,7 +100,7 @@ class ProbBar(Widget):
     def render(self) -> Text:
         if self.label is None or self.score is None:
             return Text(self.placeholder, style="dim italic")
-        if len(self.scores) > 2:
+        if self.scores and tuple(self.scores) != LABEL_NAMES:  # P(positive) means nothing here
             return class_bars(self.label, self.scores, max(5, min(30, self.size.width - 16)))
         # Leave room for the label and the probability text around the bar.
         width = max(5, min(30, self.size.width - 26))
