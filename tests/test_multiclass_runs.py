@@ -102,6 +102,19 @@ def test_three_classes_train_reload_predict_export(arch, three_class_run, tmp_pa
 
 
 @pytest.mark.slow
+def test_the_status_that_starts_training_names_the_classes(three_class_run):
+    """The app picks its metric columns from it before the first epoch (the data decides them)."""
+    from lorasent_tui.core.eventlog import read_events
+    from lorasent_tui.core.events import StatusUpdate
+    from lorasent_tui.core.store import RunStore
+
+    runs_dir, run_id, _config = three_class_run("bert")
+    events, _ = read_events(RunStore(runs_dir).get(run_id).path / "events.jsonl")
+    named = [(e.message, list(e.labels)) for e in events if isinstance(e, StatusUpdate) and e.labels]
+    assert named == [("training", NAMES)]
+
+
+@pytest.mark.slow
 def test_a_binary_run_saved_before_classes_predicts_and_exports_unchanged(
         tiny_model_dir, tmp_path, capsys):
     """A run folder as written before multi-class support: no labels, balance or class_weights."""

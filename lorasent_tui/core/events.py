@@ -15,6 +15,9 @@ class StatusUpdate:
     message: str
     run_id: str | None = None
     device: str | None = None
+    # The run's class names in class-id order, on the status that starts training (the data
+    # decides them when no --labels were given); None on the others.
+    labels: tuple[str, ...] | None = None
 
 
 @dataclass(frozen=True)

@@ -59,6 +59,14 @@ def metric_columns(n_classes: int = 2) -> tuple[MetricColumn, ...]:
     return METRIC_COLUMNS if n_classes <= 2 else MULTICLASS_METRIC_COLUMNS
 
 
+def shared_metric_columns(class_counts: Iterable[int]) -> tuple[MetricColumn, ...]:
+    """The columns that runs of these class counts all have, in table order (runs with
+    different classes side by side: the losses, accuracy and AUC)."""
+    counts = list(class_counts) or [2]
+    keys = [{c.key for c in metric_columns(n)} for n in counts]
+    return tuple(c for c in metric_columns(counts[0]) if all(c.key in k for k in keys))
+
+
 def row_classes(row: dict[str, Any]) -> int:
     """The class count of an epoch row (2 for rows written before multi-class runs)."""
     matrix = row.get("confusion_matrix")

@@ -323,7 +323,8 @@ def train(config: TrainConfig, *, runs_dir: Path, callbacks: TrainCallbacks | No
         if resume is not None:
             _restore(session)
         session.estimate.seed(session.epoch_times)
-        callbacks.on_status(StatusUpdate("training", run.run_id, str(session.device)))
+        callbacks.on_status(StatusUpdate("training", run.run_id, str(session.device),
+                                         labels=session.label_names))
         session.started = time.monotonic()
         state = _run_epochs(session, callbacks, stop_event)
         best = next((r for r in session.history if r["epoch"] == session.best_epoch), None)

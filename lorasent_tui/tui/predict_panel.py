@@ -372,7 +372,7 @@ class PredictPanel(Vertical):
             return
         for bar_id, pred in (("#base-bar", message.base), ("#trained-bar", message.trained)):
             if pred is not None:
-                self.query_one(bar_id, ProbBar).show(pred.label, pred.score)
+                self.query_one(bar_id, ProbBar).show(pred.label, pred.score, pred.scores)
         self.query_one("#reading-note", Static).update(message.note)
 
     @work(thread=True, exclusive=True, group="examples", exit_on_error=False, name="examples")
@@ -393,4 +393,5 @@ class PredictPanel(Vertical):
         for column, preds in (("base", message.base), ("trained", message.trained)):
             for index, pred in enumerate(preds or []):
                 table.update_cell(f"ex{index}", column,
-                                  verdict_text(pred.label, pred.score, EXAMPLE_BAR, compact=True))
+                                  verdict_text(pred.label, pred.score, EXAMPLE_BAR, compact=True,
+                                               scores=pred.scores))

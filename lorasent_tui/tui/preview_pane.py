@@ -20,6 +20,15 @@ from lorasent_tui.tui.services import build_preview
 from lorasent_tui.tui.widgets.data_charts import BalanceChart, LengthHistogram
 
 
+# What load_splits reads: a change to any of them loads the preview again.
+DATA_SETTINGS = ("dataset", "text_column", "label_column", "labels", "balance", "train_size",
+                 "eval_size", "seed")
+
+
+def preview_key(config: TrainConfig) -> str:
+    return repr(tuple(getattr(config, name) for name in DATA_SETTINGS))
+
+
 class DataPreviewPane(Vertical):
     def __init__(self, **kwargs: Any) -> None:
         super().__init__(**kwargs)
@@ -36,8 +45,7 @@ class DataPreviewPane(Vertical):
         self.query_one("#preview-samples", DataTable).add_columns("Split", "Label", "Review")
 
     def load(self, config: TrainConfig, force: bool = False) -> None:
-        key = repr((config.dataset, config.text_column, config.label_column,
-                    config.train_size, config.eval_size, config.seed))
+        key = preview_key(config)
         if key == self._loaded_key and not force:
             return
         self._loaded_key = key

@@ -10,16 +10,18 @@ from typing import Any
 from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding
-from textual.containers import Horizontal, Vertical
+from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.screen import ModalScreen
 from textual.widgets import DataTable, Static
 
 from lorasent_tui.core.config import TrainConfig
 from lorasent_tui.core.display import format_metric
-from lorasent_tui.core.records import METRIC_COLUMNS, best_row
+from lorasent_tui.core.labels import run_label_names
+from lorasent_tui.core.records import best_row, shared_metric_columns
 from lorasent_tui.core.store import RunStore, RunSummary
 from lorasent_tui.tui.messages import RunReady, UseSettings
 from lorasent_tui.tui.widgets.charts import LossChart, RocChart, ScoreChart
+from lorasent_tui.tui.widgets.confusion import ConfusionView
 from lorasent_tui.tui.widgets.footer import StableFooter
 from lorasent_tui.tui.widgets.metrics_table import MetricsTable
 
@@ -42,6 +44,20 @@ class RunData:
 
     def best_row(self) -> dict[str, Any] | None:
         return best_row(self.metrics, self.summary.best_epoch)
+
+    @property
+    def class_names(self) -> tuple[str, ...]:
+        return run_label_names(self.config.labels)
+
+
+def classes_note(runs: list[RunData], names: dict[str, str]) -> str:
+    """A warning line when compared runs have different classes: their metrics and curves
+    are not like for like ("" when the classes are the same)."""
+    if len({run.class_names for run in runs}) < 2:
+        return ""
+    each = "; ".join(f"{names[run.run_id]}: {', '.join(run.class_names)}" for run in runs)
+    return (f"⚠ These runs have different classes ({each}): only the metrics they share are side "
+            "by side, and their ROC curves are not overlaid.")
 
 
 def setting_text(value: Any) -> str:
@@ -81,16 +97,22 @@ class RunDetailScreen(ModalScreen[None]):
     RunDetailScreen #detail-settings { height: 1fr; display: none; }
     RunDetailScreen.-settings #detail-charts { display: none; }
     RunDetailScreen.-settings #detail-settings { display: block; }
+    RunDetailScreen #detail-classes { height: 1fr; display: none; }
+    RunDetailScreen.-classes #detail-charts { display: none; }
+    RunDetailScreen.-classes #detail-classes { display: block; }
+    RunDetailScreen.-settings #detail-classes { display: none; }
     /* Narrow: the view scrolls instead of squeezing the charts out of sight. */
     RunDetailScreen.-narrow > #detail { overflow-y: auto; }
     RunDetailScreen.-narrow #detail-charts { height: 14; }
     RunDetailScreen.-narrow #detail-settings { height: auto; }
+    RunDetailScreen.-narrow #detail-classes { height: auto; }
     """
 
     BINDINGS = [
         Binding("escape,q", "dismiss", "Close", id="detail-close"),
         Binding("p", "predict", "Predict with run", id="detail-predict"),
         Binding("v", "toggle_settings", "Settings/charts", id="detail-toggle-settings"),
+        Binding("m", "toggle_classes", "Matrix", id="detail-toggle-classes"),  # short: the footer fits 80 columns
         Binding("s", "use_settings", "Use these settings", id="detail-use-settings"),
     ]
 
@@ -101,6 +123,7 @@ class RunDetailScreen(ModalScreen[None]):
         # Short names keep chart legends readable: A, B, ...
         self.names = {r.run_id: (chr(ord("A") + i) if self.compare else "") for i, r in enumerate(runs)}
         self.roc_epochs = {r.run_id: r.best_epoch for r in runs}
+        self.same_classes = len({r.class_names for r in runs}) == 1
 
     def compose(self) -> ComposeResult:
         with Vertical(id="detail"):
@@ -112,6 +135,8 @@ class RunDetailScreen(ModalScreen[None]):
                 yield LossChart(id="detail-loss")
                 yield ScoreChart(id="detail-score")
                 yield RocChart(id="detail-roc")
+            with VerticalScroll(id="detail-classes"):  # m: the highlighted epoch's classes
+                yield ConfusionView()
             yield DataTable(id="detail-settings", cursor_type="row", zebra_stripes=True)
         yield StableFooter()  # the app's footer sits under this screen and would show stale keys
 
@@ -122,10 +147,12 @@ class RunDetailScreen(ModalScreen[None]):
             name = f"{self.names[run.run_id]} = " if self.compare else ""
             lines.append(f"{name}{s.run_id} · {s.model} on {s.dataset} · {s.state} · "
                          f"{s.epochs_done}/{s.epochs} epochs · best epoch {run.best_epoch or '–'}")
-        return "\n".join(lines)
+        note = classes_note(self.runs, self.names)
+        return "\n".join(lines + [note] if note else lines)
 
     def on_mount(self) -> None:
         table = self.query_one(MetricsTable)
+        table.show_columns(shared_metric_columns(len(run.class_names) for run in self.runs))
         for run in self.runs:
             table.set_rows(run.metrics, run.best_epoch, run=self.names[run.run_id])
         if self.compare:
@@ -138,6 +165,7 @@ class RunDetailScreen(ModalScreen[None]):
         best_index = table.index_of(self.names[first.run_id], first.best_epoch)
         if best_index is not None:
             table.move_cursor(row=best_index)
+        self._show_classes(first.run_id, first.best_row())
         table.focus(scroll_visible=False)  # narrow: the view opens at its top, the title
 
     def _fill_compare_table(self) -> None:
@@ -146,7 +174,7 @@ class RunDetailScreen(ModalScreen[None]):
         table.add_column("Metric (best epoch)")
         for run in self.runs:
             table.add_column(f"{self.names[run.run_id]} (epoch {run.best_epoch or '–'})")
-        for column in METRIC_COLUMNS:
+        for column in self.query_one(MetricsTable).metric_columns:
             table.add_row(column.name, *(format_metric((run.best_row() or {}).get(column.key))
                                          for run in self.runs))
 
@@ -157,7 +185,8 @@ class RunDetailScreen(ModalScreen[None]):
             loss += self.query_one(LossChart).show_losses(run.metrics, prefix=prefix)
             score += ScoreChart.score_series(run.metrics, prefix=prefix)
             epoch = self.roc_epochs.get(run.run_id)
-            roc += RocChart.roc_series(run.roc.get(str(epoch)), f"{prefix}epoch {epoch}")
+            if self.same_classes:
+                roc += RocChart.roc_series(run.roc.get(str(epoch)), f"{prefix}epoch {epoch}")
         self.query_one(LossChart).set_series(loss)
         self.query_one(ScoreChart).set_series(score)
         self.query_one(RocChart).set_series(roc)
@@ -169,9 +198,25 @@ class RunDetailScreen(ModalScreen[None]):
             return
         name, epoch = picked
         run_id = next((rid for rid, n in self.names.items() if n == name), None)
+        self._show_classes(run_id, self.query_one(MetricsTable).row_at(event.cursor_row))
         if run_id is not None and self.roc_epochs.get(run_id) != epoch:
             self.roc_epochs[run_id] = epoch
             self._draw_charts()
+
+    def _show_classes(self, run_id: str | None, row: dict[str, Any] | None) -> None:
+        """The confusion matrix and per-class table of ``row``, an epoch of run ``run_id``."""
+        run = next((r for r in self.runs if r.run_id == run_id), None)
+        if run is None:
+            return
+        name = f"{self.names[run.run_id]} · " if self.compare else ""
+        epoch = (row or {}).get("epoch")
+        best = " ★" if epoch == run.best_epoch else ""
+        self.query_one(ConfusionView).show(row, f"{name}epoch {epoch}{best} "
+                                                "(highlight another row to see its epoch)")
+
+    def action_toggle_classes(self) -> None:
+        self.remove_class("-settings")
+        self.toggle_class("-classes")
 
     # -- settings ------------------------------------------------------------------------
     def _add_differing_settings(self) -> None:

@@ -20,39 +20,26 @@ from lorasent_tui.core.config import TrainConfig
 from lorasent_tui.core.display import format_duration, format_metric
 from lorasent_tui.core.errors import LorasentError, describe_exception
 from lorasent_tui.core.events import RunFailed, RunFinished, StepProgress
+from lorasent_tui.core.labels import run_label_names
+from lorasent_tui.core.records import best_row, metric_columns
 from lorasent_tui.core.sweep.queue_files import add_to_queue
 from lorasent_tui.tui.messages import (
     ResumeLoaded, RunEnded, RunReady, RunsChanged, ShowStatus, TrainEpoch, TrainFailed, TrainFinished,
     TrainProgress, TrainStatus,
 )
 from lorasent_tui.tui.preview_pane import DataPreviewPane
+from lorasent_tui.tui.progress_text import progress_line, run_fraction
 from lorasent_tui.tui.services import MessageBridge, TrainingSession, read_resume
 from lorasent_tui.tui.settings_file import remember_settings
 from lorasent_tui.tui.settings_form import SettingsForm, settings_summary
 from lorasent_tui.tui.widgets.charts import LossChart, RocChart, ScoreChart
+from lorasent_tui.tui.widgets.confusion import ConfusionView
 from lorasent_tui.tui.widgets.metrics_table import MetricsTable, epoch_of
 
 ACTIVE_STATES = ("starting", "running", "stopping")
 
 
 STEP_CHART_INTERVAL_S = 2.0
-
-
-def progress_line(p: StepProgress, stopping: bool = False) -> str:
-    """Where the run is; while stopping no ETA, since the run ends after this step."""
-    if p.phase == "eval" and p.eval_total:
-        where = f"evaluating epoch {p.epoch}/{p.epochs}: {p.eval_done or 0}/{p.eval_total} reviews"
-    else:
-        where = f"epoch {p.epoch}/{p.epochs} · step {p.step}/{p.total}"
-    left = "stopping after this step" if stopping else f"ETA {format_duration(p.eta)}"
-    return f"{where} · elapsed {format_duration(p.elapsed)} · {left} · device {p.device}"
-
-
-def run_fraction(p: StepProgress) -> float:
-    """Of the whole run's work; a trainer without ``fraction`` counts training steps only."""
-    if p.fraction is not None:
-        return min(max(p.fraction, 0.0), 1.0)
-    return p.step / p.total if p.total else 0.0
 
 
 class TrainPanel(Vertical):
@@ -95,6 +82,8 @@ class TrainPanel(Vertical):
                             yield LossChart(id="loss-chart")
                             yield ScoreChart(id="score-chart")
                             yield RocChart(id="roc-chart")
+                    with TabPane("Classes", id="classes-pane"):  # the epoch picked on Live
+                        yield ConfusionView(id="live-confusion")
                     with TabPane("Data preview", id="data-pane"):
                         yield Lazy(DataPreviewPane(id="data-preview"))
 
@@ -149,6 +138,7 @@ class TrainPanel(Vertical):
                 self.form.focus_first_error()
                 return False
         self._reset_live()
+        self._show_classes(run_label_names(config.labels) if config else None)
         self.query_one("#train-views", TabbedContent).active = "live-pane"
         self.query_one("#run-settings-text", Static).update(
             settings_summary(config) if config else f"Resuming run {resume}…")
@@ -247,6 +237,7 @@ class TrainPanel(Vertical):
         """Show the run being resumed: its settings in the form, its finished epochs live."""
         message.stop()
         self.form.fill(message.config)
+        self._show_classes(run_label_names(message.config.labels))
         self.query_one("#run-settings-text", Static).update(settings_summary(message.config))
         self.rows = [dict(row) for row in message.rows]
         self.rocs = dict(message.rocs)
@@ -262,6 +253,8 @@ class TrainPanel(Vertical):
             verb = "Resuming" if self.session and self.session.resume else "Training"
             self.post_message(ShowStatus(f"{verb} run {update.run_id}… (ctrl+t stops it)"))
         self.run_id = update.run_id or self.run_id
+        if update.labels:
+            self._show_classes(tuple(update.labels))
         if self.state == "starting":
             self.state = "running"
         if self.state == "stopping":
@@ -344,15 +337,22 @@ class TrainPanel(Vertical):
             self.post_message(RunsChanged())
 
     # -- charts --------------------------------------------------------------------------
-    def _draw_charts(self, roc_epoch: int | None = None) -> None:
+    def _show_classes(self, names: tuple[str, ...] | None) -> None:
+        """The live table's columns for a run of these classes (None: not known yet)."""
+        if names is not None:
+            self.query_one(MetricsTable).show_columns(metric_columns(len(names)))
+
+    def _draw_charts(self, picked_epoch: int | None = None) -> None:
+        """Every chart; the ROC curves and the Classes view of the picked epoch, else the best."""
         loss = self.query_one(LossChart)
         loss.set_series(loss.show_losses(self.rows, self.step_losses))
         self.query_one(ScoreChart).set_series(ScoreChart.score_series(self.rows))
-        epoch = roc_epoch if roc_epoch in self.rocs else self.best_epoch
-        if epoch not in self.rocs and self.rocs:
-            epoch = max(self.rocs)
-        chart = self.query_one(RocChart)
-        chart.set_series(RocChart.roc_series(self.rocs.get(epoch), f"epoch {epoch}") if epoch else [])
+        row = next((r for r in self.rows if epoch_of(r) == picked_epoch), None) or best_row(
+            self.rows, self.best_epoch)
+        epoch = epoch_of(row) if row else None
+        self.query_one(RocChart).set_series(RocChart.roc_series(self.rocs.get(epoch), f"epoch {epoch}"))
+        best = " ★ (best)" if epoch == self.best_epoch else ", highlighted on Live"
+        self.query_one(ConfusionView).show(row, f"Epoch {epoch}{best}")
 
     @on(DataTable.RowHighlighted, "#live-metrics")
     def _show_selected_roc(self, event: DataTable.RowHighlighted) -> None:

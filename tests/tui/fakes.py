@@ -5,17 +5,19 @@ from __future__ import annotations
 import json
 import re
 import threading
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from datetime import timedelta
 from pathlib import Path
 from types import SimpleNamespace
 
+from lorasent_tui.core.config import build_config
 from lorasent_tui.core.events import (
     EpochResult, RunFailed, RunFinished, StatusUpdate, StepProgress, TrainCallbacks,
 )
 from lorasent_tui.core.onnx_backend import onnx_model_dir
 from lorasent_tui.core.explain import Explanation, WordScore
 from lorasent_tui.core.export import EXPORT_MARKER
+from lorasent_tui.core.labels import run_label_names
 from lorasent_tui.core.onnx_export import MODEL_FILE, export_info, run_onnx_dir
 from lorasent_tui.core.predict import TextReading
 from lorasent_tui.core.store import RunStore
@@ -27,12 +29,48 @@ from lorasent_tui.tui.services import QueueRequest
 EVAL_REVIEWS = 50  # reviews each fake evaluation scores
 TRAIN_SHARE = 0.6  # of each fake epoch's work; evaluation is the rest
 ROC = {"fpr": [0.0, 0.1, 0.3, 1.0], "tpr": [0.0, 0.6, 0.9, 1.0]}
+THREE_CLASSES = ("negative", "neutral", "positive")
+CLASS_SUPPORT = 20  # eval reviews of each class in a fake multi-class evaluation
 
 
 def epoch_metrics(epoch: int, accuracy: float) -> dict[str, float]:
     return {"epoch": epoch, "train_loss": 0.7 / epoch, "eval_loss": 0.6 / epoch, "accuracy": accuracy,
             "precision": accuracy, "recall": accuracy, "f1": accuracy - 0.01, "tpr": accuracy,
             "fpr": 1 - accuracy, "roc_auc": accuracy + 0.02}
+
+
+def class_epoch_metrics(epoch: int, accuracy: float, names=THREE_CLASSES) -> dict:
+    """A multi-class epoch row as the core writes it: each class's wrong predictions all go to
+    the next class, so every class has precision = recall = ``accuracy``."""
+    right = round(accuracy * CLASS_SUPPORT)
+    n = len(names)
+    matrix = [[right if j == k else CLASS_SUPPORT - right if j == (k + 1) % n else 0 for j in range(n)]
+              for k in range(n)]
+    share = right / CLASS_SUPPORT
+    return {"epoch": epoch, "train_loss": 0.7 / epoch, "eval_loss": 0.6 / epoch, "accuracy": share,
+            "precision_macro": share, "recall_macro": share, "f1_macro": share - 0.01,
+            "f1_weighted": share - 0.005, "roc_auc": accuracy + 0.02,
+            "per_class": {name: {"precision": share, "recall": share, "f1": share, "support": CLASS_SUPPORT}
+                          for name in names},
+            "confusion_matrix": matrix}
+
+
+def class_roc(accuracy: float, names=THREE_CLASSES) -> dict:
+    """roc.json's entry of a multi-class epoch: one curve per class."""
+    return {"classes": {name: {**ROC, "auc": round(accuracy + 0.02 - 0.01 * k, 4)}
+                        for k, name in enumerate(names)}}
+
+
+def make_three_class_run(runs_dir: Path, run_id: str = "run-3", accuracies=(0.7, 0.85)):
+    """A completed three-class run folder as the core writes it (started after make_runs' runs)."""
+    config = build_config({"epochs": len(accuracies), "labels": list(THREE_CLASSES)})
+    run = RunStore(runs_dir).create(config, run_id=run_id, started_at="2025-01-09T10:00:00+00:00")
+    rows = [class_epoch_metrics(e, a) for e, a in enumerate(accuracies, 1)]
+    run.write_metrics(rows)
+    run.write_roc({str(e): {**class_roc(a), "auc": a + 0.02} for e, a in enumerate(accuracies, 1)})
+    best = max(rows, key=lambda r: r["accuracy"])["epoch"]
+    run.update_status(state="completed", best_epoch=best, epochs_done=len(rows))
+    return run
 
 
 class FakeTrainer:
@@ -43,11 +81,14 @@ class FakeTrainer:
     ``resume`` it continues the run after the epochs in its metrics.jsonl, as the core does,
     and with ``epochs`` up to that many (a completed run too; added epochs repeat the last
     accuracy). ``hold``: every step waits for it, deaf to the stop event (a long step).
+    ``classes``: the class names the data has (more than two: multi-class rows and curves),
+    recorded in the run's config as the core does.
     """
 
     def __init__(self, accuracies=(0.70, 0.85, 0.80), steps_per_epoch=5, wait_after_epoch=None,
-                 fail: str | None = None, run_id: str | None = None):
+                 fail: str | None = None, run_id: str | None = None, classes=None):
         self.run_id = run_id  # fixed for snapshots; default: a fresh time-based id
+        self.classes = tuple(classes) if classes else None
         self.accuracies = list(accuracies)
         self.steps_per_epoch = steps_per_epoch
         self.wait_after_epoch = wait_after_epoch
@@ -67,6 +108,8 @@ class FakeTrainer:
         accuracies = (self.accuracies + self.accuracies[-1:] * (epochs or 0))[:epochs or len(self.accuracies)]
         rows, roc = [], {}
         if resume is None:
+            if self.classes and config.labels is None:
+                config = replace(config, labels=list(self.classes))
             run = RunStore(runs_dir).create(config, run_id=self.run_id)
         else:  # like the core: continue after the epochs already in metrics.jsonl
             run = RunStore(runs_dir).get(resume)
@@ -85,6 +128,8 @@ class FakeTrainer:
             run.update_status(state="failed", error=self.fail)
             callbacks.on_failed(failure)
             return failure
+        names = run_label_names(run.config().labels)
+        callbacks.on_status(StatusUpdate("training", run.run_id, "cpu", labels=names))
         epochs = len(accuracies)
         total = epochs * self.steps_per_epoch
         best = max(rows, key=lambda r: r["accuracy"])["epoch"] if rows else None
@@ -112,13 +157,15 @@ class FakeTrainer:
                 callbacks.on_progress(self._progress(step, total, epoch, epochs, 1.0, eval_done=done))
             if stopped:
                 break
-            rows.append(epoch_metrics(epoch, accuracy))
-            roc[str(epoch)] = {**ROC, "auc": accuracy + 0.02}
+            multi = len(names) > 2
+            rows.append(class_epoch_metrics(epoch, accuracy, names) if multi else epoch_metrics(epoch, accuracy))
+            epoch_roc = class_roc(accuracy, names) if multi else ROC
+            roc[str(epoch)] = {**epoch_roc, "auc": accuracy + 0.02}
             best = max(rows, key=lambda r: r["accuracy"])["epoch"]
             run.write_metrics(rows)
             run.write_roc(roc)
             run.update_status(best_epoch=best, epochs_done=epoch)
-            callbacks.on_epoch(EpochResult(rows[-1], ROC, best == epoch, best))
+            callbacks.on_epoch(EpochResult(rows[-1], epoch_roc, best == epoch, best))
             if self.wait_after_epoch == epoch:
                 stop_event.wait(10)
         state = "stopped" if stopped or stop_event.is_set() and len(rows) < epochs else "completed"
@@ -149,16 +196,21 @@ class Prediction:
     text: str
     label: str
     score: float
+    scores: dict = field(default_factory=dict)
 
 
 class KeywordPredictor:
-    """Scores by keyword: the "trained" one knows negations, the base one is unsure."""
+    """Scores by keyword: the "trained" one knows negations, the base one is unsure.
+
+    With three ``classes`` (negative, neutral, positive) it gives every class a probability.
+    """
 
     NEGATIVE = ("not", "don't", "pass", "bad", "boring")
     POSITIVE = ("good", "better", "great", "love")
 
-    def __init__(self, trained: bool):
+    def __init__(self, trained: bool, classes=None):
         self.trained = trained
+        self.classes = tuple(classes) if classes else None
         self.backend = SimpleNamespace(name="torch")  # as core.predict.Predictor's
         self.precision = "fp32"
 
@@ -174,8 +226,17 @@ class KeywordPredictor:
                 score = 0.93
             else:
                 score = 0.5
-            out.append(Prediction(text, "positive" if score >= 0.5 else "negative", score))
+            out.append(self._classes(text, score) if self.classes else
+                       Prediction(text, "positive" if score >= 0.5 else "negative", score))
         return out
+
+    def _classes(self, text: str, positive: float) -> Prediction:
+        """Three classes: P(neutral) is high where the binary score is near 0.5."""
+        neutral = 0.6 - abs(positive - 0.5)
+        probs = [(1 - neutral) * (1 - positive), neutral, (1 - neutral) * positive]
+        scores = dict(zip(self.classes, probs))
+        label = max(scores, key=scores.get)
+        return Prediction(text, label, scores[label], scores)
 
     def reading(self, text):
         """Words as tokens, a 20-token view and no windows: long texts are cut."""
@@ -185,7 +246,8 @@ class KeywordPredictor:
 class FakePredictorFactory:
     """``from_run`` picks the backend by the real rule: the run's ONNX export when it is current."""
 
-    def __init__(self):
+    def __init__(self, classes=None):
+        self.classes = classes  # the predictors' class names (None: binary)
         self.loaded_runs: list[str] = []
         self.backends: list[str] = []  # the ``backend`` argument of every from_run
         self.base_loads = 0
@@ -196,7 +258,7 @@ class FakePredictorFactory:
     def from_run(self, ref, runs_dir, backend="auto"):
         self.loaded_runs.append(ref)
         self.backends.append(backend)
-        predictor = KeywordPredictor(trained=True)
+        predictor = KeywordPredictor(trained=True, classes=self.classes)
         if backend != "torch":
             folder = onnx_model_dir(RunStore(runs_dir).get(ref), required=backend == "onnx")
             if folder is not None:
@@ -209,7 +271,7 @@ class FakePredictorFactory:
 
     def from_base(self, config):
         self.base_loads += 1
-        return KeywordPredictor(trained=False)
+        return KeywordPredictor(trained=False, classes=self.classes)
 
     def explainer(self, predictor, runs_dir, run_id=None):
         self.explainers.append((predictor, run_id))

@@ -17,7 +17,9 @@ from lorasent_tui.core.store import RunStore
 from lorasent_tui.tui.launch import make_app
 from lorasent_tui.tui.widgets.lazy_plot import LazyPlot
 from lorasent_tui.tui.widgets.metrics_table import MetricsTable
-from tests.tui.fakes import FakeDataLoader, FakePredictorFactory, FakeSweeper, FakeTrainer
+from tests.tui.fakes import (
+    THREE_CLASSES, FakeDataLoader, FakePredictorFactory, FakeSweeper, FakeTrainer, make_three_class_run,
+)
 from tests.tui.conftest import SIZE, settle, wait_until
 from tests.tui.test_runs import make_runs
 
@@ -184,3 +186,55 @@ def test_sweeps_tab_after_a_sweep(snap_compare, snapshot_app):
 
     app = snapshot_app(sweeper=FakeSweeper(accuracies=(0.70, 0.90, 0.80)))
     assert snap_compare(app, terminal_size=SIZE, run_before=sweep)
+
+
+# -- more than two classes -----------------------------------------------------------------
+async def train_three_classes(pilot) -> None:
+    await ready(pilot)
+    await pilot.press("ctrl+s")
+    await ready(pilot)
+
+
+async def three_class_matrix(pilot) -> None:
+    """After a three-class run, the Classes view of its best epoch."""
+    await train_three_classes(pilot)
+    pilot.app.query_one("#train-views").active = "classes-pane"
+    await ready(pilot)
+
+
+@pytest.mark.parametrize("size", [(80, 24), (120, 40)])
+def test_train_tab_after_a_three_class_run(snap_compare, snapshot_app, size):
+    app = snapshot_app(trainer=FakeTrainer(run_id="run-snapshot", classes=THREE_CLASSES))
+    assert snap_compare(app, terminal_size=size, run_before=train_three_classes)
+
+
+@pytest.mark.parametrize("size", [(80, 24), (120, 40)])
+def test_train_tab_confusion_matrix(snap_compare, snapshot_app, size):
+    app = snapshot_app(trainer=FakeTrainer(run_id="run-snapshot", classes=THREE_CLASSES))
+    assert snap_compare(app, terminal_size=size, run_before=three_class_matrix)
+
+
+@pytest.mark.parametrize("size", [(80, 24), (120, 40)])
+def test_run_detail_confusion_matrix(snap_compare, snapshot_app, size):
+    make_three_class_run(Path("runs"))
+
+    async def matrix(pilot):
+        await show_runs(pilot)
+        await pilot.press("enter", "m")
+        await ready(pilot)
+
+    assert snap_compare(snapshot_app(), terminal_size=size, run_before=matrix)
+
+
+def test_predict_tab_three_classes(snap_compare, snapshot_app):
+    make_three_class_run(Path("runs"))
+
+    async def predict(pilot):
+        await show_runs(pilot)
+        await pilot.press("p")
+        await ready(pilot)
+        await pilot.press(*"not good")
+        await ready(pilot)
+
+    app = snapshot_app(predictor_factory=FakePredictorFactory(classes=THREE_CLASSES))
+    assert snap_compare(app, terminal_size=SIZE, run_before=predict)

@@ -6,7 +6,7 @@ from lorasent_tui.core.events import StatusUpdate, StepProgress
 from lorasent_tui.core.store import RunStore
 from lorasent_tui.tui.messages import TrainProgress
 from lorasent_tui.tui.services import MessageBridge
-from lorasent_tui.tui.train_panel import progress_line
+from lorasent_tui.tui.progress_text import progress_line
 from lorasent_tui.tui.widgets.charts import LossChart, RocChart, ScoreChart
 from lorasent_tui.tui.widgets.data_charts import BalanceChart
 from lorasent_tui.tui.widgets.metrics_table import MetricsTable

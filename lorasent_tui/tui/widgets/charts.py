@@ -137,7 +137,9 @@ class ScoreChart(LineChart):
 
     @staticmethod
     def score_series(rows: list[dict[str, Any]], prefix: str = "") -> list[Series]:
-        return epoch_series(rows, (("accuracy", "accuracy"), ("f1", "F1")), prefix)
+        # Binary runs have "f1" (of the positive class), runs with more classes "f1_macro".
+        return epoch_series(rows, (("accuracy", "accuracy"), ("f1", "F1"), ("f1_macro", "macro-F1")),
+                            prefix)
 
 
 class RocChart(LineChart):
@@ -147,9 +149,16 @@ class RocChart(LineChart):
         super().__init__(spec, **kwargs)
 
     @staticmethod
-    def roc_series(roc: dict[str, Any] | None, label: str) -> list[Series]:
-        if not roc or not roc.get("fpr"):
+    def roc_series(roc: dict[str, Any] | None, label: str, digits: int = 3) -> list[Series]:
+        """A binary run's curve, or one curve per class (one-vs-rest) of a run with more:
+        roc.json's ``{"classes": {name: {"fpr", "tpr", "auc"}}}``."""
+        if not roc:
+            return []
+        if isinstance(roc.get("classes"), dict):  # two AUC digits: a legend entry per class fits
+            return [series for name, curve in roc["classes"].items() if isinstance(curve, dict)
+                    for series in RocChart.roc_series(curve, f"{label} {name}", digits=2)]
+        if not roc.get("fpr"):
             return []
         auc = roc.get("auc")
-        text = f"{label} AUC {auc:.3f}" if isinstance(auc, (int, float)) else label
+        text = f"{label} AUC {auc:.{digits}f}" if isinstance(auc, (int, float)) else label
         return [Series(text, roc["fpr"], roc["tpr"])]

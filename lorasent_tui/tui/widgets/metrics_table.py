@@ -7,7 +7,7 @@ from typing import Any
 from textual.widgets import DataTable
 
 from lorasent_tui.core.display import format_metric
-from lorasent_tui.core.records import METRIC_COLUMNS
+from lorasent_tui.core.records import MetricColumn, metric_columns
 
 BEST_MARK = "★"
 
@@ -24,7 +24,8 @@ class MetricsTable(DataTable):
 
     With ``show_run`` a leading Run column lets rows of several runs sit together
     (used by the compare view). Rows are redrawn whole on every change: there are
-    only a handful, and it keeps the best-epoch mark trivially consistent.
+    only a handful, and it keeps the best-epoch mark trivially consistent. The metric
+    columns are a binary run's until ``show_columns`` says otherwise.
     """
 
     DEFAULT_CSS = """
@@ -39,14 +40,28 @@ class MetricsTable(DataTable):
         self.show_run = show_run
         # (run label, row, best epoch of that run)
         self._rows: list[tuple[str, dict[str, Any], int | None]] = []
+        self.metric_columns: tuple[MetricColumn, ...] = metric_columns(2)
 
     def on_mount(self) -> None:
+        self._add_columns()
+        self._redraw()
+
+    def _add_columns(self) -> None:
         if self.show_run:
             self.add_column("Run", key="run")
         self.add_column("Epoch", key="epoch")
-        for column in METRIC_COLUMNS:
+        for column in self.metric_columns:
             self.add_column(column.header, key=column.key)
-        self._redraw()
+
+    def show_columns(self, columns: tuple[MetricColumn, ...]) -> None:
+        """Show these metric columns (``records.metric_columns`` of the run's class count)."""
+        if columns == self.metric_columns:
+            return
+        self.metric_columns = columns
+        if self.is_mounted:
+            self.clear(columns=True)
+            self._add_columns()
+            self._redraw()
 
     def set_rows(self, rows: list[dict[str, Any]], best_epoch: int | None, run: str = "") -> None:
         """Replace the rows of ``run`` (or of the only run)."""
@@ -66,6 +81,10 @@ class MetricsTable(DataTable):
             return run, epoch_of(row)
         return None
 
+    def row_at(self, row_index: int) -> dict[str, Any] | None:
+        """The metrics row at ``row_index`` as displayed."""
+        return self._rows[row_index][1] if 0 <= row_index < len(self._rows) else None
+
     def index_of(self, run: str, epoch: int | None) -> int | None:
         for index, (name, row, _best) in enumerate(self._rows):
             if name == run and epoch_of(row) == epoch:
@@ -79,7 +98,7 @@ class MetricsTable(DataTable):
         for run, row, best in self._rows:
             epoch = epoch_of(row)
             mark = f"{epoch} {BEST_MARK}" if best is not None and epoch == best else str(epoch)
-            cells = [mark] + [format_metric(row.get(column.key)) for column in METRIC_COLUMNS]
+            cells = [mark] + [format_metric(row.get(column.key)) for column in self.metric_columns]
             if self.show_run:
                 cells.insert(0, run)
             self.add_row(*cells, key=f"{run}:{epoch}")

@@ -1,0 +1,23 @@
+"""The Train tab's progress line and bar: where a run is, in words and as a fraction."""
+
+from __future__ import annotations
+
+from lorasent_tui.core.display import format_duration
+from lorasent_tui.core.events import StepProgress
+
+
+def progress_line(p: StepProgress, stopping: bool = False) -> str:
+    """Where the run is; while stopping no ETA, since the run ends after this step."""
+    if p.phase == "eval" and p.eval_total:
+        where = f"evaluating epoch {p.epoch}/{p.epochs}: {p.eval_done or 0}/{p.eval_total} reviews"
+    else:
+        where = f"epoch {p.epoch}/{p.epochs} · step {p.step}/{p.total}"
+    left = "stopping after this step" if stopping else f"ETA {format_duration(p.eta)}"
+    return f"{where} · elapsed {format_duration(p.elapsed)} · {left} · device {p.device}"
+
+
+def run_fraction(p: StepProgress) -> float:
+    """Of the whole run's work; a trainer without ``fraction`` counts training steps only."""
+    if p.fraction is not None:
+        return min(max(p.fraction, 0.0), 1.0)
+    return p.step / p.total if p.total else 0.0
