@@ -1,0 +1,62 @@
+"""Calibration: ECE by hand, reliability bins, a temperature fit that recovers a planted one."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from lorasent_tui.core.calibration import (ECE_BINS, calibration_report, expected_calibration_error,
+                                           fit_temperature, reliability_bins, scaled_probabilities)
+
+
+def test_ece_matches_a_hand_computed_example():
+    labels = [0, 2, 2]
+    probs = [[0.70, 0.20, 0.10],   # confidence 0.70, right: bin 10 of 15 ((10/15, 11/15])
+             [0.10, 0.72, 0.18],   # confidence 0.72, wrong: bin 10 too
+             [0.19, 0.19, 0.62]]   # confidence 0.62, right: bin 9
+    # bin 10: 2 of 3 texts, accuracy 0.5 against confidence 0.71; bin 9: 1 of 3, 1 against 0.62
+    expected = 2 / 3 * abs(0.5 - 0.71) + 1 / 3 * abs(1 - 0.62)
+    assert expected_calibration_error(labels, probs) == pytest.approx(expected)
+    bins = reliability_bins(labels, probs)
+    assert len(bins) == ECE_BINS and [b["count"] for b in bins].count(0) == ECE_BINS - 2
+    assert bins[10]["count"] == 2 and bins[10]["accuracy"] == 0.5
+    assert bins[10]["confidence"] == pytest.approx(0.71) and bins[9]["confidence"] == pytest.approx(0.62)
+
+
+def test_binary_ece_reads_p_positive_as_two_classes():
+    labels = [1, 0, 0, 1]
+    scores = [0.95, 0.75, 0.35, 0.55]  # confidences 0.95, 0.75, 0.65, 0.55, each in its own bin
+    expected = (abs(1 - 0.95) + abs(0 - 0.75) + abs(1 - 0.65) + abs(1 - 0.55)) / 4
+    assert expected_calibration_error(labels, scores) == pytest.approx(expected)
+    two_columns = [[1 - p, p] for p in scores]
+    assert expected_calibration_error(labels, two_columns) == pytest.approx(expected)
+
+
+def test_a_perfectly_calibrated_sample_has_a_small_ece():
+    rng = np.random.default_rng(0)
+    confidence = rng.uniform(0.5, 1, 40_000)
+    labels = (rng.random(40_000) < confidence).astype(int)  # P(positive) is exactly right
+    assert expected_calibration_error(labels, confidence) < 0.01
+
+
+@pytest.mark.parametrize("planted", [0.5, 2.5])
+def test_temperature_fit_recovers_a_planted_temperature(planted):
+    rng = np.random.default_rng(1)
+    true_logits = rng.normal(0, 2, (20_000, 3))
+    probs = np.exp(true_logits) / np.exp(true_logits).sum(axis=1, keepdims=True)
+    labels = np.array([rng.choice(3, p=row) for row in probs])
+    logits = true_logits * planted  # what an over- (or under-) confident model outputs
+    log_probs = logits - np.log(np.exp(logits).sum(axis=1, keepdims=True))
+    temperature = fit_temperature(labels, log_probs)
+    assert temperature == pytest.approx(planted, rel=0.05)
+    report = calibration_report(labels, np.exp(log_probs), temperature)
+    assert report["nll_after"] < report["nll_before"] and report["ece_after"] < report["ece_before"]
+    assert report["ece_after"] < 0.02
+
+
+def test_a_temperature_keeps_the_ranking_and_sums_to_one():
+    probs = np.array([[0.7, 0.2, 0.1], [0.05, 0.9, 0.05]])
+    scaled = scaled_probabilities(probs, 2.0)
+    assert scaled.sum(axis=1) == pytest.approx([1, 1])
+    assert (scaled.argmax(axis=1) == probs.argmax(axis=1)).all() and scaled.max() < probs.max()
+    assert scaled_probabilities(probs, None) == pytest.approx(probs)
