@@ -13,8 +13,9 @@ from lorasent_tui.core.configfile import resolve_config
 from lorasent_tui.core.errors import LorasentError
 from lorasent_tui.core.onnx_backend import BACKENDS
 from lorasent_tui.core.onnx_export import QUANTIZATIONS
+from lorasent_tui.decision_cli import add_decision_parsers
 
-SUBCOMMANDS = ("train", "predict", "runs", "export", "report", "sweep")
+SUBCOMMANDS = ("train", "predict", "runs", "export", "report", "sweep", "threshold", "calibrate")
 
 # (flag, config field, help) — every training flag maps to one TrainConfig field.
 TRAIN_FLAGS: tuple[tuple[str, str, str], ...] = (
@@ -27,6 +28,8 @@ TRAIN_FLAGS: tuple[tuple[str, str, str], ...] = (
     ("--eval-size", "eval_size", "validation reviews, balanced per class where possible (default: 1000)"),
     ("--balance", "balance", "false: keep the data's class proportions in both splits (default: true)"),
     ("--class-weights", "class_weights", "none or balanced (loss weighted by inverse class frequency)"),
+    ("--calibrate", "calibrate",
+     "fit temperature scaling on the validation predictions when training ends (alone: true)"),
     ("--epochs", "epochs", "training epochs"),
     ("--learning-rate", "learning_rate", "learning rate of the LoRA weights"),
     ("--head-learning-rate", "head_learning_rate", "learning rate of the classification head"),
@@ -53,13 +56,18 @@ TRAIN_FLAGS: tuple[tuple[str, str, str], ...] = (
     ("--processes", "processes", "data-parallel processes (one per GPU), started with torchrun"),
     ("--logging-steps", "logging_steps", "steps between training-loss reports"),
 )
+# Flags that may be given alone for "true" (--calibrate); a value still works (--calibrate false).
+SWITCHES = ("calibrate",)
 
 
 def _add_train_flags(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--preset", choices=sorted(PRESETS), help="settings to start from (default: fast)")
     parser.add_argument("--config", metavar="FILE", help="TOML or JSON config file; flags override it")
     for flag, field, help_text in TRAIN_FLAGS:
-        parser.add_argument(flag, dest=field, metavar="VALUE", help=help_text)
+        if field in SWITCHES:
+            parser.add_argument(flag, dest=field, metavar="VALUE", nargs="?", const="true", help=help_text)
+        else:
+            parser.add_argument(flag, dest=field, metavar="VALUE", help=help_text)
     _add_runs_dir(parser)
 
 
@@ -120,6 +128,7 @@ def build_parser() -> argparse.ArgumentParser:
     report.add_argument("--output", "-o", metavar="FILE", help="PNG path (default: RUN/report.png)")
     _add_runs_dir(report)
     _add_sweep_parser(sub)
+    add_decision_parsers(sub, _add_runs_dir)
     return parser
 
 

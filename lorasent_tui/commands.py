@@ -242,6 +242,18 @@ def cmd_report(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_threshold(args: argparse.Namespace) -> int:
+    from lorasent_tui.decision_cli import threshold_command
+
+    return threshold_command(args)
+
+
+def cmd_calibrate(args: argparse.Namespace) -> int:
+    from lorasent_tui.decision_cli import calibrate_command
+
+    return calibrate_command(args)
+
+
 def cmd_sweep(args: argparse.Namespace) -> int:
     from lorasent_tui.core.sweep.parallel import (run_workers, split_trials, visible_gpus,
                                                   worker_command, worker_env)

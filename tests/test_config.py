@@ -126,6 +126,7 @@ FIELD_VALUES = {
     "labels": st.none() | st.lists(st.sampled_from(["negative", "neutral", "positive", "1", "5",
                                                     "billing", "bug"]), min_size=2, unique=True),
     "balance": st.booleans(), "class_weights": st.sampled_from(["none", "balanced"]),
+    "calibrate": st.booleans(),
     "train_size": st.integers(2, MAX_ROWS), "eval_size": st.integers(2, MAX_ROWS),
     "epochs": st.integers(1, 1000),
     "learning_rate": st.floats(0, 1, exclude_min=True), "head_learning_rate": st.none() | st.floats(0, 1, exclude_min=True),

@@ -147,3 +147,11 @@ def saved_temperature(run_dir: Path) -> float | None:
 
 def write_calibration(run_dir: Path, data: dict[str, Any]) -> None:
     atomic_write_json(calibration_path(run_dir), data)
+
+
+def clear_calibration(run_dir: Path) -> bool:
+    """Back to the model's own probabilities; whether there was a calibration."""
+    path = calibration_path(run_dir)
+    existed = path.exists()
+    path.unlink(missing_ok=True)
+    return existed

@@ -65,6 +65,9 @@ class TrainConfig:
     # "balanced": weight each class's loss by its inverse frequency in the train split, for
     # imbalanced data; "none": every review counts the same.
     class_weights: str = "none"
+    # Fit temperature scaling on the best epoch's validation predictions when training ends
+    # (core/calibration.py); the run's probabilities are then the calibrated ones.
+    calibrate: bool = False
     warmup_ratio: float = 0.0
     length_bucketing: bool = True
     seed: int = 42

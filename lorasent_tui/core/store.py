@@ -10,6 +10,8 @@ Layout of ``runs/<run-id>/``::
     roc.json         {"<epoch>": {"fpr": [...], "tpr": [...], "auc": x}}; more than two classes:
                      {"<epoch>": {"classes": {name: {"fpr", "tpr", "auc"}}, "auc": macro}}
     adapter/         best epoch: PEFT adapter_config.json + adapter_model.safetensors
+    threshold.json   a binary run's chosen decision threshold, if any (core/threshold.py)
+    calibration.json its temperature scaling, if fitted (core/calibration.py)
     checkpoint/      last finished epoch, resumable (see core.checkpoint)
 """
 

@@ -91,6 +91,8 @@ FIELDS: tuple[FieldSpec, ...] = (
               "the data's class proportions", choices=ON_OFF, advanced=True),
     FieldSpec("class_weights", "Class weights", "balanced: the loss weighs each class by its inverse "
               "frequency (imbalanced data)", choices=CLASS_WEIGHTS, advanced=True),
+    FieldSpec("calibrate", "Calibrate", "fit temperature scaling on validation when training ends "
+              "(calibrated probabilities)", choices=ON_OFF, advanced=True),
 )
 FORM_FIELDS = tuple(spec.name for spec in FIELDS)
 SPECS = {spec.name: spec for spec in FIELDS}
