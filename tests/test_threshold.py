@@ -63,3 +63,99 @@ def test_bad_choices_are_one_line_errors():
         choose_threshold(LABELS, SCORES, "fpr", 5)
     with pytest.raises(RunError, match="one class"):
         choose_threshold([1, 1], [0.2, 0.8], "f1")
+
+
+# -- a run's saved threshold and calibration ---------------------------------------------------
+
+TEXTS = ["A wonderful, moving film.", "Dull and far too long.", "ok", "I loved every minute of it!"]
+
+
+@pytest.fixture(scope="module")
+def binary_run(tiny_model_dir, tmp_path_factory):
+    """(runs_dir, run_id) of a tiny binary run, trained once for the module."""
+    from lorasent_tui.core.config import build_config
+    from lorasent_tui.core.events import RunFinished
+    from lorasent_tui.core.trainer import train
+
+    runs_dir = tmp_path_factory.mktemp("threshold-runs")
+    config = build_config({"model": str(tiny_model_dir("bert")), "precision": "fp32",
+                           "train_size": 16, "eval_size": 8, "epochs": 1, "max_length": 32,
+                           "target_modules": "query,value"})
+    result = train(config, runs_dir=runs_dir)
+    assert isinstance(result, RunFinished), result
+    return runs_dir, result.run_id
+
+
+def _predict_json(runs_dir, run_id, capsys):
+    import json
+
+    from lorasent_tui.cli import main
+
+    assert main(["predict", "--json", "--run", run_id, "--runs-dir", str(runs_dir), *TEXTS]) == 0
+    return json.loads(capsys.readouterr().out)
+
+
+@pytest.mark.slow
+def test_predict_honours_the_saved_threshold_and_temperature(binary_run, tmp_path, capsys):
+    import json
+
+    import numpy as np
+
+    from lorasent_tui.cli import main
+    from lorasent_tui.core.calibration import scaled_probabilities, write_calibration
+    from lorasent_tui.core.predict import Predictor
+    from lorasent_tui.core.store import RunStore
+    from lorasent_tui.core.threshold import clear_threshold, write_threshold
+
+    runs_dir, run_id = binary_run
+    run = RunStore(runs_dir).get(run_id)
+    before = _predict_json(runs_dir, run_id, capsys)  # an old run: neither file
+    scores = sorted(answer["score"] for answer in before)
+    cut = (scores[1] + scores[2]) / 2  # two texts on each side
+    write_threshold(run.path, {"method": "f1", "threshold": cut})
+    at_cut = _predict_json(runs_dir, run_id, capsys)
+    assert [a["score"] for a in at_cut] == [a["score"] for a in before]  # probabilities unchanged
+    assert [a["label"] for a in at_cut] == ["positive" if a["score"] >= cut else "negative"
+                                            for a in before]
+    assert sorted(a["label"] for a in at_cut) == ["negative", "negative", "positive", "positive"]
+
+    write_calibration(run.path, {"temperature": 4.0})
+    calibrated = Predictor.from_run(run_id, runs_dir).predict(TEXTS)
+    expected = scaled_probabilities([[a["scores"]["negative"], a["scores"]["positive"]]
+                                     for a in before], 4.0)
+    assert [p.score for p in calibrated] == pytest.approx(expected[:, 1].tolist(), abs=1e-5)
+    assert [p.label for p in calibrated] == [
+        "positive" if p >= cut else "negative" for p in expected[:, 1]]
+    assert np.ptp(expected[:, 1]) < np.ptp(scores)  # T > 1 softens
+
+    out = tmp_path / "merged"
+    assert main(["export", run_id, "--merged", str(out), "--runs-dir", str(runs_dir)]) == 0
+    capsys.readouterr()
+    exported = json.loads((out / "config.json").read_text())
+    assert exported["lorasent_threshold"] == cut and exported["lorasent_temperature"] == 4.0
+    card = (out / "README.md").read_text()
+    assert f"{cut:.4f}" in card and "A plain `transformers` pipeline does not" in card
+
+    (run.path / "calibration.json").unlink()
+    clear_threshold(run.path)
+    assert _predict_json(runs_dir, run_id, capsys) == before  # without the files: as before
+
+
+def test_a_damaged_threshold_file_is_a_one_line_error(tmp_path):
+    from lorasent_tui.core.threshold import saved_threshold
+
+    (tmp_path / "threshold.json").write_text('{"threshold": "high"}')
+    with pytest.raises(RunError, match="threshold.json is damaged"):
+        saved_threshold(tmp_path)
+    assert saved_threshold(tmp_path / "elsewhere") is None
+
+
+def test_a_multi_class_run_has_no_threshold(tmp_path, capsys):
+    from lorasent_tui.cli import main
+    from tests.test_multiclass_runs import fake_three_class_run
+
+    fake_three_class_run(tmp_path)
+    assert main(["threshold", "three", "--method", "f1", "--runs-dir", str(tmp_path)]) == 2
+    error = capsys.readouterr().err
+    assert "3 classes; a decision threshold applies to binary runs only" in error
+    assert len(error.strip().splitlines()) == 1
