@@ -20,6 +20,7 @@ from lorasent_tui.core.records import METRIC_COLUMNS, best_row
 from lorasent_tui.core.store import RunStore, RunSummary
 from lorasent_tui.tui.messages import RunReady, UseSettings
 from lorasent_tui.tui.widgets.charts import LossChart, RocChart, ScoreChart
+from lorasent_tui.tui.widgets.decision_view import DecisionView
 from lorasent_tui.tui.widgets.footer import StableFooter
 from lorasent_tui.tui.widgets.metrics_table import MetricsTable
 
@@ -80,6 +81,7 @@ class RunDetailScreen(ModalScreen[None]):
     RunDetailScreen #detail-charts { height: 1fr; min-height: 10; }
     RunDetailScreen #detail-settings { height: 1fr; display: none; }
     RunDetailScreen.-settings #detail-charts { display: none; }
+    RunDetailScreen.-settings #detail-decision { display: none; }
     RunDetailScreen.-settings #detail-settings { display: block; }
     /* Narrow: the view scrolls instead of squeezing the charts out of sight. */
     RunDetailScreen.-narrow > #detail { overflow-y: auto; }
@@ -92,6 +94,7 @@ class RunDetailScreen(ModalScreen[None]):
         Binding("p", "predict", "Predict with run", id="detail-predict"),
         Binding("v", "toggle_settings", "Settings/charts", id="detail-toggle-settings"),
         Binding("s", "use_settings", "Use these settings", id="detail-use-settings"),
+        Binding("t", "cycle_threshold", "Threshold", id="detail-threshold"),
     ]
 
     def __init__(self, runs: list[RunData]) -> None:
@@ -112,6 +115,8 @@ class RunDetailScreen(ModalScreen[None]):
                 yield LossChart(id="detail-loss")
                 yield ScoreChart(id="detail-score")
                 yield RocChart(id="detail-roc")
+            if not self.compare:
+                yield DecisionView(self.runs[0].summary.path, id="detail-decision")
             yield DataTable(id="detail-settings", cursor_type="row", zebra_stripes=True)
         yield StableFooter()  # the app's footer sits under this screen and would show stale keys
 
@@ -193,6 +198,10 @@ class RunDetailScreen(ModalScreen[None]):
 
     def action_toggle_settings(self) -> None:
         self.toggle_class("-settings")
+
+    def action_cycle_threshold(self) -> None:
+        for view in self.query(DecisionView):  # none when comparing
+            view.cycle_threshold()
 
     def action_use_settings(self) -> None:
         if self.compare:
