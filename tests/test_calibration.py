@@ -60,3 +60,33 @@ def test_a_temperature_keeps_the_ranking_and_sums_to_one():
     assert scaled.sum(axis=1) == pytest.approx([1, 1])
     assert (scaled.argmax(axis=1) == probs.argmax(axis=1)).all() and scaled.max() < probs.max()
     assert scaled_probabilities(probs, None) == pytest.approx(probs)
+
+
+def test_calibrate_command_fits_saves_and_keeps_the_threshold_decisions(tmp_path, capsys):
+    import json
+
+    from lorasent_tui.cli import main
+    from lorasent_tui.core.calibration import read_calibration
+    from lorasent_tui.core.threshold import read_threshold
+    from tests.test_threshold import fake_binary_run
+
+    run = fake_binary_run(tmp_path)  # its validation probabilities are over-confident about 3x
+    assert main(["threshold", "binary", "--method", "f1", "--runs-dir", str(tmp_path)]) == 0
+    before = read_threshold(run.path)
+    capsys.readouterr()  # the threshold command's table
+    assert main(["calibrate", "binary", "--json", "--runs-dir", str(tmp_path)]) == 0
+    printed = json.loads(capsys.readouterr().out)
+    fit = read_calibration(run.path)
+    assert printed["temperature"] == fit["temperature"]
+    assert fit["temperature"] == pytest.approx(3, rel=0.3)
+    assert fit["ece_after"] < fit["ece_before"] and fit["nll_after"] < fit["nll_before"]
+    assert fit["test"]["ece_after"] < fit["test"]["ece_before"]  # measured on test, not fitted
+    after = read_threshold(run.path)
+    assert after["temperature"] == fit["temperature"] and after["threshold"] != before["threshold"]
+    assert after["validation"] == before["validation"]  # the same texts on each side
+    card = (run.path / "README.md").read_text()
+    assert "Decision threshold and calibration" in card and f"{fit['temperature']:.3f}" in card
+
+    assert main(["calibrate", "binary", "--clear", "--runs-dir", str(tmp_path)]) == 0
+    assert read_calibration(run.path) is None
+    assert read_threshold(run.path)["threshold"] == pytest.approx(before["threshold"])

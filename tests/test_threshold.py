@@ -159,3 +159,69 @@ def test_a_multi_class_run_has_no_threshold(tmp_path, capsys):
     error = capsys.readouterr().err
     assert "3 classes; a decision threshold applies to binary runs only" in error
     assert len(error.strip().splitlines()) == 1
+
+
+def fake_binary_run(runs_dir, test=True):
+    """A finished binary run folder with saved validation (and test) predictions: no training."""
+    import numpy as np
+
+    from lorasent_tui.core.config import build_config
+    from lorasent_tui.core.decision import prediction_files
+    from lorasent_tui.core.predictions import prediction_set, write_predictions
+    from lorasent_tui.core.store import RunStore
+
+    run = RunStore(runs_dir).create(build_config({"epochs": 1}), run_id="binary")
+    run.update_status(state="completed", best_epoch=1, epochs_done=1)
+    rng = np.random.default_rng(3)
+    for split, size in (("validation", 400), ("test", 300))[:2 if test else 1]:
+        labels = rng.integers(0, 2, size)
+        gap = rng.normal(0, 1.5, size) + np.where(labels == 1, 1.0, -1.0)
+        positive = 1 / (1 + np.exp(-3 * gap))  # over-confident: its temperature is about 3
+        path = prediction_files(run)[split]
+        path.parent.mkdir(exist_ok=True)
+        write_predictions(path, prediction_set(range(size), labels, np.stack([1 - positive, positive], 1),
+                                               NAMES))
+    return run
+
+
+def test_threshold_command_saves_a_point_whose_metrics_match_the_saved_predictions(tmp_path, capsys):
+    import json
+
+    from lorasent_tui.cli import main
+    from lorasent_tui.core.decision import prediction_files
+    from lorasent_tui.core.predictions import read_predictions
+    from lorasent_tui.core.threshold import read_threshold
+
+    run = fake_binary_run(tmp_path)
+    assert main(["threshold", "binary", "--method", "fpr", "--max-fpr", "0.1",
+                 "--runs-dir", str(tmp_path)]) == 0
+    out = capsys.readouterr().out
+    saved = read_threshold(run.path)
+    assert saved["method"] == "fpr" and saved["max_fpr"] == 0.1 and saved["epoch"] == 1
+    for split in ("validation", "test"):
+        predictions = read_predictions(prediction_files(run)[split])
+        recomputed, _ = classification_metrics(predictions.y_true, predictions.probs, NAMES,
+                                               threshold=saved["threshold"])
+        if split == "validation":
+            assert saved["validation"] == {key: recomputed[key] for key in POINT_KEYS}
+            assert recomputed["fpr"] <= 0.1
+        row = next(line for line in out.splitlines() if line.startswith(split)).split()
+        assert row[1:] == [f"{recomputed[key]:.4f}" for key in POINT_KEYS]
+    assert f"threshold {saved['threshold']:.4f} (FPR ≤ 10%)" in out
+
+    assert main(["threshold", "binary", "--json", "--runs-dir", str(tmp_path)]) == 0  # shows it
+    shown = json.loads(capsys.readouterr().out)
+    assert shown["threshold"] == saved["threshold"] and shown["validation"] == saved["validation"]
+    assert main(["threshold", "binary", "--clear", "--runs-dir", str(tmp_path)]) == 0
+    assert read_threshold(run.path) is None and "threshold 0.5000" in capsys.readouterr().out
+
+
+def test_a_run_without_saved_predictions_says_so(tmp_path, capsys):
+    from lorasent_tui.cli import main
+
+    run = fake_binary_run(tmp_path)
+    (run.path / "predictions.jsonl").unlink()
+    for command in (["threshold", "binary", "--method", "f1"], ["calibrate", "binary"]):
+        assert main([*command, "--runs-dir", str(tmp_path)]) == 2
+        error = capsys.readouterr().err
+        assert "has no saved validation predictions" in error and len(error.splitlines()) == 1

@@ -22,6 +22,7 @@ from lorasent_tui.core.calibration import (calibration_report, clear_calibration
 from lorasent_tui.core.errors import LorasentError, RunError
 from lorasent_tui.core.events import StatusUpdate, TrainCallbacks
 from lorasent_tui.core.labels import run_label_names
+from lorasent_tui.core.predictions import PREDICTIONS_FILE, PredictionSet, read_predictions
 from lorasent_tui.core.store import Run, now_iso
 from lorasent_tui.core.threshold import (DEFAULT_MAX_FPR, choose_threshold, metrics_at, read_threshold,
                                          write_threshold)
@@ -29,11 +30,9 @@ from lorasent_tui.core.threshold import (DEFAULT_MAX_FPR, choose_threshold, metr
 SPLITS = ("validation", "test")
 
 
-def saved_predictions(run: Run) -> dict[str, Any]:
+def saved_predictions(run: Run) -> dict[str, PredictionSet]:
     """The run's saved prediction sets by split ("validation": the best epoch's, "test" when the
     run has a test split); runs trained before predictions were kept have none."""
-    from lorasent_tui.core.predictions import read_predictions
-
     found = {}
     for split, path in prediction_files(run).items():
         if path.is_file():
@@ -42,10 +41,10 @@ def saved_predictions(run: Run) -> dict[str, Any]:
 
 
 def prediction_files(run: Run) -> dict[str, Path]:
-    return {"validation": run.path / "predictions.jsonl", "test": run.path / "test" / "predictions.jsonl"}
+    return {"validation": run.path / PREDICTIONS_FILE, "test": run.path / "test" / PREDICTIONS_FILE}
 
 
-def validation_predictions(run: Run, sets: dict[str, Any]) -> Any:
+def validation_predictions(run: Run, sets: dict[str, PredictionSet]) -> PredictionSet:
     if "validation" not in sets:
         raise RunError(f"run {run.run_id} has no saved validation predictions (runs trained before "
                        f"they were kept have none); train it again to get them")
@@ -60,12 +59,13 @@ def check_binary(run: Run) -> list[str]:
     return names
 
 
-def positive_scores(run: Run, predictions: Any) -> np.ndarray:
+def positive_scores(run: Run, predictions: PredictionSet) -> np.ndarray:
     """P(positive) per text as the run's Predictor gives it (with the run's temperature)."""
     return scaled_probabilities(predictions.probs, saved_temperature(run.path))[:, 1]
 
 
-def threshold_report(run: Run, threshold: float, sets: dict[str, Any] | None = None) -> dict[str, Any]:
+def threshold_report(run: Run, threshold: float,
+                     sets: dict[str, PredictionSet] | None = None) -> dict[str, Any]:
     """The metrics at ``threshold`` on each saved split of a binary run: {split: metrics}."""
     names = check_binary(run)
     sets = saved_predictions(run) if sets is None else sets
