@@ -77,7 +77,7 @@ def load_decision(run_dir: Path) -> DecisionData:
 
 
 def point_table(data: DecisionData) -> Table:
-    table = Table(box=None, padding=(0, 1), show_edge=False)
+    table = Table(box=None, padding=(0, 0, 0, 1), show_edge=False)
     table.add_column("")
     for key in POINT_KEYS:
         table.add_column(POINT_HEADERS[key], justify="right")
