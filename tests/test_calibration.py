@@ -90,3 +90,27 @@ def test_calibrate_command_fits_saves_and_keeps_the_threshold_decisions(tmp_path
     assert main(["calibrate", "binary", "--clear", "--runs-dir", str(tmp_path)]) == 0
     assert read_calibration(run.path) is None
     assert read_threshold(run.path)["threshold"] == pytest.approx(before["threshold"])
+
+
+@pytest.mark.slow
+def test_train_with_calibrate_fits_on_the_best_epochs_validation_predictions(tiny_model_dir, tmp_path):
+    from lorasent_tui.core.calibration import read_calibration
+    from lorasent_tui.core.config import build_config
+    from lorasent_tui.core.events import RunFinished, TrainCallbacks
+    from lorasent_tui.core.predict import Predictor
+    from lorasent_tui.core.store import RunStore
+    from lorasent_tui.core.trainer import train
+
+    statuses = []
+    config = build_config({"model": str(tiny_model_dir("bert")), "precision": "fp32",
+                           "train_size": 16, "eval_size": 8, "epochs": 1, "max_length": 32,
+                           "target_modules": "query,value", "calibrate": True})
+    result = train(config, runs_dir=tmp_path, callbacks=TrainCallbacks(
+        on_status=lambda event: statuses.append(event.message)))
+    assert isinstance(result, RunFinished), result
+    run = RunStore(tmp_path).get(result.run_id)
+    assert 0 <= run.metrics()[0]["ece"] <= 1  # every epoch's row
+    fit = read_calibration(run.path)
+    assert fit is not None and fit["epoch"] == 1 and fit["nll_after"] <= fit["nll_before"] + 1e-9
+    assert any(message.startswith("calibrated: temperature") for message in statuses)
+    assert Predictor.from_run(result.run_id, tmp_path).temperature == fit["temperature"]
