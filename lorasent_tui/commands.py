@@ -247,6 +247,9 @@ def cmd_runs(args: argparse.Namespace) -> int:
     header = ("RUN", "STATE", "MODEL", "EPOCHS", "BEST ACC")
     rows = [(s.run_id, s.state, _short(s.model.rstrip("/").split("/")[-1], MODEL_WIDTH),
              f"{s.epochs_done}/{s.epochs}", format_metric(s.best_accuracy)) for s in summaries]
+    if any(s.test_accuracy is not None for s in summaries):  # validation and test kept apart
+        header += ("TEST ACC",)
+        rows = [row + (format_metric(s.test_accuracy),) for row, s in zip(rows, summaries)]
     widths = [max(len(row[i]) for row in rows + [header]) for i in range(len(header))]
     for row, summary in zip([header] + rows, [None] + summaries):
         cells = [cell.ljust(width) if i < 3 else cell.rjust(width)

@@ -136,4 +136,16 @@ def evaluate_run(run: Run, data: EvaluationData, name: str | None = None, device
             "split": data.split, "size": len(data.texts), "excluded": data.excluded,
             "date": now_iso(), "best_epoch": run.status().get("best_epoch")}
     write_result(target, metrics, roc, predictions, meta)
+    refresh_model_card(run)
     return ScoredResult(target, metrics, meta)
+
+
+def refresh_model_card(run: Run) -> None:
+    """The run's README.md lists its evaluations; the card is a convenience, never an error."""
+    from lorasent_tui.core.errors import LorasentError
+    from lorasent_tui.core.export import write_model_card
+
+    try:
+        write_model_card(run)
+    except (OSError, LorasentError):
+        pass
