@@ -166,8 +166,8 @@ def fake_binary_run(runs_dir, test=True):
     import numpy as np
 
     from lorasent_tui.core.config import build_config
-    from lorasent_tui.core.decision import prediction_files
-    from lorasent_tui.core.predictions import prediction_set, write_predictions
+    from lorasent_tui.core.predictions import PREDICTIONS_FILE, prediction_set, write_predictions
+    from lorasent_tui.core.results import TEST_DIR, write_result
     from lorasent_tui.core.store import RunStore
 
     run = RunStore(runs_dir).create(build_config({"epochs": 1}), run_id="binary")
@@ -177,10 +177,13 @@ def fake_binary_run(runs_dir, test=True):
         labels = rng.integers(0, 2, size)
         gap = rng.normal(0, 1.5, size) + np.where(labels == 1, 1.0, -1.0)
         positive = 1 / (1 + np.exp(-3 * gap))  # over-confident: its temperature is about 3
-        path = prediction_files(run)[split]
-        path.parent.mkdir(exist_ok=True)
-        write_predictions(path, prediction_set(range(size), labels, np.stack([1 - positive, positive], 1),
-                                               NAMES))
+        predictions = prediction_set(range(size), labels, np.stack([1 - positive, positive], 1), NAMES)
+        if split == "validation":
+            write_predictions(run.path / PREDICTIONS_FILE, predictions)
+        else:
+            metrics, roc = classification_metrics(labels, predictions.probs, NAMES)
+            write_result(run.path / TEST_DIR, metrics, roc, predictions,
+                         {"kind": "test", "name": "test", "size": size, "best_epoch": 1})
     return run
 
 

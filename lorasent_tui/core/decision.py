@@ -23,6 +23,7 @@ from lorasent_tui.core.errors import LorasentError, RunError
 from lorasent_tui.core.events import StatusUpdate, TrainCallbacks
 from lorasent_tui.core.labels import run_label_names
 from lorasent_tui.core.predictions import PREDICTIONS_FILE, PredictionSet, read_predictions
+from lorasent_tui.core.results import held_out_result
 from lorasent_tui.core.store import Run, now_iso
 from lorasent_tui.core.threshold import (DEFAULT_MAX_FPR, choose_threshold, metrics_at, read_threshold,
                                          write_threshold)
@@ -35,13 +36,15 @@ def saved_predictions(run: Run) -> dict[str, PredictionSet]:
     run has a test split); runs trained before predictions were kept have none."""
     found = {}
     for split, path in prediction_files(run).items():
-        if path.is_file():
+        if path is not None and path.is_file():
             found[split] = read_predictions(path)
     return found
 
 
-def prediction_files(run: Run) -> dict[str, Path]:
-    return {"validation": run.path / PREDICTIONS_FILE, "test": run.path / "test" / PREDICTIONS_FILE}
+def prediction_files(run: Run) -> dict[str, Path | None]:
+    test = held_out_result(run.path)
+    return {"validation": run.path / PREDICTIONS_FILE,
+            "test": None if test is None else test.predictions_path}
 
 
 def validation_predictions(run: Run, sets: dict[str, PredictionSet]) -> PredictionSet:

@@ -17,6 +17,7 @@ from lorasent_tui.core.errors import LorasentError, RunError
 from lorasent_tui.core.fsutil import atomic_write_text, staged_dir
 from lorasent_tui.core.labels import LABEL_NAMES, run_label_names
 from lorasent_tui.core.records import metric_columns
+from lorasent_tui.core.results import evaluations, held_out_result, summary_line
 from lorasent_tui.core.store import Run, RunStore, now_iso
 
 # Written into every export; its presence is what lets a later export replace the folder.
@@ -167,6 +168,7 @@ def model_card_text(run: Run, merged: bool = False) -> str:
                   f"reviews. The weights here are those of the best epoch.", ""]
     else:
         parts += [f"No epoch has finished yet (run {state}).", ""]
+    parts += scored_sets_lines(run)
     best_epoch = None if best is None else best["epoch"]
     parts += ["## Metrics", "", metrics_table(rows, best_epoch, len(names)) if rows else "_none yet_",
               ""]
@@ -214,6 +216,25 @@ def model_card_text(run: Run, merged: bool = False) -> str:
                   'classifier = pipeline("text-classification", model="DIR", top_k=None)',
                   'print(classifier("A wonderful, moving film."))', "```", ""]
     return "\n".join(parts)
+
+
+def scored_sets_lines(run: Run) -> list[str]:
+    """The test split's result and each evaluation on other data, apart from validation."""
+    parts = []
+    test = held_out_result(run.path)
+    if test is not None:
+        parts += [f"**{summary_line(test, 'Test')}**: held-out reviews scored once with the best "
+                  "epoch; they played no part in training or in choosing the epoch.", ""]
+    scored = evaluations(run.path)
+    if scored:
+        parts += ["## Evaluations on other data", "", "| Name | Dataset | Reviews | Accuracy | Date |",
+                  "| --- | --- | ---: | ---: | --- |"]
+        for r in scored:
+            split = f" ({r.meta['split']})" if r.meta.get("split") else ""
+            parts.append(f"| {r.name} | `{r.meta.get('dataset')}`{split} | {r.size:,} | "
+                         f"{format_metric(r.accuracy)} | {str(r.meta.get('date', ''))[:10]} |")
+        parts += [""]
+    return parts
 
 
 def write_model_card(run: Run) -> Path:

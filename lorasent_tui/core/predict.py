@@ -10,7 +10,7 @@ import threading
 import unicodedata
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any, Callable, Sequence
 
 from lorasent_tui.core.calibration import saved_temperature
 from lorasent_tui.core.config import TrainConfig
@@ -182,7 +182,8 @@ class Predictor:
         model, tokenizer = load_trained(run, merge)
         return cls(model.to(device), tokenizer, run.config(), run.run_id, device, **run_decision(run))
 
-    def _probs(self, views: Any, batch_size: int) -> list[list[float]]:  # views: views.Views
+    def _probs(self, views: Any, batch_size: int,
+               on_batch: Callable[[int, int], None] | None = None) -> list[list[float]]:
         import torch
 
         from lorasent_tui.core.batching import iter_batches, sorted_batches
@@ -190,12 +191,30 @@ class Predictor:
 
         logits = torch.zeros((len(views.ids), len(self.label_names)))
         batches = sorted_batches([len(ids) for ids in views.ids], batch_size)
+        done = 0
         for index, batch in iter_batches(views.ids, batches, self.tokenizer.pad_token_id):
             logits[index] = self.backend.logits(batch)
+            done += len(index)
+            if on_batch is not None:
+                on_batch(done, len(views.ids))
         log_probs = combine_log_probs(logits, views)
         if self.temperature is not None:
             log_probs = torch.log_softmax(log_probs / self.temperature, dim=-1)
         return log_probs.exp().tolist()
+
+    def class_probs(self, texts: Sequence[str], batch_size: int = 32,
+                    on_batch: Callable[[int, int], None] | None = None) -> list[list[float]]:
+        """Every class's probability per text, read exactly as ``predict`` reads it;
+        ``on_batch(views_done, views)`` after each batch (long texts are several views)."""
+        from lorasent_tui.core.views import encode_views
+
+        cleaned = [clean_text(t) for t in texts]
+        if not cleaned:
+            return []
+        cfg = self.config
+        views = encode_views(self.tokenizer, cleaned, cfg.max_length, cfg.truncation, cfg.sliding_windows)
+        with self._lock:
+            return self._probs(views, batch_size, on_batch)
 
     def reading(self, text: str) -> TextReading:
         """How ``predict`` reads ``text``: cut to one view, or also as sliding windows."""
@@ -210,13 +229,5 @@ class Predictor:
         return TextReading(len(ids), budget, cfg.truncation, windows=len(views) - 1)
 
     def predict(self, texts: Sequence[str], batch_size: int = 32) -> list[Prediction]:
-        from lorasent_tui.core.views import encode_views
-
-        cleaned = [clean_text(t) for t in texts]
-        if not cleaned:
-            return []
-        cfg = self.config
-        views = encode_views(self.tokenizer, cleaned, cfg.max_length, cfg.truncation, cfg.sliding_windows)
-        with self._lock:
-            probs = self._probs(views, batch_size)
+        probs = self.class_probs(texts, batch_size)
         return [prediction(t, p, self.label_names, self.threshold) for t, p in zip(texts, probs)]

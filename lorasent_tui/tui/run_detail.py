@@ -3,7 +3,7 @@ settings (v shows them instead of the charts; s loads them into the Train form).
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -17,6 +17,7 @@ from textual.widgets import DataTable, Static
 from lorasent_tui.core.config import TrainConfig
 from lorasent_tui.core.display import format_metric
 from lorasent_tui.core.records import METRIC_COLUMNS, best_row
+from lorasent_tui.core.results import ScoredResult, evaluations, held_out_result, summary_line
 from lorasent_tui.core.store import RunStore, RunSummary
 from lorasent_tui.tui.messages import RunReady, UseSettings
 from lorasent_tui.tui.widgets.charts import LossChart, RocChart, ScoreChart
@@ -31,6 +32,8 @@ class RunData:
     metrics: list[dict[str, Any]]
     roc: dict[str, dict[str, Any]]
     config: TrainConfig
+    test: ScoredResult | None = None  # the best epoch on the test split (--test-size)
+    evaluations: list[ScoredResult] = field(default_factory=list)  # `evaluate` on other data
 
     @property
     def run_id(self) -> str:
@@ -66,7 +69,19 @@ def differing_settings(configs: list[TrainConfig]) -> list[tuple[str, list[str]]
 def load_run_data(runs_dir: Path, run_id: str) -> RunData:
     """Read one run (raises RunError for a damaged one); called in a thread worker."""
     run = RunStore(runs_dir).get(run_id)
-    return RunData(summary=run.summary(), metrics=run.metrics(), roc=run.roc(), config=run.config())
+    return RunData(summary=run.summary(), metrics=run.metrics(), roc=run.roc(), config=run.config(),
+                   test=held_out_result(run.path), evaluations=evaluations(run.path))
+
+
+def scored_lines(run: RunData, prefix: str = "") -> list[str]:
+    """The test split and the evaluations on other data, each apart from the validation rows."""
+    lines = [prefix + summary_line(run.test, "Test")] if run.test is not None else []
+    for result in run.evaluations:
+        split = f" ({result.meta['split']})" if result.meta.get("split") else ""
+        date = str(result.meta.get("date", ""))[:16].replace("T", " ")
+        lines.append(f"{prefix}Evaluation {result.name}: {result.meta.get('dataset')}{split}, "
+                     f"n={result.size:,}, accuracy {format_metric(result.accuracy)}, {date}")
+    return lines
 
 
 class RunDetailScreen(ModalScreen[None]):
@@ -127,6 +142,7 @@ class RunDetailScreen(ModalScreen[None]):
             name = f"{self.names[run.run_id]} = " if self.compare else ""
             lines.append(f"{name}{s.run_id} · {s.model} on {s.dataset} · {s.state} · "
                          f"{s.epochs_done}/{s.epochs} epochs · best epoch {run.best_epoch or '–'}")
+            lines += scored_lines(run, "  ")
         return "\n".join(lines)
 
     def on_mount(self) -> None:
