@@ -228,3 +228,50 @@ def test_a_run_without_saved_predictions_says_so(tmp_path, capsys):
         assert main([*command, "--runs-dir", str(tmp_path)]) == 2
         error = capsys.readouterr().err
         assert "has no saved validation predictions" in error and len(error.splitlines()) == 1
+
+
+@pytest.mark.slow
+def test_evaluate_uses_the_runs_threshold_and_calibration(binary_run, tmp_path, capsys):
+    import json
+
+    from lorasent_tui.cli import main
+    from lorasent_tui.core.calibration import write_calibration
+    from lorasent_tui.core.predictions import read_predictions
+    from lorasent_tui.core.results import evaluations
+    from lorasent_tui.core.store import RunStore
+    from lorasent_tui.core.threshold import clear_threshold, write_threshold
+    from tests.test_evaluate import write_reviews
+
+    runs_dir, run_id = binary_run
+    run = RunStore(runs_dir).get(run_id)
+    data = write_reviews(tmp_path / "other.jsonl")
+    texts = [json.loads(line)["review"] for line in data.read_text().splitlines()]
+    truth = [json.loads(line)["sentiment"] for line in data.read_text().splitlines()]
+    write_calibration(run.path, {"temperature": 0.5})
+    scores = sorted(p["score"] for p in _predict_json_of(runs_dir, run_id, texts, capsys))
+    cut = scores[len(scores) // 2]
+    assert sum((s >= 0.5) != (s >= cut) for s in scores) > 0  # the threshold changes labels
+    write_threshold(run.path, {"method": "f1", "threshold": cut})
+    try:
+        predicted = _predict_json_of(runs_dir, run_id, texts, capsys)
+        assert main(["evaluate", run_id, "--runs-dir", str(runs_dir), "--dataset", str(data),
+                     "--text-column", "review", "--label-column", "sentiment", "--json"]) == 0
+        printed = json.loads(capsys.readouterr().out)
+        matrix = [[sum(t == true and p["label"] == guess for p, t in zip(predicted, truth))
+                   for guess in NAMES] for true in NAMES]
+        assert printed["metrics"]["confusion_matrix"] == matrix
+        (kept,) = evaluations(run.path)
+        stored = read_predictions(kept.predictions_path)
+        assert stored.probs[:, 1] == pytest.approx([p["score"] for p in predicted], abs=1e-6)
+    finally:
+        (run.path / "calibration.json").unlink()
+        clear_threshold(run.path)
+
+
+def _predict_json_of(runs_dir, run_id, texts, capsys):
+    import json
+
+    from lorasent_tui.cli import main
+
+    assert main(["predict", "--json", "--run", run_id, "--runs-dir", str(runs_dir), *texts]) == 0
+    return json.loads(capsys.readouterr().out)
