@@ -114,3 +114,30 @@ def test_train_with_calibrate_fits_on_the_best_epochs_validation_predictions(tin
     assert fit is not None and fit["epoch"] == 1 and fit["nll_after"] <= fit["nll_before"] + 1e-9
     assert any(message.startswith("calibrated: temperature") for message in statuses)
     assert Predictor.from_run(result.run_id, tmp_path).temperature == fit["temperature"]
+
+
+def test_a_resumed_runs_calibration_and_threshold_follow_its_new_best_epoch(tmp_path):
+    from lorasent_tui.core.calibration import read_calibration
+    from lorasent_tui.core.decision import calibrate_run, choose_run_threshold, decide_after_training
+    from lorasent_tui.core.events import TrainCallbacks
+    from lorasent_tui.core.predictions import PREDICTIONS_FILE, prediction_set, write_predictions
+    from lorasent_tui.core.threshold import metrics_at, read_threshold
+    from tests.test_threshold import NAMES, fake_binary_run
+
+    run = fake_binary_run(tmp_path, test=False)
+    calibrate_run(run)
+    choose_run_threshold(run, "f1")
+    old_temperature = read_calibration(run.path)["temperature"]
+    rng = np.random.default_rng(7)  # a later best epoch: other, less over-confident predictions
+    labels = rng.integers(0, 2, 300)
+    positive = 1 / (1 + np.exp(-(rng.normal(0, 1.5, 300) + np.where(labels == 1, 1.0, -1.0))))
+    write_predictions(run.path / PREDICTIONS_FILE,
+                      prediction_set(range(300), labels, np.stack([1 - positive, positive], 1), NAMES))
+    messages = []
+    decide_after_training(run, False, TrainCallbacks(on_status=lambda e: messages.append(e.message)))
+    fit = read_calibration(run.path)
+    assert fit["temperature"] != old_temperature and fit["temperature"] == pytest.approx(1, rel=0.3)
+    chosen = read_threshold(run.path)
+    scores = scaled_probabilities(np.stack([1 - positive, positive], 1), fit["temperature"])[:, 1]
+    assert chosen["validation"] == metrics_at(labels, scores, chosen["threshold"], NAMES)
+    assert messages and messages[0].startswith("calibrated: temperature")

@@ -17,7 +17,7 @@ from typing import Any
 import numpy as np
 
 from lorasent_tui.core.calibration import (calibration_report, clear_calibration, fit_temperature,
-                                           log_probabilities, saved_temperature,
+                                           log_probabilities, read_calibration, saved_temperature,
                                            scaled_probabilities, write_calibration)
 from lorasent_tui.core.errors import LorasentError, RunError
 from lorasent_tui.core.events import StatusUpdate, TrainCallbacks
@@ -134,15 +134,19 @@ def refresh_card(run: Run) -> None:
         pass  # a read-only run folder keeps its old card; the decision files are written
 
 
-def calibrate_after_training(run: Run, callbacks: TrainCallbacks) -> None:
-    """``train --calibrate``: fit on the best epoch's validation predictions, reported as a
-    status; a failure is reported too, and never fails the finished run."""
+def decide_after_training(run: Run, calibrate: bool, callbacks: TrainCallbacks) -> None:
+    """When training ends: fit the temperature with ``train --calibrate``, or again when the run
+    was calibrated before (a resumed run's best epoch may have changed), and choose a saved
+    threshold again by its method. Reported as a status; a failure is reported too, and never
+    fails the finished run."""
     try:
-        fit = calibrate_run(run)
+        if calibrate or read_calibration(run.path) is not None:
+            fit = calibrate_run(run)
+            callbacks.on_status(StatusUpdate(describe_calibration(fit), run.run_id))
+        else:
+            rechoose_threshold(run)
     except (LorasentError, OSError) as exc:
-        callbacks.on_status(StatusUpdate(f"calibration skipped: {exc}", run.run_id))
-        return
-    callbacks.on_status(StatusUpdate(describe_calibration(fit), run.run_id))
+        callbacks.on_status(StatusUpdate(f"calibration or threshold not updated: {exc}", run.run_id))
 
 
 def describe_calibration(fit: dict[str, Any]) -> str:

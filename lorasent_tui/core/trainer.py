@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from lorasent_tui.core.config import TrainConfig, validate
-from lorasent_tui.core.decision import calibrate_after_training
+from lorasent_tui.core.decision import decide_after_training
 from lorasent_tui.core.distributed import DistContext, init_distributed
 from lorasent_tui.core.errors import LorasentError, RunError, describe_exception
 from lorasent_tui.core.eta import WorkEstimate
@@ -334,8 +334,8 @@ def train(config: TrainConfig, *, runs_dir: Path, callbacks: TrainCallbacks | No
         best = next((r for r in session.history if r["epoch"] == session.best_epoch), None)
         if dist.is_main:
             run.update_status(state=state, finished_at=now_iso())
-            if session.config.calibrate and session.best_epoch is not None:
-                calibrate_after_training(run, callbacks)
+            if session.best_epoch is not None:
+                decide_after_training(run, session.config.calibrate, callbacks)
             _write_model_card(run)
         result = RunFinished(run.run_id, str(run.path), state, session.best_epoch, best)
         callbacks.on_finished(result)
