@@ -128,6 +128,7 @@ FIELD_VALUES = {
     "balance": st.booleans(), "class_weights": st.sampled_from(["none", "balanced"]),
     "calibrate": st.booleans(),
     "train_size": st.integers(2, MAX_ROWS), "eval_size": st.integers(2, MAX_ROWS),
+    "test_size": st.integers(0, MAX_ROWS),
     "epochs": st.integers(1, 1000),
     "learning_rate": st.floats(0, 1, exclude_min=True), "head_learning_rate": st.none() | st.floats(0, 1, exclude_min=True),
     "batch_size": st.integers(1, 4096), "eval_batch_size": st.integers(1, 4096),

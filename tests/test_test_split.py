@@ -10,7 +10,7 @@ import pytest
 
 from lorasent_tui.core.config import TrainConfig, build_config
 from lorasent_tui.core.data import load_splits
-from lorasent_tui.core.events import RunFinished
+from lorasent_tui.core.events import RunFinished, StatusUpdate, TrainCallbacks
 
 WORDS = {"negative": "awful dull boring bad", "positive": "great moving wonderful good"}
 
@@ -76,15 +76,21 @@ def planted_runs(tiny_model_dir, tmp_path_factory, request):
         return dataclasses.replace(splits, test_texts=list(splits.eval_texts),
                                    test_labels=[1 - y for y in splits.eval_labels])
 
+    events = []
     mp = pytest.MonkeyPatch()
     mp.setattr(data, "load_splits", planted)
     try:
         tested = train(dataclasses.replace(config, test_size=24), runs_dir=root / "runs",
-                       run_id="tested")
+                       run_id="tested", callbacks=TrainCallbacks(on_status=events.append,
+                                                                 on_progress=events.append))
     finally:
         mp.undo()
     assert isinstance(plain, RunFinished) and isinstance(tested, RunFinished)
+    PLANTED_EVENTS[:] = events
     return root / "runs"
+
+
+PLANTED_EVENTS: list = []
 
 
 @pytest.mark.slow
@@ -125,3 +131,13 @@ def test_test_and_validation_predictions_are_kept(planted_runs, capsys):
     listed = {r["run_id"]: r for r in json.loads(capsys.readouterr().out)}
     assert listed["plain"]["test_accuracy"] is None
     assert listed["tested"]["test_accuracy"] == pytest.approx(1 - best["accuracy"])
+
+
+@pytest.mark.slow
+def test_test_scoring_reports_its_progress(planted_runs):
+    statuses = [e.message for e in PLANTED_EVENTS if isinstance(e, StatusUpdate)]
+    assert any(m.startswith("testing the best epoch") and "24 test reviews" in m for m in statuses)
+    testing = [e for e in PLANTED_EVENTS if getattr(e, "phase", None) == "test"]
+    assert testing[0].eval_done == 0 and testing[-1].eval_done == testing[-1].eval_total == 24
+    epochs = [i for i, e in enumerate(PLANTED_EVENTS) if getattr(e, "phase", None) in ("train", "eval")]
+    assert PLANTED_EVENTS.index(testing[0]) > max(epochs)  # once, after the last epoch

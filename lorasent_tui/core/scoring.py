@@ -87,7 +87,8 @@ def score_test(session: Session, callbacks: TrainCallbacks,
     at_end = session.progress(session.config.epochs)
 
     def on_progress(done: int, total: int) -> None:
-        if done < total and session.stop_requested(stop):
+        # Rank 0 alone scores: session.stop_requested would wait for the other ranks.
+        if done < total and (stop.is_set() or run.stop_file.exists()):
             raise ScoringStopped
         callbacks.on_progress(dataclasses.replace(at_end, phase="test", eval_done=done,
                                                   eval_total=total, eta=None))
