@@ -170,7 +170,8 @@ def fake_binary_run(runs_dir, test=True):
     from lorasent_tui.core.results import TEST_DIR, write_result
     from lorasent_tui.core.store import RunStore
 
-    run = RunStore(runs_dir).create(build_config({"epochs": 1}), run_id="binary")
+    run = RunStore(runs_dir).create(build_config({"epochs": 1}), run_id="binary",
+                                    started_at="2025-01-03T10:00:00+00:00")  # fixed for snapshots
     run.update_status(state="completed", best_epoch=1, epochs_done=1)
     rng = np.random.default_rng(3)
     for split, size in (("validation", 400), ("test", 300))[:2 if test else 1]:
