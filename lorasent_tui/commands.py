@@ -211,9 +211,12 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
         reporter.status(StatusUpdate(f"warning: {warning}"))
     reporter.status(StatusUpdate(f"loading run {run.run_id}"))
     started = time.monotonic()
+    scoring_started = [started]  # set when scoring starts, so loading the model is not in the ETA
 
     def progress(done: int, total: int) -> None:
-        elapsed = time.monotonic() - started
+        if done == 0:
+            scoring_started[0] = time.monotonic()
+        elapsed = time.monotonic() - scoring_started[0]
         eta = elapsed * (total - done) / done if done else None
         reporter.progress(StepProgress(done, total, 1, 1, elapsed, eta, None, args.device,
                                        phase="evaluate", fraction=done / max(1, total),
