@@ -1,4 +1,5 @@
-"""Command line: the TUI by default, and headless ``train``, ``predict``, ``runs``, ``export``."""
+"""Command line: the TUI by default, and headless ``train``, ``predict``, ``evaluate``, ``runs``,
+``export``, ``report`` and ``sweep``."""
 
 from __future__ import annotations
 
@@ -13,8 +14,10 @@ from lorasent_tui.core.configfile import resolve_config
 from lorasent_tui.core.errors import LorasentError
 from lorasent_tui.core.onnx_backend import BACKENDS
 from lorasent_tui.core.onnx_export import QUANTIZATIONS
+from lorasent_tui.decision_cli import add_decision_parsers
 
-SUBCOMMANDS = ("train", "predict", "runs", "export", "report", "sweep")
+SUBCOMMANDS = ("train", "predict", "evaluate", "runs", "export", "report", "sweep", "threshold",
+               "calibrate")
 
 # (flag, config field, help) — every training flag maps to one TrainConfig field.
 TRAIN_FLAGS: tuple[tuple[str, str, str], ...] = (
@@ -25,8 +28,12 @@ TRAIN_FLAGS: tuple[tuple[str, str, str], ...] = (
     ("--labels", "labels", "class names in class order, comma-separated (default: from the data)"),
     ("--train-size", "train_size", "training reviews, balanced per class where possible (default: 1000)"),
     ("--eval-size", "eval_size", "validation reviews, balanced per class where possible (default: 1000)"),
+    ("--test-size", "test_size",
+     "held-out test reviews, scored once with the best epoch at the end (default: 0, none)"),
     ("--balance", "balance", "false: keep the data's class proportions in both splits (default: true)"),
     ("--class-weights", "class_weights", "none or balanced (loss weighted by inverse class frequency)"),
+    ("--calibrate", "calibrate",
+     "fit temperature scaling on the validation predictions when training ends (alone: true)"),
     ("--epochs", "epochs", "training epochs"),
     ("--learning-rate", "learning_rate", "learning rate of the LoRA weights"),
     ("--head-learning-rate", "head_learning_rate", "learning rate of the classification head"),
@@ -53,13 +60,18 @@ TRAIN_FLAGS: tuple[tuple[str, str, str], ...] = (
     ("--processes", "processes", "data-parallel processes (one per GPU), started with torchrun"),
     ("--logging-steps", "logging_steps", "steps between training-loss reports"),
 )
+# Flags that may be given alone for "true" (--calibrate); a value still works (--calibrate false).
+SWITCHES = ("calibrate",)
 
 
 def _add_train_flags(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--preset", choices=sorted(PRESETS), help="settings to start from (default: fast)")
     parser.add_argument("--config", metavar="FILE", help="TOML or JSON config file; flags override it")
     for flag, field, help_text in TRAIN_FLAGS:
-        parser.add_argument(flag, dest=field, metavar="VALUE", help=help_text)
+        if field in SWITCHES:
+            parser.add_argument(flag, dest=field, metavar="VALUE", nargs="?", const="true", help=help_text)
+        else:
+            parser.add_argument(flag, dest=field, metavar="VALUE", help=help_text)
     _add_runs_dir(parser)
 
 
@@ -101,6 +113,28 @@ def build_parser() -> argparse.ArgumentParser:
                               "auto: onnx when the run has a current export")
     _add_runs_dir(predict)
 
+    evaluate = sub.add_parser(
+        "evaluate", help="score a run on other labelled data, kept under the run",
+        description="Score a run's best epoch on labelled data with the validation metrics, reading "
+                    "long texts as the run does; saved as RUN/evaluations/NAME/. With the run's own "
+                    "built-in dataset, the texts it trained, validated or tested on are left out.")
+    evaluate.add_argument("run", metavar="RUN", help="run id, run folder or 'latest'")
+    evaluate.add_argument("--dataset", required=True, metavar="DATA",
+                          help="imdb, rotten_tomatoes, a CSV/TSV/JSONL/Parquet file, or a hub dataset")
+    evaluate.add_argument("--split", metavar="NAME",
+                          help="rows of this split only (a file's split column, a hub dataset's "
+                               "split; default: all rows of a file, a hub dataset's test split)")
+    evaluate.add_argument("--size", type=int, default=0, metavar="N",
+                          help="score a seeded random sample of N texts (default: all)")
+    evaluate.add_argument("--text-column", default="text", metavar="NAME", help="default: text")
+    evaluate.add_argument("--label-column", default="label", metavar="NAME", help="default: label")
+    evaluate.add_argument("--name", metavar="NAME",
+                          help="folder under RUN/evaluations (default: the dataset's name and split); "
+                               "an existing one is replaced")
+    evaluate.add_argument("--json", action="store_true", help="print the result as JSON")
+    evaluate.add_argument("--device", default="cpu", help="cpu (default), cuda or mps")
+    _add_runs_dir(evaluate)
+
     runs = sub.add_parser("runs", help="list runs", description="List the runs in the runs folder.")
     runs.add_argument("--json", action="store_true", help="print JSON")
     _add_runs_dir(runs)
@@ -123,6 +157,7 @@ def build_parser() -> argparse.ArgumentParser:
     report.add_argument("--output", "-o", metavar="FILE", help="PNG path (default: RUN/report.png)")
     _add_runs_dir(report)
     _add_sweep_parser(sub)
+    add_decision_parsers(sub, _add_runs_dir)
     return parser
 
 

@@ -36,6 +36,10 @@ def table_header(n_classes: int = 2) -> str:
     return "  ".join(header.rjust(width) for _key, header, width in table_columns(n_classes))
 
 
+# What a progress line says for the phases that score a set once (core/events.StepProgress).
+SCORING_PHASES = {"test": "testing the best epoch", "evaluate": "scoring"}
+
+
 class ConsoleReporter:
     """Progress on stderr (throttled), one metrics row per epoch on stdout."""
 
@@ -60,13 +64,14 @@ class ConsoleReporter:
     def progress(self, event: StepProgress) -> None:
         now = time.monotonic()
         interval = 0.5 if self.tty else 10.0
-        evaluating = event.phase == "eval"
+        evaluating = event.phase != "train"
         last = event.eval_done == event.eval_total if evaluating else event.step == event.total
         if self.quiet or (now - self.last_print < interval and not last and event.phase == self.last_phase):
             return
         self.last_print, self.last_phase = now, event.phase
         if evaluating:
-            where = f"evaluating epoch {event.epoch}: {event.eval_done:,}/{event.eval_total:,} reviews"
+            what = SCORING_PHASES.get(event.phase) or f"evaluating epoch {event.epoch}"
+            where = f"{what}: {event.eval_done:,}/{event.eval_total:,} reviews"
         else:
             loss = "" if event.loss is None else f" loss {event.loss:.4f}"
             where = f"step {event.step}/{event.total} epoch {event.epoch}/{event.epochs}{loss}"
@@ -212,6 +217,52 @@ def _explanation_lines(explanation) -> str:
     return "\n".join(lines)
 
 
+def cmd_evaluate(args: argparse.Namespace) -> int:
+    from lorasent_tui.core.evaluate import evaluate_run, evaluation_data
+    from lorasent_tui.core.results import check_name, summary_line
+    from lorasent_tui.core.store import RunStore
+
+    if args.size < 0:
+        raise LorasentError("--size must be 0 (all) or more")
+    try:
+        name = check_name(args.name) if args.name else None
+    except ValueError as exc:
+        raise LorasentError(str(exc)) from None
+    reporter = ConsoleReporter()
+    run = RunStore(args.runs_dir).get(args.run)
+    reporter.status(StatusUpdate(f"loading data {args.dataset}"))
+    data = evaluation_data(run, args.dataset, args.split, args.size, args.text_column,
+                           args.label_column)
+    for warning in data.warnings:
+        reporter.status(StatusUpdate(f"warning: {warning}"))
+    reporter.status(StatusUpdate(f"loading run {run.run_id}"))
+    started = time.monotonic()
+    scoring_started = [started]  # set when scoring starts, so loading the model is not in the ETA
+
+    def progress(done: int, total: int) -> None:
+        if done == 0:
+            scoring_started[0] = time.monotonic()
+        elapsed = time.monotonic() - scoring_started[0]
+        eta = elapsed * (total - done) / done if done else None
+        reporter.progress(StepProgress(done, total, 1, 1, elapsed, eta, None, args.device,
+                                       phase="evaluate", fraction=done / max(1, total),
+                                       eval_done=done, eval_total=total))
+
+    result = evaluate_run(run, data, name, args.device, progress)
+    if reporter.tty:
+        print(file=sys.stderr)
+    if args.json:
+        print(json.dumps({"run": run.run_id, "path": str(result.path), **result.meta,
+                          "seconds": round(time.monotonic() - started, 3),
+                          "metrics": result.metrics}, indent=2))
+        return 0
+    print(summary_line(result, f"{result.name}"))
+    if data.excluded:
+        print(f"left out {data.excluded:,} texts the run trained, validated or tested on")
+    print(f"saved to {result.path}")
+    return 0
+
+
 def cmd_runs(args: argparse.Namespace) -> int:
     from lorasent_tui.core.store import RunStore
 
@@ -225,6 +276,9 @@ def cmd_runs(args: argparse.Namespace) -> int:
     header = ("RUN", "STATE", "MODEL", "EPOCHS", "BEST ACC")
     rows = [(s.run_id, s.state, _short(s.model.rstrip("/").split("/")[-1], MODEL_WIDTH),
              f"{s.epochs_done}/{s.epochs}", format_metric(s.best_accuracy)) for s in summaries]
+    if any(s.test_accuracy is not None for s in summaries):  # validation and test kept apart
+        header += ("TEST ACC",)
+        rows = [row + (format_metric(s.test_accuracy),) for row, s in zip(rows, summaries)]
     widths = [max(len(row[i]) for row in rows + [header]) for i in range(len(header))]
     for row, summary in zip([header] + rows, [None] + summaries):
         cells = [cell.ljust(width) if i < 3 else cell.rjust(width)
@@ -266,6 +320,18 @@ def cmd_report(args: argparse.Namespace) -> int:
     path = write_report(args.run, runs_dir=args.runs_dir, output=args.output)
     print(f"report written to {path}")
     return 0
+
+
+def cmd_threshold(args: argparse.Namespace) -> int:
+    from lorasent_tui.decision_cli import threshold_command
+
+    return threshold_command(args)
+
+
+def cmd_calibrate(args: argparse.Namespace) -> int:
+    from lorasent_tui.decision_cli import calibrate_command
+
+    return calibrate_command(args)
 
 
 def cmd_sweep(args: argparse.Namespace) -> int:

@@ -35,6 +35,8 @@ class TrainConfig:
     balance: bool = True
     train_size: int = 1000
     eval_size: int = 1000
+    # A third, held-out split scored once with the best epoch when the run completes (0: none).
+    test_size: int = 0
     epochs: int = 3
     learning_rate: float = 1e-3
     # The classification head is freshly initialised, so it may learn faster than the adapters.
@@ -65,6 +67,9 @@ class TrainConfig:
     # "balanced": weight each class's loss by its inverse frequency in the train split, for
     # imbalanced data; "none": every review counts the same.
     class_weights: str = "none"
+    # Fit temperature scaling on the best epoch's validation predictions when training ends
+    # (core/calibration.py); the run's probabilities are then the calibrated ones.
+    calibrate: bool = False
     warmup_ratio: float = 0.0
     length_bucketing: bool = True
     seed: int = 42
@@ -108,6 +113,7 @@ PRESETS: dict[str, dict[str, Any]] = {
 # an older run keeps predicting (and resuming) the way its metrics were measured.
 BEHAVIOUR_BEFORE: dict[str, Any] = {
     "sliding_windows": False, "labels": None, "balance": True, "class_weights": "none",
+    "test_size": 0,
 }
 
 FIELD_NAMES = tuple(f.name for f in fields(TrainConfig))
@@ -188,6 +194,7 @@ def _check_ranges(cfg: TrainConfig) -> dict[str, str]:
     need("preset", cfg.preset in PRESETS, f"unknown preset {cfg.preset!r}; choose {', '.join(PRESETS)}")
     need("train_size", 2 <= cfg.train_size <= MAX_ROWS, f"must be between 2 and {MAX_ROWS:,}")
     need("eval_size", 2 <= cfg.eval_size <= MAX_ROWS, f"must be between 2 and {MAX_ROWS:,}")
+    need("test_size", 0 <= cfg.test_size <= MAX_ROWS, f"must be between 0 (none) and {MAX_ROWS:,}")
     need("epochs", 1 <= cfg.epochs <= 1000, "must be between 1 and 1000")
     need("learning_rate", 0 < cfg.learning_rate <= 1, "must be > 0 and at most 1")
     if cfg.head_learning_rate is not None:

@@ -57,6 +57,7 @@ def evaluate(session: Session, epoch: int, train_loss: float, callbacks: TrainCa
     if scored is None:
         return None
     probs, eval_loss = scored
+    session.eval_probs = probs  # kept as the validation predictions if this epoch is the best
     metrics, roc = classification_metrics(session.eval_labels, probs, session.label_names)
     row = {"epoch": epoch, "train_loss": train_loss, "eval_loss": eval_loss, **metrics}
     return row, roc

@@ -22,7 +22,8 @@ class StatusUpdate:
 
 @dataclass(frozen=True)
 class StepProgress:
-    """Where a run is: a training step, or (phase "eval") how far an evaluation has got."""
+    """Where a run is: a training step, or (phase "eval") how far an evaluation has got, or
+    (phase "test", after the last epoch) how far the test split's scoring has got."""
 
     step: int
     total: int
@@ -32,9 +33,9 @@ class StepProgress:
     eta: float | None  # seconds left for the whole run: training steps and evaluations
     loss: float | None  # mean training loss over the last logging window
     device: str = "cpu"
-    phase: str = "train"  # "train" or "eval"
+    phase: str = "train"  # "train", "eval", "test"; the evaluate command: "evaluate"
     fraction: float | None = None  # of the whole run's work (training and evaluation), 0..1
-    eval_done: int | None = None  # phase "eval": texts scored so far in this evaluation
+    eval_done: int | None = None  # phases "eval" and "test": texts scored so far
     eval_total: int | None = None
 
 

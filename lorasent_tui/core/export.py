@@ -17,6 +17,7 @@ from lorasent_tui.core.errors import LorasentError, RunError
 from lorasent_tui.core.fsutil import atomic_write_text, staged_dir
 from lorasent_tui.core.labels import LABEL_NAMES, run_label_names
 from lorasent_tui.core.records import metric_columns
+from lorasent_tui.core.results import evaluations, held_out_result, summary_line
 from lorasent_tui.core.store import Run, RunStore, now_iso
 
 # Written into every export; its presence is what lets a later export replace the folder.
@@ -86,6 +87,34 @@ def per_class_table(best: dict) -> list[str]:
     return lines + [""]
 
 
+def decision_lines(run: Run) -> list[str]:
+    """The card's section on the run's decision threshold and calibration, when it has either:
+    lorasent-tui's Predictor applies them, a plain pipeline does not."""
+    from lorasent_tui.core.calibration import read_calibration
+    from lorasent_tui.core.predict import run_decision
+    from lorasent_tui.core.threshold import method_name, read_threshold
+
+    decision = run_decision(run)
+    lines = []
+    if decision["threshold"] is not None:
+        chosen = read_threshold(run.path) or {}
+        lines.append(f"- Decision threshold: `{run_label_names(run.config().labels)[1]}` when its "
+                     f"probability is at least {decision['threshold']:.4f} (chosen by "
+                     f"{method_name(chosen.get('method', ''), chosen.get('max_fpr'))} on validation; "
+                     f"recorded as `lorasent_threshold` in an export's config.json).")
+    if decision["temperature"] is not None:
+        fit = read_calibration(run.path) or {}
+        lines.append(f"- Calibration: temperature {decision['temperature']:.3f} (class log-"
+                     f"probabilities divided by it), validation ECE {format_metric(fit.get('ece_before'))}"
+                     f" before, {format_metric(fit.get('ece_after'))} after (recorded as "
+                     f"`lorasent_temperature`).")
+    if not lines:
+        return []
+    return ["## Decision threshold and calibration", "", *lines, "",
+            "`lorasent-tui predict` applies these. A plain `transformers` pipeline does not: it "
+            "reports the model's own probabilities and the most probable class.", ""]
+
+
 def _front_matter(fields: dict[str, Any]) -> str:
     # JSON strings are valid YAML double-quoted scalars, so every value is quoted safely.
     lines = ["---"]
@@ -139,10 +168,12 @@ def model_card_text(run: Run, merged: bool = False) -> str:
                   f"reviews. The weights here are those of the best epoch.", ""]
     else:
         parts += [f"No epoch has finished yet (run {state}).", ""]
+    parts += scored_sets_lines(run)
     best_epoch = None if best is None else best["epoch"]
     parts += ["## Metrics", "", metrics_table(rows, best_epoch, len(names)) if rows else "_none yet_",
               ""]
     parts += per_class_table(best) if best is not None else []
+    parts += decision_lines(run)
     parts += ["## Training configuration", "", "| Setting | Value |", "| --- | --- |"]
     parts += [f"| `{key}` | {_cell(value, digits=False)} |" for key, value in config.to_dict().items()]
     long_reviews = (f"Reviews longer than {config.max_length} tokens were cut "
@@ -187,6 +218,25 @@ def model_card_text(run: Run, merged: bool = False) -> str:
     return "\n".join(parts)
 
 
+def scored_sets_lines(run: Run) -> list[str]:
+    """The test split's result and each evaluation on other data, apart from validation."""
+    parts = []
+    test = held_out_result(run.path)
+    if test is not None:
+        parts += [f"**{summary_line(test, 'Test')}**: held-out reviews scored once with the best "
+                  "epoch; they played no part in training or in choosing the epoch.", ""]
+    scored = evaluations(run.path)
+    if scored:
+        parts += ["## Evaluations on other data", "", "| Name | Dataset | Reviews | Accuracy | Date |",
+                  "| --- | --- | ---: | ---: | --- |"]
+        for r in scored:
+            split = f" ({r.meta['split']})" if r.meta.get("split") else ""
+            parts.append(f"| {r.name} | `{r.meta.get('dataset')}`{split} | {r.size:,} | "
+                         f"{format_metric(r.accuracy)} | {str(r.meta.get('date', ''))[:10]} |")
+        parts += [""]
+    return parts
+
+
 def write_model_card(run: Run) -> Path:
     """Write (or refresh) the run folder's ``README.md`` model card; returns its path."""
     path = run.path / MODEL_CARD
@@ -228,6 +278,16 @@ def build_merged(run: Run) -> tuple[Any, Any]:
     return model.eval(), tokenizer
 
 
+def record_decision(model: Any, run: Run) -> None:
+    """Keep the run's decision threshold and temperature in the exported config.json, for code
+    that wants to apply them (a pipeline ignores unknown config keys)."""
+    from lorasent_tui.core.predict import run_decision
+
+    for key, value in run_decision(run).items():
+        if value is not None:
+            setattr(model.config, f"lorasent_{key}", value)
+
+
 def export_merged(ref: str, out_dir: Path | str, runs_dir: Path | str = "runs") -> Path:
     """Write run ``ref``'s best adapter merged into its base model to ``out_dir``; returns it.
 
@@ -239,6 +299,7 @@ def export_merged(ref: str, out_dir: Path | str, runs_dir: Path | str = "runs") 
     check_export_target(out_dir, run)
     config = run.config()
     model, tokenizer = build_merged(run)
+    record_decision(model, run)
     try:
         out_dir.parent.mkdir(parents=True, exist_ok=True)
         with staged_dir(out_dir) as staging:

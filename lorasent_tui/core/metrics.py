@@ -6,6 +6,7 @@ from typing import Any, Sequence
 
 import numpy as np
 
+from lorasent_tui.core.calibration import expected_calibration_error
 from lorasent_tui.core.labels import LABEL_NAMES
 
 ROC_MAX_POINTS = 200
@@ -36,8 +37,9 @@ def classification_metrics(
     More classes: accuracy, macro precision/recall/F1, weighted F1 and the one-vs-rest macro
     ROC AUC (``roc_auc``) of the most probable class, and a curve per class as
     ``{"classes": {name: {"fpr", "tpr", "auc"}}}``. Always ``per_class`` ({name: {precision,
-    recall, f1, support}}) and ``confusion_matrix`` (rows: true class, columns: predicted, in
-    class order).
+    recall, f1, support}}), ``confusion_matrix`` (rows: true class, columns: predicted, in
+    class order) and ``ece``, the expected calibration error (core/calibration.py) of the
+    probabilities, whatever the threshold.
 
     An AUC is undefined (None: null in the run's files, "–" on screen) where a class is missing
     from ``labels``: never a number that could pass for a measurement. Precision and recall
@@ -47,6 +49,7 @@ def classification_metrics(
 
     y_true = np.asarray(labels, dtype=int)
     scores = np.asarray(probs, dtype=float)
+    ece = expected_calibration_error(y_true, scores)
     n_classes = len(names)
     if n_classes == 2 and scores.ndim == 2:
         scores = scores[:, 1]
@@ -60,6 +63,7 @@ def classification_metrics(
                              "f1": float(f1[k]), "support": int(support[k])}
                       for k, name in enumerate(names)},
         "confusion_matrix": matrix.tolist(),
+        "ece": ece,
     }
     accuracy = float(accuracy_score(y_true, y_pred))
     if n_classes == 2:

@@ -13,7 +13,7 @@ from typing import Any
 from lorasent_tui.core.errors import LorasentError, RunError
 from lorasent_tui.core.fsutil import resolve_dir
 from lorasent_tui.core.onnx_export import MODEL_FILE, export_info, run_onnx_dir
-from lorasent_tui.core.predict import Predictor
+from lorasent_tui.core.predict import Predictor, run_decision
 from lorasent_tui.core.store import Run, RunStore
 
 # "auto": the run's ONNX export when it has a current one (and the device is the CPU), else torch.
@@ -94,4 +94,4 @@ def load_predictor(ref: str, runs_dir: Path | str = "runs", device: str = "cpu",
         return Predictor.from_run(ref, runs_dir, device=device, merge=merge)
     onnx = OnnxBackend(folder)
     return Predictor(None, onnx.tokenizer, run.config(), f"{run.run_id} ({onnx.describe()})", "cpu",
-                     backend=onnx)
+                     backend=onnx, **run_decision(run))

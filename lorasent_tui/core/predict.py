@@ -10,13 +10,15 @@ import threading
 import unicodedata
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any, Callable, Sequence
 
+from lorasent_tui.core.calibration import saved_temperature
 from lorasent_tui.core.config import TrainConfig
 from lorasent_tui.core.errors import RunError
 from lorasent_tui.core.labels import run_label_names
 from lorasent_tui.core.precision import autocast, resolve_precision
 from lorasent_tui.core.store import Run, RunStore
+from lorasent_tui.core.threshold import DEFAULT_THRESHOLD, saved_threshold
 
 MAX_TEXT_CHARS = 1_000_000
 
@@ -24,7 +26,7 @@ MAX_TEXT_CHARS = 1_000_000
 @dataclass(frozen=True)
 class Prediction:
     text: str
-    label: str  # the most probable class (binary: positive from P(positive) >= 0.5)
+    label: str  # the most probable class (binary: positive from P(positive) >= the run's threshold)
     score: float  # binary: P(positive); more classes: the probability of ``label``
     scores: dict[str, float] = field(default_factory=dict)  # every class's probability
 
@@ -33,11 +35,13 @@ class Prediction:
                 "scores": {name: round(p, 6) for name, p in self.scores.items()}}
 
 
-def prediction(text: str, probs: Sequence[float], names: Sequence[str]) -> Prediction:
-    """One text's verdict from its class probabilities, the binary rule kept for two classes."""
+def prediction(text: str, probs: Sequence[float], names: Sequence[str],
+               threshold: float = DEFAULT_THRESHOLD) -> Prediction:
+    """One text's verdict from its class probabilities; two classes: positive (the second)
+    when P(positive) >= ``threshold`` (core/threshold.py)."""
     scores = dict(zip(names, probs))
     if len(names) == 2:
-        return Prediction(text, names[int(probs[1] >= 0.5)], probs[1], scores)
+        return Prediction(text, names[int(probs[1] >= threshold)], probs[1], scores)
     best = max(range(len(names)), key=lambda k: probs[k])
     return Prediction(text, names[best], probs[best], scores)
 
@@ -104,6 +108,14 @@ def load_trained(run: Run, merge: bool = True) -> tuple[Any, Any]:
     return (model.merge_and_unload() if merge else model), tokenizer
 
 
+def run_decision(run: Run) -> dict[str, float | None]:
+    """What a run's Predictor takes from the run besides its model: the temperature of its
+    calibration and its decision threshold (binary runs), None where it has none."""
+    binary = len(run_label_names(run.config().labels)) == 2
+    return {"temperature": saved_temperature(run.path),
+            "threshold": saved_threshold(run.path) if binary else None}
+
+
 class TorchBackend:
     """The model in PyTorch, in the run's precision."""
 
@@ -127,10 +139,13 @@ class Predictor:
 
     ``backend`` runs the model on a padded batch (``logits(batch)``); by default the torch
     ``model`` in the run's precision. ``model`` is None when another backend holds the model.
+    ``temperature`` (core/calibration.py) scales every text's class log-probabilities;
+    ``threshold`` is a binary run's decision threshold on P(positive) (core/threshold.py);
+    ``run_decision(run)`` reads both from a run.
     """
 
     def __init__(self, model: Any, tokenizer: Any, config: TrainConfig, name: str, device: Any = None,
-                 backend: Any = None):
+                 backend: Any = None, temperature: float | None = None, threshold: float | None = None):
         import torch
 
         self.model = model.eval() if model is not None else None
@@ -142,6 +157,8 @@ class Predictor:
         self.precision = resolve_precision(config.precision, self.device)
         self.label_names = run_label_names(config.labels)
         self.backend = backend or TorchBackend(self.model, self.device, self.precision)
+        self.temperature = temperature
+        self.threshold = DEFAULT_THRESHOLD if threshold is None else threshold
         self._lock = threading.Lock()
 
     @classmethod
@@ -163,9 +180,10 @@ class Predictor:
         """
         run = RunStore(runs_dir).get(ref)
         model, tokenizer = load_trained(run, merge)
-        return cls(model.to(device), tokenizer, run.config(), run.run_id, device)
+        return cls(model.to(device), tokenizer, run.config(), run.run_id, device, **run_decision(run))
 
-    def _probs(self, views: Any, batch_size: int) -> list[list[float]]:  # views: views.Views
+    def _probs(self, views: Any, batch_size: int,
+               on_batch: Callable[[int, int], None] | None = None) -> list[list[float]]:
         import torch
 
         from lorasent_tui.core.batching import iter_batches, sorted_batches
@@ -173,9 +191,30 @@ class Predictor:
 
         logits = torch.zeros((len(views.ids), len(self.label_names)))
         batches = sorted_batches([len(ids) for ids in views.ids], batch_size)
+        done = 0
         for index, batch in iter_batches(views.ids, batches, self.tokenizer.pad_token_id):
             logits[index] = self.backend.logits(batch)
-        return combine_log_probs(logits, views).exp().tolist()
+            done += len(index)
+            if on_batch is not None:
+                on_batch(done, len(views.ids))
+        log_probs = combine_log_probs(logits, views)
+        if self.temperature is not None:
+            log_probs = torch.log_softmax(log_probs / self.temperature, dim=-1)
+        return log_probs.exp().tolist()
+
+    def class_probs(self, texts: Sequence[str], batch_size: int = 32,
+                    on_batch: Callable[[int, int], None] | None = None) -> list[list[float]]:
+        """Every class's probability per text, read exactly as ``predict`` reads it;
+        ``on_batch(views_done, views)`` after each batch (long texts are several views)."""
+        from lorasent_tui.core.views import encode_views
+
+        cleaned = [clean_text(t) for t in texts]
+        if not cleaned:
+            return []
+        cfg = self.config
+        views = encode_views(self.tokenizer, cleaned, cfg.max_length, cfg.truncation, cfg.sliding_windows)
+        with self._lock:
+            return self._probs(views, batch_size, on_batch)
 
     def reading(self, text: str) -> TextReading:
         """How ``predict`` reads ``text``: cut to one view, or also as sliding windows."""
@@ -190,13 +229,5 @@ class Predictor:
         return TextReading(len(ids), budget, cfg.truncation, windows=len(views) - 1)
 
     def predict(self, texts: Sequence[str], batch_size: int = 32) -> list[Prediction]:
-        from lorasent_tui.core.views import encode_views
-
-        cleaned = [clean_text(t) for t in texts]
-        if not cleaned:
-            return []
-        cfg = self.config
-        views = encode_views(self.tokenizer, cleaned, cfg.max_length, cfg.truncation, cfg.sliding_windows)
-        with self._lock:
-            probs = self._probs(views, batch_size)
-        return [prediction(t, p, self.label_names) for t, p in zip(texts, probs)]
+        probs = self.class_probs(texts, batch_size)
+        return [prediction(t, p, self.label_names, self.threshold) for t, p in zip(texts, probs)]

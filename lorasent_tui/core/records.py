@@ -47,11 +47,14 @@ MULTICLASS_METRIC_COLUMNS: tuple[MetricColumn, ...] = (
 MULTICLASS_METRIC_KEYS: tuple[str, ...] = ("epoch",) + tuple(
     c.key for c in MULTICLASS_METRIC_COLUMNS)
 # Per-epoch values of every run that are not table columns: {name: {precision, recall, f1,
-# support}} and the confusion matrix (rows: true class, columns: predicted, in class order).
-DETAIL_KEYS: tuple[str, ...] = ("per_class", "confusion_matrix")
+# support}}, the confusion matrix (rows: true class, columns: predicted, in class order) and
+# the expected calibration error (core/calibration.py; rows before it have none). The tables
+# leave ECE out so that they keep fitting 120 columns; the run detail shows it.
+DETAIL_KEYS: tuple[str, ...] = ("per_class", "confusion_matrix", "ece")
+ECE_COLUMN = MetricColumn("ece", "ECE", "Expected calibration error")
 
 METRIC_NAMES: dict[str, str] = {c.key: c.name
-                                for c in MULTICLASS_METRIC_COLUMNS + METRIC_COLUMNS}
+                                for c in MULTICLASS_METRIC_COLUMNS + METRIC_COLUMNS + (ECE_COLUMN,)}
 
 
 def metric_columns(n_classes: int = 2) -> tuple[MetricColumn, ...]:

@@ -16,6 +16,7 @@ from lorasent_tui.core.errors import LorasentError, RunError
 from lorasent_tui.core.fsutil import atomic_write
 from lorasent_tui.core.labels import run_label_names
 from lorasent_tui.core.records import METRIC_NAMES
+from lorasent_tui.core.results import held_out_result, summary_line
 from lorasent_tui.core.store import Run, RunStore
 
 REPORT_NAME = "report.png"
@@ -85,7 +86,9 @@ def _draw(run: Run, rows: list[dict], roc: dict[str, Any], best: int) -> Any:
         _draw_confusion(matrix_ax[0], matrix, names, best)
 
     model = config.model.rstrip("/").split("/")[-1]
-    figure.suptitle(f"{run.run_id} — {model} on {config.dataset}, {len(rows)}/{config.epochs} epochs")
+    title = f"{run.run_id} — {model} on {config.dataset}, {len(rows)}/{config.epochs} epochs"
+    test = held_out_result(run.path)  # shown apart: the curves are validation only
+    figure.suptitle(title if test is None else f"{title}\n{summary_line(test, 'Test, best epoch')}")
     return figure
 
 

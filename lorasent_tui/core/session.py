@@ -33,6 +33,10 @@ class Session:
     train_labels: list = field(default_factory=list)
     eval_views: Any = None  # views.Views of the validation texts: ids, owner and weight of each view
     eval_labels: list = field(default_factory=list)
+    eval_texts: list = field(default_factory=list)  # kept for the best epoch's predictions.jsonl
+    eval_probs: Any = None  # the last evaluation's class probabilities, one row per text
+    test_texts: list = field(default_factory=list)  # the held-out test split (test_size)
+    test_labels: list = field(default_factory=list)
     steps_per_epoch: int = 0
     global_step: int = 0
     start_epoch: int = 1
@@ -117,6 +121,8 @@ def prepare_data(session: Session, callbacks: TrainCallbacks) -> None:
     session.eval_views = encode_views(session.tokenizer, splits.eval_texts, cfg.max_length,
                                       cfg.truncation, cfg.sliding_windows)
     session.train_labels, session.eval_labels = list(splits.train_labels), list(splits.eval_labels)
+    session.eval_texts = list(splits.eval_texts)
+    session.test_texts, session.test_labels = list(splits.test_texts), list(splits.test_labels)
     if cfg.class_weights == "balanced":
         import torch
 

@@ -10,7 +10,13 @@ Layout of ``runs/<run-id>/``::
     roc.json         {"<epoch>": {"fpr": [...], "tpr": [...], "auc": x}}; more than two classes:
                      {"<epoch>": {"classes": {name: {"fpr", "tpr", "auc"}}, "auc": macro}}
     adapter/         best epoch: PEFT adapter_config.json + adapter_model.safetensors
+    threshold.json   a binary run's chosen decision threshold, if any (core/threshold.py)
+    calibration.json its temperature scaling, if fitted (core/calibration.py)
     checkpoint/      last finished epoch, resumable (see core.checkpoint)
+    predictions.jsonl  the best epoch's validation predictions (core/predictions.py)
+    test/            with --test-size: the best epoch scored once on the test split when the
+                     run completed (core/results.py); never in metrics.jsonl
+    evaluations/<name>/  each ``evaluate`` of the run on other data (core/results.py)
 """
 
 from __future__ import annotations
@@ -33,6 +39,7 @@ from lorasent_tui.core.fsutil import (atomic_write_json, atomic_write_text, fsyn
                                       resolve_dir)
 from lorasent_tui.core.labels import LABEL_NAMES, run_label_names
 from lorasent_tui.core.records import best_row
+from lorasent_tui.core.results import held_out_result
 
 RUN_ID_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,127}\Z")  # \Z: "$" would allow a trailing newline
 STATES = ("running", "completed", "stopped", "failed")
@@ -93,6 +100,7 @@ class RunSummary:
     ended: str | None = None  # why an intact run did not complete ("stopped by user during epoch 2")
     sweep: dict[str, Any] | None = None  # {"study": name, "trial": number} for a sweep's trial
     pruned: bool = False  # a sweep stopped this trial early for its poor validation results
+    test_accuracy: float | None = None  # the best epoch on the test split (--test-size), if scored
 
     def to_dict(self) -> dict[str, Any]:
         data = self.__dict__.copy()
@@ -253,6 +261,8 @@ class Run:
             summary.best_accuracy = best.get("accuracy")
             summary.best_f1 = best.get("f1", best.get("f1_macro"))
         summary.ended = _why_it_ended(summary, status)
+        test = held_out_result(self.path)
+        summary.test_accuracy = test.accuracy if test is not None else None
         return summary
 
 

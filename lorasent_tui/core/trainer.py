@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from lorasent_tui.core.config import TrainConfig, validate
+from lorasent_tui.core.decision import decide_after_training
 from lorasent_tui.core.distributed import DistContext, init_distributed
 from lorasent_tui.core.errors import LorasentError, RunError, describe_exception
 from lorasent_tui.core.eta import WorkEstimate
@@ -27,6 +28,7 @@ from lorasent_tui.core.gcfreeze import freeze_long_lived
 from lorasent_tui.core.metrics import preload as preload_metrics
 from lorasent_tui.core.precision import resolve_precision
 from lorasent_tui.core.records import is_better
+from lorasent_tui.core.scoring import keep_validation_predictions, score_test
 from lorasent_tui.core.session import (Session, autocast, batch_logits, build_optimizer,
                                        cache_frozen_layers, pick_device, prepare_data, prepare_model,
                                        schedule_segments)
@@ -184,6 +186,7 @@ def _record_epoch(session: Session, row: dict, roc: dict, callbacks: TrainCallba
         return  # every rank evaluated the same weights; rank 0 alone writes the run folder
     if is_best:
         _save_adapter(session)
+        keep_validation_predictions(session)
     roc_all = {k: v for k, v in run.roc().items() if int(k) < epoch}
     roc_all[str(epoch)] = {**roc, "auc": row["roc_auc"]}
     run.write_metrics(session.history)  # the file's rows, kept in memory: no re-read per epoch
@@ -327,9 +330,13 @@ def train(config: TrainConfig, *, runs_dir: Path, callbacks: TrainCallbacks | No
                                          labels=session.label_names))
         session.started = time.monotonic()
         state = _run_epochs(session, callbacks, stop_event)
+        if dist.is_main and state == "completed":
+            score_test(session, callbacks, stop_event)
         best = next((r for r in session.history if r["epoch"] == session.best_epoch), None)
         if dist.is_main:
             run.update_status(state=state, finished_at=now_iso())
+            if session.best_epoch is not None:
+                decide_after_training(run, session.config.calibrate, callbacks)
             _write_model_card(run)
         result = RunFinished(run.run_id, str(run.path), state, session.best_epoch, best)
         callbacks.on_finished(result)

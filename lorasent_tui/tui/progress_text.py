@@ -8,8 +8,9 @@ from lorasent_tui.core.events import StepProgress
 
 def progress_line(p: StepProgress, stopping: bool = False) -> str:
     """Where the run is; while stopping no ETA, since the run ends after this step."""
-    if p.phase == "eval" and p.eval_total:
-        where = f"evaluating epoch {p.epoch}/{p.epochs}: {p.eval_done or 0}/{p.eval_total} reviews"
+    if p.phase in ("eval", "test") and p.eval_total:
+        what = "testing the best epoch" if p.phase == "test" else f"evaluating epoch {p.epoch}/{p.epochs}"
+        where = f"{what}: {p.eval_done or 0}/{p.eval_total} reviews"
     else:
         where = f"epoch {p.epoch}/{p.epochs} · step {p.step}/{p.total}"
     left = "stopping after this step" if stopping else f"ETA {format_duration(p.eta)}"

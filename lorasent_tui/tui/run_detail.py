@@ -3,7 +3,7 @@ settings (v shows them instead of the charts; s loads them into the Train form).
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -18,10 +18,12 @@ from lorasent_tui.core.config import TrainConfig
 from lorasent_tui.core.display import format_metric
 from lorasent_tui.core.labels import run_label_names
 from lorasent_tui.core.records import best_row, shared_metric_columns
+from lorasent_tui.core.results import ScoredResult, evaluations, held_out_result, summary_line
 from lorasent_tui.core.store import RunStore, RunSummary
 from lorasent_tui.tui.messages import RunReady, UseSettings
 from lorasent_tui.tui.widgets.charts import LossChart, RocChart, ScoreChart
 from lorasent_tui.tui.widgets.confusion import ConfusionView
+from lorasent_tui.tui.widgets.decision_view import DecisionView
 from lorasent_tui.tui.widgets.footer import StableFooter
 from lorasent_tui.tui.widgets.metrics_table import MetricsTable
 
@@ -32,6 +34,8 @@ class RunData:
     metrics: list[dict[str, Any]]
     roc: dict[str, dict[str, Any]]
     config: TrainConfig
+    test: ScoredResult | None = None  # the best epoch on the test split (--test-size)
+    evaluations: list[ScoredResult] = field(default_factory=list)  # `evaluate` on other data
 
     @property
     def run_id(self) -> str:
@@ -81,7 +85,19 @@ def differing_settings(configs: list[TrainConfig]) -> list[tuple[str, list[str]]
 def load_run_data(runs_dir: Path, run_id: str) -> RunData:
     """Read one run (raises RunError for a damaged one); called in a thread worker."""
     run = RunStore(runs_dir).get(run_id)
-    return RunData(summary=run.summary(), metrics=run.metrics(), roc=run.roc(), config=run.config())
+    return RunData(summary=run.summary(), metrics=run.metrics(), roc=run.roc(), config=run.config(),
+                   test=held_out_result(run.path), evaluations=evaluations(run.path))
+
+
+def scored_lines(run: RunData, prefix: str = "") -> list[str]:
+    """The test split and the evaluations on other data, each apart from the validation rows."""
+    lines = [prefix + summary_line(run.test, "Test")] if run.test is not None else []
+    for result in run.evaluations:
+        split = f" ({result.meta['split']})" if result.meta.get("split") else ""
+        date = str(result.meta.get("date", ""))[:16].replace("T", " ")
+        lines.append(f"{prefix}Evaluation {result.name}: {result.meta.get('dataset')}{split}, "
+                     f"n={result.size:,}, accuracy {format_metric(result.accuracy)}, {date}")
+    return lines
 
 
 class RunDetailScreen(ModalScreen[None]):
@@ -96,6 +112,7 @@ class RunDetailScreen(ModalScreen[None]):
     RunDetailScreen #detail-charts { height: 1fr; min-height: 10; }
     RunDetailScreen #detail-settings { height: 1fr; display: none; }
     RunDetailScreen.-settings #detail-charts { display: none; }
+    RunDetailScreen.-settings #detail-decision { display: none; }
     RunDetailScreen.-settings #detail-settings { display: block; }
     RunDetailScreen #detail-classes { height: 1fr; display: none; }
     RunDetailScreen.-classes #detail-charts { display: none; }
@@ -114,6 +131,7 @@ class RunDetailScreen(ModalScreen[None]):
         Binding("v", "toggle_settings", "Settings/charts", id="detail-toggle-settings"),
         Binding("m", "toggle_classes", "Matrix", id="detail-toggle-classes"),  # short: the footer fits 80 columns
         Binding("s", "use_settings", "Use these settings", id="detail-use-settings"),
+        Binding("t", "cycle_threshold", "Threshold", id="detail-threshold"),
     ]
 
     def __init__(self, runs: list[RunData]) -> None:
@@ -137,6 +155,8 @@ class RunDetailScreen(ModalScreen[None]):
                 yield RocChart(id="detail-roc")
             with VerticalScroll(id="detail-classes"):  # m: the highlighted epoch's classes
                 yield ConfusionView()
+            if not self.compare:
+                yield DecisionView(self.runs[0].summary.path, id="detail-decision")
             yield DataTable(id="detail-settings", cursor_type="row", zebra_stripes=True)
         yield StableFooter()  # the app's footer sits under this screen and would show stale keys
 
@@ -147,6 +167,7 @@ class RunDetailScreen(ModalScreen[None]):
             name = f"{self.names[run.run_id]} = " if self.compare else ""
             lines.append(f"{name}{s.run_id} · {s.model} on {s.dataset} · {s.state} · "
                          f"{s.epochs_done}/{s.epochs} epochs · best epoch {run.best_epoch or '–'}")
+            lines += scored_lines(run, "  ")
         note = classes_note(self.runs, self.names)
         return "\n".join(lines + [note] if note else lines)
 
@@ -238,6 +259,10 @@ class RunDetailScreen(ModalScreen[None]):
 
     def action_toggle_settings(self) -> None:
         self.toggle_class("-settings")
+
+    def action_cycle_threshold(self) -> None:
+        for view in self.query(DecisionView):  # none when comparing
+            view.cycle_threshold()
 
     def action_use_settings(self) -> None:
         if self.compare:

@@ -87,10 +87,14 @@ FIELDS: tuple[FieldSpec, ...] = (
     FieldSpec("logging_steps", "Log every", "training steps between step-loss points", advanced=True),
     FieldSpec("labels", "Labels", "class names in class order, comma-separated; empty: from the data",
               advanced=True),
+    FieldSpec("test_size", "Test size", "held-out reviews scored once with the best epoch when "
+              "the run completes; 0: none", advanced=True),
     FieldSpec("balance", "Balance", "balanced splits where every class has enough reviews; false: "
               "the data's class proportions", choices=ON_OFF, advanced=True),
     FieldSpec("class_weights", "Class weights", "balanced: the loss weighs each class by its inverse "
               "frequency (imbalanced data)", choices=CLASS_WEIGHTS, advanced=True),
+    FieldSpec("calibrate", "Calibrate", "fit temperature scaling on validation when training ends "
+              "(calibrated probabilities)", choices=ON_OFF, advanced=True),
 )
 FORM_FIELDS = tuple(spec.name for spec in FIELDS)
 SPECS = {spec.name: spec for spec in FIELDS}

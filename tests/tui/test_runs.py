@@ -217,3 +217,36 @@ def test_long_model_names_end_in_an_ellipsis(app_factory, tmp_path):
             assert model in details and "stopped by user during epoch 1" in details
 
     run_async(scenario())
+
+
+def test_detail_shows_test_and_evaluations_apart(app_factory, tmp_path):
+    from lorasent_tui.core.predictions import prediction_set
+    from lorasent_tui.core.results import TEST_DIR, evaluation_dir, write_result
+
+    runs_dir = tmp_path / "runs"
+    make_runs(runs_dir)
+    run = RunStore(runs_dir).get("run-1")
+    scored = prediction_set([0, 1], [0, 1], [[0.9, 0.1], [0.4, 0.6]], ["negative", "positive"], ["a", "b"])
+    metrics = {"accuracy": 0.88, "f1": 0.87, "roc_auc": 0.93}
+    write_result(run.path / TEST_DIR, metrics, {}, scored,
+                 {"name": "test", "dataset": "imdb", "split": "test", "size": 1000, "date": "2025-01-02T10:00:00+00:00"})
+    write_result(evaluation_dir(run.path, "rotten"), {**metrics, "accuracy": 0.75}, {}, scored,
+                 {"name": "rotten", "dataset": "rotten_tomatoes", "split": None, "size": 500,
+                  "date": "2025-01-03T11:30:00+00:00"})
+    app = app_factory(runs_dir=runs_dir)
+
+    async def scenario():
+        async with app.run_test(size=SIZE) as pilot:
+            await pilot.press("f3")
+            await settle(pilot)
+            await pilot.press("enter")
+            await settle(pilot)
+            detail = app.screen
+            assert isinstance(detail, RunDetailScreen)
+            title = str(detail.query_one("#detail-title").render())
+            assert "Test (n=1,000): accuracy 0.8800" in title
+            assert "Evaluation rotten: rotten_tomatoes, n=500, accuracy 0.7500, 2025-01-03 11:30" in title
+            table = detail.query_one(MetricsTable)
+            assert [str(c) for c in table.get_column("epoch")] == ["1", "2 ★", "3"]  # no test row
+
+    run_async(scenario())

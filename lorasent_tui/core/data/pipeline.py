@@ -3,7 +3,8 @@
 * ``splits_from_rows``: one pool (built-in data, a file, a Hub dataset with only a train split);
   identical texts are removed before sampling, so no text is in both splits.
 * ``splits_from_predefined``: predefined train and eval pools (a file's ``split`` column, a
-  Hub dataset's splits); eval texts also in the train pool are dropped from eval.
+  Hub dataset's splits); eval texts also in the train pool are dropped from eval, and a test
+  split (``test_size``) is drawn from the train pool's rows that train did not take.
 """
 
 from __future__ import annotations
@@ -54,13 +55,13 @@ def splits_from_rows(name: str, rows: LabeledRows, label: str, sampling: Samplin
     """Disjoint splits sampled from one pool; ``notes`` are added to the warnings."""
     texts, labels, names, warnings = usable_rows(name, rows, sampling.labels, warn_duplicates)
     drawn = sample_indices(labels, names, sampling.train_size, sampling.eval_size,
-                           sampling.seed, name, sampling.balance)
+                           sampling.seed, name, sampling.balance, sampling.test_size)
     counts = np.bincount(labels, minlength=len(names)).tolist()
     needed = [t + e for t, e in zip(balanced_sizes(sampling.train_size, len(names)),
                                     balanced_sizes(sampling.eval_size, len(names)))]
     warnings += short_warning(name, names, drawn.short, counts, needed, "splits")
     return pick((texts, labels, drawn.train), (texts, labels, drawn.eval), label, names,
-                drawn.balanced, warnings + list(notes))
+                drawn.balanced, warnings + list(notes), (texts, labels, drawn.test))
 
 
 def splits_from_predefined(name: str, train_rows: LabeledRows, eval_rows: LabeledRows,
@@ -101,18 +102,40 @@ def splits_from_predefined(name: str, train_rows: LabeledRows, eval_rows: Labele
         counts = np.bincount(labels, minlength=len(names)).tolist()
         needed = balanced_sizes(min(want, len(labels)), len(names))
         warnings += short_warning(name, names, short, counts, needed, f"{split} split")
+    test = held_out(name, t_texts, t_labels, chosen[0], names, sampling)
     return pick((t_texts, t_labels, chosen[0]), (e_texts, e_labels, chosen[1]),
-                f"{label}, train/{eval_name} splits", names, all_balanced, warnings)
+                f"{label}, train/{eval_name} splits", names, all_balanced, warnings, test)
+
+
+def held_out(name: str, texts: list[str], labels: np.ndarray, train_idx: np.ndarray,
+             names: tuple[str, ...], sampling: Sampling) -> tuple[list[str], np.ndarray, Any]:
+    """The test split of predefined pools: rows of the train pool that train did not take
+    (nor any text identical to one it took), so it is disjoint from train and from eval."""
+    if not sampling.test_size:
+        return texts, labels, np.zeros(0, dtype=np.int64)
+    taken = {texts[i].strip() for i in train_idx}
+    rest = [i for i in range(len(texts)) if texts[i].strip() not in taken]
+    if len(rest) < sampling.test_size:
+        raise DataError(f"{name}: test_size {sampling.test_size} exceeds the {len(rest)} train "
+                        "rows that train_size leaves; lower test_size or train_size")
+    rest_idx = np.asarray(rest, dtype=np.int64)
+    idx, _short, _balanced = take(labels[rest_idx], len(names), sampling.test_size,
+                                  split_rng(sampling.seed, "test"), sampling.balance)
+    return texts, labels, rest_idx[idx]
 
 
 def pick(train: tuple[list[str], np.ndarray, Any], eval_: tuple[list[str], np.ndarray, Any],
-         label: str, names: tuple[str, ...], balanced: bool, warnings: list[str]) -> Splits:
+         label: str, names: tuple[str, ...], balanced: bool, warnings: list[str],
+         test: tuple[list[str], np.ndarray, Any]) -> Splits:
     """Splits holding the chosen rows of each (texts, labels, indices) pool."""
     (train_texts, train_labels, train_idx), (eval_texts, eval_labels, eval_idx) = train, eval_
+    test_texts, test_labels, test_idx = test
     picked_train = train_labels[train_idx].tolist()
     picked_eval = eval_labels[eval_idx].tolist()
     balance = "balanced" if balanced else "stratified"
+    sizes = f"{len(picked_train)}/{len(picked_eval)}" + (f"/{len(test_idx)}" if len(test_idx) else "")
     return Splits(train_texts=[train_texts[i] for i in train_idx], train_labels=picked_train,
                   eval_texts=[eval_texts[i] for i in eval_idx], eval_labels=picked_eval,
-                  source=f"{label}, {len(picked_train)}/{len(picked_eval)} {balance}",
-                  warnings=warnings, label_names=names)
+                  source=f"{label}, {sizes} {balance}", warnings=warnings, label_names=names,
+                  test_texts=[test_texts[i] for i in test_idx],
+                  test_labels=test_labels[test_idx].tolist())

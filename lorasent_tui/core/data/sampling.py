@@ -10,7 +10,7 @@ seed leaves the eval split unchanged (and only adds rows to train).
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 
@@ -25,6 +25,7 @@ class Drawn:
     eval: np.ndarray
     short: list[int]  # class ids; empty when balanced (or when balance was not asked for)
     balanced: bool
+    test: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.int64))
 
 
 def balanced_sizes(n: int, n_classes: int) -> list[int]:
@@ -55,9 +56,12 @@ def stratified_sizes(n: int, counts: list[int], caps: list[int]) -> list[int]:
     return sizes
 
 
+SPLIT_STREAMS = {"eval": 1, "train": 2, "test": 3}
+
+
 def split_rng(seed: int, split: str) -> np.random.Generator:
     """The random stream of one split: its order depends only on the seed and its own rows."""
-    return np.random.default_rng([seed, 1 if split == "eval" else 2])
+    return np.random.default_rng([seed, SPLIT_STREAMS[split]])
 
 
 def is_balanced(labels: list[int], n_classes: int) -> bool:
@@ -72,8 +76,9 @@ def class_counts_text(counts: list[int], names: tuple[str, ...]) -> str:
 
 
 def sample_indices(labels: np.ndarray, names: tuple[str, ...], train_size: int, eval_size: int,
-                   seed: int, what: str, balance: bool = True) -> Drawn:
-    """Disjoint (train, eval) row indices of one pool; eval does not depend on ``train_size``."""
+                   seed: int, what: str, balance: bool = True, test_size: int = 0) -> Drawn:
+    """Disjoint (train, eval, test) row indices of one pool; eval does not depend on
+    ``train_size``, train and eval do not depend on ``test_size``."""
     labels = np.asarray(labels)
     pools = [np.flatnonzero(labels == k) for k in range(len(names))]
     counts = [len(p) for p in pools]
@@ -98,9 +103,21 @@ def sample_indices(labels: np.ndarray, names: tuple[str, ...], train_size: int, 
     eval_idx = np.concatenate([p[:e] for p, e in zip(perms, e_sizes)])
     train_idx = np.concatenate([p[e:e + t] for p, e, t in zip(perms, e_sizes, t_sizes)])
     # Interleave the classes; each order depends only on the seed and that split's rows.
-    return Drawn(split_rng(seed, "train").permutation(train_idx),
-                 split_rng(seed, "eval").permutation(eval_idx),
-                 short if balance else [], balanced)
+    drawn = Drawn(split_rng(seed, "train").permutation(train_idx),
+                  split_rng(seed, "eval").permutation(eval_idx),
+                  short if balance else [], balanced)
+    if test_size:
+        left = [c - e - t for c, e, t in zip(counts, e_sizes, t_sizes)]
+        if test_size > sum(left):
+            raise DataError(
+                f"test_size {test_size} exceeds the {sum(left)} reviews of {what} left after "
+                f"train and eval; lower test_size, train_size or eval_size")
+        s_sizes = balanced_sizes(test_size, len(names))
+        if not balanced or any(s > n for s, n in zip(s_sizes, left)):
+            s_sizes = stratified_sizes(test_size, counts, left)
+        test_idx = np.concatenate([p[len(p) - s:] for p, s in zip(perms, s_sizes)])
+        drawn.test = split_rng(seed, "test").permutation(test_idx)
+    return drawn
 
 
 def take(labels: np.ndarray, n_classes: int, n: int,
