@@ -66,6 +66,15 @@ class TrainConfig:
     # imbalanced data; "none": every review counts the same.
     class_weights: str = "none"
     warmup_ratio: float = 0.0
+    # Unlabeled texts for self-training (core/pseudo_labels.py): a data file's text column, or
+    # "imdb-unlabeled" (built-in IMDb reviews in none of the run's splits); None: labels only.
+    unlabeled: str | None = None
+    # At most this many unlabeled texts, sampled by the seed: each epoch scores all of them.
+    unlabeled_size: int = 2000
+    # Only texts the model classifies with at least this probability get a pseudo-label.
+    pseudo_threshold: float = 0.9
+    # The pseudo-labelled batch's loss, relative to the labelled batch's (FixMatch's lambda_u).
+    unlabeled_weight: float = 1.0
     length_bucketing: bool = True
     seed: int = 42
     device: str = "auto"
@@ -108,6 +117,7 @@ PRESETS: dict[str, dict[str, Any]] = {
 # an older run keeps predicting (and resuming) the way its metrics were measured.
 BEHAVIOUR_BEFORE: dict[str, Any] = {
     "sliding_windows": False, "labels": None, "balance": True, "class_weights": "none",
+    "unlabeled": None,
 }
 
 FIELD_NAMES = tuple(f.name for f in fields(TrainConfig))
@@ -173,6 +183,8 @@ def coerce(name: str, value: Any) -> Any:
             raise ValueError(f"expected a finite number, got {text!r}")
         return number
     text = str(value).strip()
+    if "None" in kind and text.lower() in ("", "none"):
+        return None
     if not text:
         raise ValueError("a value is required")
     return text
@@ -205,6 +217,9 @@ def _check_ranges(cfg: TrainConfig) -> dict[str, str]:
         need("lora_layers", 1 <= cfg.lora_layers <= 1000, "must be between 1 and the model's layer count")
     need("weight_decay", 0 <= cfg.weight_decay < 1, "must be >= 0 and < 1")
     need("warmup_ratio", 0 <= cfg.warmup_ratio < 1, "must be >= 0 and < 1")
+    need("unlabeled_size", 1 <= cfg.unlabeled_size <= MAX_ROWS, f"must be between 1 and {MAX_ROWS:,}")
+    need("pseudo_threshold", 0 < cfg.pseudo_threshold < 1, "must be > 0 and < 1")
+    need("unlabeled_weight", 0 <= cfg.unlabeled_weight <= 100, "must be between 0 and 100")
     need("seed", 0 <= cfg.seed < 2**32, "must be between 0 and 2**32 - 1")
     need("processes", 1 <= cfg.processes <= 64, "must be between 1 and 64")
     need("precision", cfg.precision in PRECISIONS, f"choose {', '.join(PRECISIONS)}")
