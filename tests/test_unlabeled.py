@@ -226,3 +226,44 @@ def test_pseudo_batches_are_seeded_and_cover_the_selection():
     assert pseudo_batches(20, 3, 8, 1, 2) == pseudo_batches(20, 3, 8, 1, 2)
     assert pseudo_batches(20, 3, 8, 1, 2) != pseudo_batches(20, 3, 8, 1, 3)
     assert pseudo_batches(0, 3, 8, 1, 2) == []
+
+
+def rank_select(probs, threshold, prior):
+    """The tiny random model predicts one class for everything, so the real rule would keep no
+    pseudo-labels; this one still follows its scores: the top quarter positive, the bottom negative."""
+    order = np.argsort(np.asarray(probs)[:, 1], kind="stable")
+    quarter = len(order) // 4
+    chosen = sorted([(int(i), 0) for i in order[:quarter]] + [(int(i), 1) for i in order[-quarter:]])
+    return PseudoLabels([i for i, _ in chosen], [k for _, k in chosen])
+
+
+def test_a_run_stopped_mid_epoch_resumes_with_the_same_pseudo_labels(tiny_model_dir, tmp_path, monkeypatch):
+    from lorasent_tui.core import pseudo_labels
+    from lorasent_tui.core.events import RunFinished, TrainCallbacks
+    from lorasent_tui.core.store import RunStore
+    from lorasent_tui.core.trainer import train
+    from tests.test_resume import adapter_tensors, assert_same_rows, assert_same_tensors, tiny_config
+
+    monkeypatch.setattr(pseudo_labels, "select", rank_select)
+    config = tiny_config(tiny_model_dir("bert"), unlabeled=UNLABELED_BUILTIN, unlabeled_size=24)
+    whole = train(config, runs_dir=tmp_path / "whole")
+    assert isinstance(whole, RunFinished) and whole.state == "completed", whole
+    expected = RunStore(tmp_path / "whole").get(whole.run_id)
+    rows = expected.metrics()
+    assert [r["pseudo_labels"] for r in rows] == [0, 12, 12]
+
+    stop = threading.Event()
+
+    def on_progress(event):  # a stop in the middle of epoch 3: its records are not written
+        if event.epoch == 3 and event.phase == "train" and event.step == 8:
+            stop.set()
+
+    first = train(config, runs_dir=tmp_path / "cut", stop_event=stop,
+                  callbacks=TrainCallbacks(on_progress=on_progress))
+    assert first.state == "stopped"
+    run = RunStore(tmp_path / "cut").get(first.run_id)
+    assert [r["epoch"] for r in run.metrics()] == [1, 2]
+    resumed = train(config, runs_dir=tmp_path / "cut", resume=first.run_id)
+    assert resumed.state == "completed", resumed
+    assert_same_rows(run.metrics(), rows)
+    assert_same_tensors(adapter_tensors(run.path), adapter_tensors(expected.path))
