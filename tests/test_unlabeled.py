@@ -251,6 +251,8 @@ def test_a_run_stopped_mid_epoch_resumes_with_the_same_pseudo_labels(tiny_model_
     expected = RunStore(tmp_path / "whole").get(whole.run_id)
     rows = expected.metrics()
     assert [r["pseudo_labels"] for r in rows] == [0, 12, 12]
+    card = (expected.path / "README.md").read_text(encoding="utf-8")
+    assert "self-trained on up to 24 unlabeled texts from `imdb-unlabeled`" in card
 
     stop = threading.Event()
 

@@ -17,6 +17,8 @@ DEFAULT_DATASET = "imdb"
 TRUNCATION_SIDES = ("left", "right", "head_tail")
 DEVICES = ("auto", "cpu", "cuda", "mps")
 CLASS_WEIGHTS = ("none", "balanced")
+# The built-in unlabeled source: IMDb reviews in none of the run's splits (core/data/unlabeled.py).
+UNLABELED_BUILTIN = "imdb-unlabeled"
 MAX_ROWS = 10_000_000
 
 

@@ -136,3 +136,17 @@ def relabel(session: Any, epoch: int, callbacks: TrainCallbacks, stop: threading
                         minlength=len(session.label_names)).tolist()
     session.pseudo = select(scored.exp().numpy(), session.config.pseudo_threshold, prior)
     return True
+
+
+def card_paragraph(config: Any, rows: Sequence[dict]) -> str:
+    """What a run learnt from unlabeled text, for its model card ("" when it had none)."""
+    if not getattr(config, "unlabeled", None):
+        return ""
+    used = "; ".join(describe(row) for row in rows if "pseudo_labels" in row) or "none yet"
+    return (f"Besides its labelled reviews, the run self-trained on up to {config.unlabeled_size:,} "
+            f"unlabeled texts from `{config.unlabeled}` (none of them in the train or validation "
+            f"split): after each epoch, those the model classified with probability at least "
+            f"{config.pseudo_threshold:g} were pseudo-labelled, class-balanced in the labelled "
+            f"proportions, and trained on in the next epoch with loss weight "
+            f"{config.unlabeled_weight:g}. Pseudo-labels per epoch: {used}. The validation "
+            f"metrics above use human labels only.")

@@ -127,12 +127,9 @@ def prepare_data(session: Session, callbacks: TrainCallbacks) -> None:
                                       cfg.truncation, cfg.sliding_windows)
     session.train_labels, session.eval_labels = list(splits.train_labels), list(splits.eval_labels)
     if pool:
-        from lorasent_tui.core.pseudo_labels import PseudoLabels
-
         # One truncated view per text: pseudo-labels are chosen and trained on what training reads.
         session.unlabeled_views = encode_views(session.tokenizer, pool, cfg.max_length,
                                                cfg.truncation, False)
-        session.pseudo = PseudoLabels()
     if cfg.class_weights == "balanced":
         import torch
 

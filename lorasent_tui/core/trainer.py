@@ -266,6 +266,8 @@ def _setup(session: Session, callbacks: TrainCallbacks) -> None:
         started = time.monotonic()
         phase(session, callbacks)
         session.setup_times[phase.__name__.strip("_")] = round(time.monotonic() - started, 3)
+    if session.unlabeled_views is not None:
+        session.pseudo = PseudoLabels()  # the first epoch trains on labels alone
     if session.dist.is_main:
         session.run.update_status(setup_times=session.setup_times)
     session.estimate = WorkEstimate(session.steps_per_epoch, session.config.epochs,

@@ -19,9 +19,8 @@ import numpy as np
 from lorasent_tui.core.data.builtin import read_builtin
 from lorasent_tui.core.data.files import read_file
 from lorasent_tui.core.data.rows import as_text
+from lorasent_tui.core.config import UNLABELED_BUILTIN
 from lorasent_tui.core.errors import DataError
-
-UNLABELED_BUILTIN = "imdb-unlabeled"
 
 
 def split_texts(splits: Any) -> set[str]:
