@@ -20,6 +20,19 @@ from lorasent_tui.tui.services import build_preview
 from lorasent_tui.tui.widgets.data_charts import BalanceChart, LengthHistogram
 
 
+def unlabeled_line(source: str, lengths: list[int]) -> str:
+    """The unlabeled pool's size and length profile (words: median and the middle 80%)."""
+    if not lengths:
+        return f"Unlabeled: no texts from {source}"
+    ordered = sorted(lengths)
+
+    def at(q: float) -> int:
+        return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
+
+    return (f"Unlabeled: {len(ordered):,} texts from {source}, median {at(0.5)} words "
+            f"(10–90%: {at(0.1)}–{at(0.9)})")
+
+
 class DataPreviewPane(Vertical):
     def __init__(self, **kwargs: Any) -> None:
         super().__init__(**kwargs)
@@ -37,7 +50,8 @@ class DataPreviewPane(Vertical):
 
     def load(self, config: TrainConfig, force: bool = False) -> None:
         key = repr((config.dataset, config.text_column, config.label_column,
-                    config.train_size, config.eval_size, config.seed))
+                    config.train_size, config.eval_size, config.seed, config.unlabeled,
+                    config.unlabeled_size))
         if key == self._loaded_key and not force:
             return
         self._loaded_key = key
@@ -47,7 +61,10 @@ class DataPreviewPane(Vertical):
     @work(thread=True, exclusive=True, group="preview", exit_on_error=False, name="preview")
     def _load(self, config: TrainConfig) -> None:
         try:
-            preview = build_preview(self.app.services.data.load_splits(config))
+            data = self.app.services.data
+            splits = data.load_splits(config)
+            pool = data.unlabeled_pool(config, splits) if config.unlabeled else None
+            preview = build_preview(splits, unlabeled=pool, unlabeled_source=config.unlabeled or "")
         except Exception as exc:
             self._loaded_key = None
             self.post_message(ShowStatus(f"Data preview failed: {describe_exception(exc)}", "error"))
@@ -59,11 +76,13 @@ class DataPreviewPane(Vertical):
         preview = message.preview
         sizes = ", ".join(f"{split} {sum(c.values())}" for split, c in preview.counts.items())
         info = f"{preview.source or 'dataset'}: {sizes}"
+        if preview.unlabeled_source:
+            info += "\n" + unlabeled_line(preview.unlabeled_source, preview.unlabeled_lengths)
         if preview.warnings:
             info += "\n⚠ " + "\n⚠ ".join(preview.warnings)
         self.query_one("#preview-info", Static).update(info)
         self.query_one(BalanceChart).set_counts(preview.counts)
-        self.query_one(LengthHistogram).set_lengths(preview.lengths)
+        self.query_one(LengthHistogram).set_lengths(preview.lengths, preview.unlabeled_lengths)
         table = self.query_one("#preview-samples", DataTable)
         table.clear()
         for split, label, text in preview.samples:

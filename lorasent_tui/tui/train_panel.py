@@ -20,6 +20,7 @@ from lorasent_tui.core.config import TrainConfig
 from lorasent_tui.core.display import format_duration, format_metric
 from lorasent_tui.core.errors import LorasentError, describe_exception
 from lorasent_tui.core.events import RunFailed, RunFinished, StepProgress
+from lorasent_tui.core.pseudo_labels import describe as describe_pseudo_labels
 from lorasent_tui.core.sweep.queue_files import add_to_queue
 from lorasent_tui.tui.messages import (
     ResumeLoaded, RunEnded, RunReady, RunsChanged, ShowStatus, TrainEpoch, TrainFailed, TrainFinished,
@@ -91,6 +92,7 @@ class TrainPanel(Vertical):
                 with TabbedContent(id="train-views"):
                     with TabPane("Live", id="live-pane"):
                         yield MetricsTable(id="live-metrics")
+                        yield Static("", id="pseudo-labels")
                         with Horizontal(id="live-charts"):
                             yield LossChart(id="loss-chart")
                             yield ScoreChart(id="score-chart")
@@ -239,6 +241,7 @@ class TrainPanel(Vertical):
         self.rows, self.rocs, self.best_epoch, self.step_losses, self.run_id = [], {}, None, [], None
         self.last_progress = None
         self.query_one(MetricsTable).clear_rows()
+        self._show_pseudo_labels()
         self.query_one("#train-progress", ProgressBar).update(total=1, progress=0)
         self._draw_charts()
 
@@ -252,6 +255,7 @@ class TrainPanel(Vertical):
         self.rocs = dict(message.rocs)
         self.best_epoch = message.best_epoch
         self.query_one(MetricsTable).set_rows(self.rows, self.best_epoch)
+        self._show_pseudo_labels()
         self._draw_charts()
 
     def on_train_status(self, message: TrainStatus) -> None:
@@ -302,6 +306,7 @@ class TrainPanel(Vertical):
         self.rocs[epoch] = {**result.roc, "auc": row.get("roc_auc")}
         self.best_epoch = result.best_epoch
         self.query_one(MetricsTable).set_rows(self.rows, result.best_epoch)
+        self._show_pseudo_labels()
         self._draw_charts()
 
     def on_train_finished(self, message: TrainFinished) -> None:
@@ -344,6 +349,13 @@ class TrainPanel(Vertical):
             self.post_message(RunsChanged())
 
     # -- charts --------------------------------------------------------------------------
+    def _show_pseudo_labels(self) -> None:
+        """A line under the table: each epoch's pseudo-labels (hidden for labels-only runs)."""
+        text = " · ".join(filter(None, (describe_pseudo_labels(row) for row in self.rows)))
+        line = self.query_one("#pseudo-labels", Static)
+        line.update(text)
+        line.display = bool(text)
+
     def _draw_charts(self, roc_epoch: int | None = None) -> None:
         loss = self.query_one(LossChart)
         loss.set_series(loss.show_losses(self.rows, self.step_losses))
