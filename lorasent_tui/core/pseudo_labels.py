@@ -25,9 +25,6 @@ import numpy as np
 
 from lorasent_tui.core.events import StatusUpdate, TrainCallbacks
 
-PSEUDO_KEYS = ("pseudo_labels", "pseudo_counts")
-
-
 @dataclass
 class PseudoLabels:
     """The pseudo-labelled texts one epoch trains on: pool positions and their class ids."""
