@@ -269,3 +269,17 @@ def test_a_run_stopped_mid_epoch_resumes_with_the_same_pseudo_labels(tiny_model_
     assert resumed.state == "completed", resumed
     assert_same_rows(run.metrics(), rows)
     assert_same_tensors(adapter_tensors(run.path), adapter_tensors(expected.path))
+
+
+def test_the_benchs_held_out_sets_exclude_what_runs_see_and_short_reviews_are_last_sentences():
+    from bench.short_reviews import MAX_WORDS, MIN_WORDS, held_out, last_sentence
+
+    assert last_sentence("Long opening.<br /><br />All in all a fine film, see it!") == \
+        "All in all a fine film, see it!"
+    assert last_sentence("One sentence only, however long it is.") is None
+    assert last_sentence("Opening here. Too short.") is None
+    first, _ = held_out(set(), 5, 0)
+    unseen, shorts = held_out({first[0][0].strip()}, 5, 20)
+    assert first[0] not in unseen and unseen[:4] == first[1:]
+    assert len(shorts) == 20 and all(MIN_WORDS <= len(t.split()) <= MAX_WORDS for t, _ in shorts)
+    assert {label for _, label in shorts} == {0, 1}

@@ -12,7 +12,7 @@ resumed run (and the bench, which keeps them out of its unseen-review sample) ge
 
 from __future__ import annotations
 
-from typing import Any, Sequence
+from typing import Any
 
 import numpy as np
 
@@ -59,7 +59,3 @@ def unlabeled_pool(config: Any, splits: Any) -> list[str]:
     order = rng.permutation(len(kept))[:int(config.unlabeled_size)]
     return [kept[i] for i in order]
 
-
-def describe_pool(source: str, texts: Sequence[str]) -> str:
-    """A one-line description for status lines and the model card."""
-    return f"{len(texts):,} unlabeled texts from {source}"
