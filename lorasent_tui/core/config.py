@@ -119,7 +119,6 @@ PRESETS: dict[str, dict[str, Any]] = {
 # an older run keeps predicting (and resuming) the way its metrics were measured.
 BEHAVIOUR_BEFORE: dict[str, Any] = {
     "sliding_windows": False, "labels": None, "balance": True, "class_weights": "none",
-    "unlabeled": None,
 }
 
 FIELD_NAMES = tuple(f.name for f in fields(TrainConfig))
