@@ -283,3 +283,34 @@ def test_the_benchs_held_out_sets_exclude_what_runs_see_and_short_reviews_are_la
     assert first[0] not in unseen and unseen[:4] == first[1:]
     assert len(shorts) == 20 and all(MIN_WORDS <= len(t.split()) <= MAX_WORDS for t, _ in shorts)
     assert {label for _, label in shorts} == {0, 1}
+
+
+def test_the_cli_self_trains_through_the_frozen_layer_cache_and_prints_pseudo_labels(
+        tiny_model_dir, tmp_path, monkeypatch, capsys):
+    from lorasent_tui.cli import main
+    from lorasent_tui.core import pseudo_labels
+    from lorasent_tui.core import session as session_module
+
+    monkeypatch.setattr(pseudo_labels, "select", rank_select)
+    cached = []
+    real_cache = session_module.cache_frozen_layers
+
+    def cache(session, callbacks):
+        real_cache(session, callbacks)
+        cached.append(len(session.unlabeled_states))
+
+    monkeypatch.setattr("lorasent_tui.core.trainer.cache_frozen_layers", cache)
+    pool = write(tmp_path / "pool.jsonl", TEXTS)
+    handlers = {sig: signal.getsignal(sig) for sig in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        code = main(["train", "--runs-dir", str(tmp_path / "runs"), "--model", str(tiny_model_dir("bert")),
+                     "--train-size", "16", "--eval-size", "8", "--epochs", "2", "--max-length", "32",
+                     "--batch-size", "8", "--device", "cpu", "--lora-layers", "1",
+                     "--unlabeled", str(pool), "--unlabeled-weight", "0.5"])
+    finally:
+        for sig, handler in handlers.items():
+            signal.signal(sig, handler)
+    err = capsys.readouterr().err
+    assert code == 0, err
+    assert cached == [30]  # the pool's frozen layers were cached with the splits'
+    assert "[epoch 1: 0 pseudo-labels" in err and "[epoch 2: 14 pseudo-labels (7 negative / 7 positive)]" in err
