@@ -20,7 +20,6 @@ from lorasent_tui.core.config import TrainConfig
 from lorasent_tui.core.display import format_duration, format_metric
 from lorasent_tui.core.errors import LorasentError, describe_exception
 from lorasent_tui.core.events import RunFailed, RunFinished, StepProgress
-from lorasent_tui.core.pseudo_labels import describe as describe_pseudo_labels
 from lorasent_tui.core.sweep.queue_files import add_to_queue
 from lorasent_tui.tui.messages import (
     ResumeLoaded, RunEnded, RunReady, RunsChanged, ShowStatus, TrainEpoch, TrainFailed, TrainFinished,
@@ -31,7 +30,7 @@ from lorasent_tui.tui.services import MessageBridge, TrainingSession, read_resum
 from lorasent_tui.tui.settings_file import remember_settings
 from lorasent_tui.tui.settings_form import SettingsForm, settings_summary
 from lorasent_tui.tui.widgets.charts import LossChart, RocChart, ScoreChart
-from lorasent_tui.tui.widgets.metrics_table import MetricsTable, epoch_of
+from lorasent_tui.tui.widgets.metrics_table import MetricsTable, PseudoLabelLine, epoch_of
 
 ACTIVE_STATES = ("starting", "running", "stopping")
 
@@ -92,7 +91,7 @@ class TrainPanel(Vertical):
                 with TabbedContent(id="train-views"):
                     with TabPane("Live", id="live-pane"):
                         yield MetricsTable(id="live-metrics")
-                        yield Static("", id="pseudo-labels")
+                        yield PseudoLabelLine(id="pseudo-labels")
                         with Horizontal(id="live-charts"):
                             yield LossChart(id="loss-chart")
                             yield ScoreChart(id="score-chart")
@@ -241,7 +240,7 @@ class TrainPanel(Vertical):
         self.rows, self.rocs, self.best_epoch, self.step_losses, self.run_id = [], {}, None, [], None
         self.last_progress = None
         self.query_one(MetricsTable).clear_rows()
-        self._show_pseudo_labels()
+        self.query_one(PseudoLabelLine).show(self.rows)
         self.query_one("#train-progress", ProgressBar).update(total=1, progress=0)
         self._draw_charts()
 
@@ -255,7 +254,7 @@ class TrainPanel(Vertical):
         self.rocs = dict(message.rocs)
         self.best_epoch = message.best_epoch
         self.query_one(MetricsTable).set_rows(self.rows, self.best_epoch)
-        self._show_pseudo_labels()
+        self.query_one(PseudoLabelLine).show(self.rows)
         self._draw_charts()
 
     def on_train_status(self, message: TrainStatus) -> None:
@@ -306,7 +305,7 @@ class TrainPanel(Vertical):
         self.rocs[epoch] = {**result.roc, "auc": row.get("roc_auc")}
         self.best_epoch = result.best_epoch
         self.query_one(MetricsTable).set_rows(self.rows, result.best_epoch)
-        self._show_pseudo_labels()
+        self.query_one(PseudoLabelLine).show(self.rows)
         self._draw_charts()
 
     def on_train_finished(self, message: TrainFinished) -> None:
@@ -349,13 +348,6 @@ class TrainPanel(Vertical):
             self.post_message(RunsChanged())
 
     # -- charts --------------------------------------------------------------------------
-    def _show_pseudo_labels(self) -> None:
-        """A line under the table: each epoch's pseudo-labels (hidden for labels-only runs)."""
-        text = " · ".join(filter(None, (describe_pseudo_labels(row) for row in self.rows)))
-        line = self.query_one("#pseudo-labels", Static)
-        line.update(text)
-        line.display = bool(text)
-
     def _draw_charts(self, roc_epoch: int | None = None) -> None:
         loss = self.query_one(LossChart)
         loss.set_series(loss.show_losses(self.rows, self.step_losses))
