@@ -47,3 +47,30 @@ def test_the_preview_shows_the_unlabeled_pools_size_and_lengths(app_factory):
             assert app.query_one(LengthHistogram).unlabeled == [6, 2] * 3
 
     run_async(scenario())
+
+
+def test_a_runs_detail_shows_its_pseudo_labels(app_factory, tmp_path):
+    from lorasent_tui.core.store import RunStore
+    from lorasent_tui.tui.run_detail import RunDetailScreen
+    from tests.tui.fakes import epoch_metrics
+
+    runs_dir = tmp_path / "runs"
+    run = RunStore(runs_dir).create(UNLABELED, run_id="self-trained")
+    rows = [epoch_metrics(1, 0.8), {**epoch_metrics(2, 0.85), "pseudo_labels": 4,
+                                    "pseudo_counts": {"negative": 2, "positive": 2}}]
+    run.write_metrics(rows)
+    run.update_status(state="completed", best_epoch=2, epochs_done=2)
+    app = app_factory(runs_dir=runs_dir)
+
+    async def scenario():
+        async with app.run_test(size=SIZE) as pilot:
+            await pilot.press("f3")
+            await settle(pilot)
+            await pilot.press("enter")
+            await settle(pilot)
+            assert isinstance(app.screen, RunDetailScreen)
+            line = app.screen.query_one("#detail-pseudo-labels")
+            assert line.display
+            assert "epoch 2: 4 pseudo-labels (2 negative / 2 positive)" in str(line.render())
+
+    run_async(scenario())
