@@ -15,6 +15,7 @@ from lorasent_tui.core.display import MISSING, format_duration, format_metric
 from lorasent_tui.core.errors import LorasentError
 from lorasent_tui.core.events import (EpochResult, RunFailed, RunFinished, StatusUpdate,
                                       StepProgress, TrainCallbacks)
+from lorasent_tui.core.pseudo_labels import describe as describe_pseudo_labels
 from lorasent_tui.core.records import metric_columns, row_classes
 
 
@@ -86,6 +87,9 @@ class ConsoleReporter:
             print(table_header(row_classes(event.metrics)), flush=True)
             self.header_done = True
         print(format_row(event.metrics) + ("  *best" if event.is_best else ""), flush=True)
+        pseudo = describe_pseudo_labels(event.metrics)
+        if pseudo and not self.quiet:
+            self._err(f"[{pseudo}]")  # stderr: the table on stdout stays one row per epoch
 
 
 def _install_stop_handler(stop: threading.Event) -> None:

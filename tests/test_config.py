@@ -141,12 +141,16 @@ FIELD_VALUES = {
     "length_bucketing": st.booleans(), "seed": st.integers(0, 2**32 - 1),
     "device": st.sampled_from(DEVICES + ("cuda:1",)), "precision": st.sampled_from(PRECISIONS),
     "processes": st.integers(1, 64), "logging_steps": st.integers(1, 100_000),
+    "unlabeled": st.none() | st.sampled_from(["imdb-unlabeled", "data/unlabeled.csv"]),
+    "unlabeled_size": st.integers(1, MAX_ROWS), "pseudo_threshold": _unit().filter(lambda x: x > 0),
+    "unlabeled_weight": st.floats(0, 100),
 }
 
 
 def test_the_strategy_covers_every_setting():
     assert set(FIELD_VALUES) == set(FIELD_NAMES) - {"preset"}
-    assert set(OPTIONAL_FIELDS) == {"head_learning_rate", "lora_layers", "model_dropout", "labels"}
+    assert set(OPTIONAL_FIELDS) == {"head_learning_rate", "lora_layers", "model_dropout", "labels",
+                                     "unlabeled"}
 
 
 @st.composite

@@ -17,6 +17,8 @@ DEFAULT_DATASET = "imdb"
 TRUNCATION_SIDES = ("left", "right", "head_tail")
 DEVICES = ("auto", "cpu", "cuda", "mps")
 CLASS_WEIGHTS = ("none", "balanced")
+# The built-in unlabeled source: IMDb reviews in none of the run's splits (core/data/unlabeled.py).
+UNLABELED_BUILTIN = "imdb-unlabeled"
 MAX_ROWS = 10_000_000
 
 
@@ -71,6 +73,15 @@ class TrainConfig:
     # (core/calibration.py); the run's probabilities are then the calibrated ones.
     calibrate: bool = False
     warmup_ratio: float = 0.0
+    # Unlabeled texts for self-training (core/pseudo_labels.py): a data file's text column, or
+    # "imdb-unlabeled" (built-in IMDb reviews in none of the run's splits); None: labels only.
+    unlabeled: str | None = None
+    # At most this many unlabeled texts, sampled by the seed: each epoch scores all of them.
+    unlabeled_size: int = 2000
+    # Only texts the model classifies with at least this probability get a pseudo-label.
+    pseudo_threshold: float = 0.9
+    # The pseudo-labelled batch's loss, relative to the labelled batch's (FixMatch's lambda_u).
+    unlabeled_weight: float = 1.0
     length_bucketing: bool = True
     seed: int = 42
     device: str = "auto"
@@ -179,6 +190,8 @@ def coerce(name: str, value: Any) -> Any:
             raise ValueError(f"expected a finite number, got {text!r}")
         return number
     text = str(value).strip()
+    if "None" in kind and text.lower() in ("", "none"):
+        return None
     if not text:
         raise ValueError("a value is required")
     return text
@@ -212,6 +225,9 @@ def _check_ranges(cfg: TrainConfig) -> dict[str, str]:
         need("lora_layers", 1 <= cfg.lora_layers <= 1000, "must be between 1 and the model's layer count")
     need("weight_decay", 0 <= cfg.weight_decay < 1, "must be >= 0 and < 1")
     need("warmup_ratio", 0 <= cfg.warmup_ratio < 1, "must be >= 0 and < 1")
+    need("unlabeled_size", 1 <= cfg.unlabeled_size <= MAX_ROWS, f"must be between 1 and {MAX_ROWS:,}")
+    need("pseudo_threshold", 0 < cfg.pseudo_threshold < 1, "must be > 0 and < 1")
+    need("unlabeled_weight", 0 <= cfg.unlabeled_weight <= 100, "must be between 0 and 100")
     need("seed", 0 <= cfg.seed < 2**32, "must be between 0 and 2**32 - 1")
     need("processes", 1 <= cfg.processes <= 64, "must be between 1 and 64")
     need("precision", cfg.precision in PRECISIONS, f"choose {', '.join(PRECISIONS)}")

@@ -1,4 +1,5 @@
-"""Scoring the validation texts at the end of an epoch: probabilities, loss, metrics.
+"""Scoring the validation texts at the end of an epoch: probabilities, loss, metrics (and
+the unlabeled pool's texts, with the same batched scoring: core/pseudo_labels.py).
 
 Long texts may be read as several views (sliding windows); each text's views are scored in
 sorted batches and combined (core/views.py). A stop interrupts an evaluation between batches.
@@ -13,31 +14,42 @@ from lorasent_tui.core.events import TrainCallbacks
 from lorasent_tui.core.session import Session, autocast, batch_logits
 
 
-def score_views(session: Session, before_batch: Callable[[int], bool]) -> tuple[Any, float] | None:
-    """Validation class probabilities (one row per text) and the mean (unweighted) loss,
-    longest views first in large batches.
+def score_log_probs(session: Session, views: Any, split: str,
+                    before_batch: Callable[[int], bool]) -> Any | None:
+    """Class log-probabilities (one row per text) of a split's ``views`` ("eval" or
+    "unlabeled"), longest views first in large batches.
 
     ``before_batch(views_scored)`` is called before each batch and once at the end; when it
-    returns True (a stop was asked for) the evaluation ends at once and None is returned.
+    returns True (a stop was asked for) the scoring ends at once and None is returned.
     """
     import torch
-    import torch.nn.functional as F
 
     from lorasent_tui.core.batching import sorted_batches
     from lorasent_tui.core.views import combine_log_probs
 
     session.model.eval()
-    logits = torch.zeros((len(session.eval_ids), len(session.label_names)))
-    batches = sorted_batches([len(ids) for ids in session.eval_ids], session.config.eval_batch_size)
+    logits = torch.zeros((len(views.ids), len(session.label_names)))
+    batches = sorted_batches([len(ids) for ids in views.ids], session.config.eval_batch_size)
     done = 0
     with torch.inference_mode(), autocast(session):
         for index in batches:
             if before_batch(done):
                 return None
-            logits[index] = batch_logits(session, index, "eval").float().cpu()
+            logits[index] = batch_logits(session, index, split).float().cpu()
             done += len(index)
     before_batch(done)
-    log_probs = combine_log_probs(logits, session.eval_views)
+    return combine_log_probs(logits, views)
+
+
+def score_views(session: Session, before_batch: Callable[[int], bool]) -> tuple[Any, float] | None:
+    """Validation class probabilities (one row per text) and the mean (unweighted) loss;
+    ``before_batch`` as in ``score_log_probs``."""
+    import torch
+    import torch.nn.functional as F
+
+    log_probs = score_log_probs(session, session.eval_views, "eval", before_batch)
+    if log_probs is None:
+        return None
     loss = F.nll_loss(log_probs, torch.tensor(session.eval_labels), reduction="mean")
     return log_probs.exp().numpy(), float(loss)
 

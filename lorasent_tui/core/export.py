@@ -16,6 +16,7 @@ from lorasent_tui.core.display import MISSING, format_metric
 from lorasent_tui.core.errors import LorasentError, RunError
 from lorasent_tui.core.fsutil import atomic_write_text, staged_dir
 from lorasent_tui.core.labels import LABEL_NAMES, run_label_names
+from lorasent_tui.core.pseudo_labels import card_paragraph as pseudo_card_paragraph
 from lorasent_tui.core.records import metric_columns
 from lorasent_tui.core.results import evaluations, held_out_result, summary_line
 from lorasent_tui.core.store import Run, RunStore, now_iso
@@ -185,6 +186,8 @@ def model_card_text(run: Run, merged: bool = False) -> str:
             " review, half shared by the windows. The metrics above were measured that way; a plain"
             " pipeline call reads the cut review only, which scores somewhat lower on long reviews.")
     parts += ["", long_reviews, ""]
+    unlabeled = pseudo_card_paragraph(config, rows)
+    parts += [unlabeled, ""] if unlabeled else []
     parts += ["## How to use", ""]
     if merged:
         parts += ["A plain `transformers` model; PEFT is not needed:", "", "```python",

@@ -54,6 +54,10 @@ class Session:
     estimate: Any = None  # eta.WorkEstimate, once the data is tokenized
     class_weights: Any = None  # per-class loss weights (a tensor on the device), None: equal
     started: float = 0.0  # time.monotonic() when this process began the epochs
+    unlabeled_texts: Any = None  # the unlabeled pool loaded before the run folder was created (rank 0)
+    unlabeled_views: Any = None  # views.Views of the unlabeled pool (one per text); None: no pool
+    unlabeled_states: list = field(default_factory=list)
+    pseudo: Any = None  # pseudo_labels.PseudoLabels of the epoch in progress; None: no pool
 
     @property
     def eval_ids(self) -> list:
@@ -113,7 +117,12 @@ def prepare_data(session: Session, callbacks: TrainCallbacks) -> None:
     if splits is None:
         callbacks.on_status(StatusUpdate("loading data", session.run.run_id))
         splits = load_splits(cfg)
-    session.splits = None  # the tokenized ids below are what the run keeps
+    pool = session.unlabeled_texts
+    if pool is None:
+        from lorasent_tui.core.data.unlabeled import unlabeled_pool
+
+        pool = unlabeled_pool(cfg, splits)
+    session.splits = session.unlabeled_texts = None  # the tokenized ids below are what the run keeps
     for warning in splits.warnings:
         callbacks.on_status(StatusUpdate(f"warning: {warning}", session.run.run_id))
     callbacks.on_status(StatusUpdate("tokenizing", session.run.run_id))
@@ -123,6 +132,10 @@ def prepare_data(session: Session, callbacks: TrainCallbacks) -> None:
     session.train_labels, session.eval_labels = list(splits.train_labels), list(splits.eval_labels)
     session.eval_texts = list(splits.eval_texts)
     session.test_texts, session.test_labels = list(splits.test_texts), list(splits.test_labels)
+    if pool:
+        # One truncated view per text: pseudo-labels are chosen and trained on what training reads.
+        session.unlabeled_views = encode_views(session.tokenizer, pool, cfg.max_length,
+                                               cfg.truncation, False)
     if cfg.class_weights == "balanced":
         import torch
 
@@ -157,7 +170,8 @@ def cache_frozen_layers(session: Session, callbacks: TrainCallbacks) -> None:
     """Run the frozen lower layers once per text when LoRA sits only in the upper ones."""
     from lorasent_tui.core.frozen_prefix import FrozenPrefix, can_cache
 
-    lengths = [len(ids) for ids in session.train_ids + session.eval_ids]
+    pool = session.unlabeled_views.ids if session.unlabeled_views is not None else []
+    lengths = [len(ids) for ids in session.train_ids + session.eval_ids + pool]
     if not can_cache(session.model, session.first_layer, lengths):
         return
     callbacks.on_status(StatusUpdate(f"caching the {session.first_layer} frozen layers", session.run.run_id))
@@ -167,16 +181,22 @@ def cache_frozen_layers(session: Session, callbacks: TrainCallbacks) -> None:
     with autocast(session):
         session.train_states = session.prefix.compute(session.train_ids, pad_id, session.device, batch)
         session.eval_states = session.prefix.compute(session.eval_ids, pad_id, session.device, batch)
+        if session.unlabeled_views is not None:
+            session.unlabeled_states = session.prefix.compute(session.unlabeled_views.ids, pad_id,
+                                                              session.device, batch)
 
 
 def batch_logits(session: Session, index: list[int], split: str) -> Any:
-    """Logits for the texts at ``index`` of a split, through the cache when there is one."""
+    """Logits for the texts at ``index`` of a split ("train", "eval" or "unlabeled"), through
+    the cache when there is one."""
     from lorasent_tui.core.batching import collate
 
     if session.prefix is not None:
-        states = session.train_states if split == "train" else session.eval_states
+        states = {"train": session.train_states, "eval": session.eval_states,
+                  "unlabeled": session.unlabeled_states}[split]
         return session.prefix.logits([states[i] for i in index], session.device, session.pad_multiple)
-    encoded = session.train_ids if split == "train" else session.eval_ids
+    encoded = {"train": session.train_ids, "eval": session.eval_ids,
+               "unlabeled": session.unlabeled_views.ids if split == "unlabeled" else []}[split]
     batch = collate([encoded[i] for i in index], session.tokenizer.pad_token_id, session.pad_multiple)
     batch = {k: v.to(session.device, non_blocking=True) for k, v in batch.items()}
     return session.model(**batch).logits

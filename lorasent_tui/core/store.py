@@ -6,7 +6,8 @@ Layout of ``runs/<run-id>/``::
     status.json      state, pid, times, best epoch, error; a sweep's trial adds
                      "sweep": {"study", "trial"} and, when pruned, "pruned": true (state stopped)
     metrics.jsonl    one JSON object per evaluated epoch (records.metric_columns and DETAIL_KEYS;
-                     null: undefined)
+                     null: undefined; with unlabeled text also pseudo_labels and pseudo_counts,
+                     see core/pseudo_labels.py)
     roc.json         {"<epoch>": {"fpr": [...], "tpr": [...], "auc": x}}; more than two classes:
                      {"<epoch>": {"classes": {name: {"fpr", "tpr", "auc"}}, "auc": macro}}
     adapter/         best epoch: PEFT adapter_config.json + adapter_model.safetensors

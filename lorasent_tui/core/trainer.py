@@ -27,6 +27,8 @@ from lorasent_tui.core.evaluation import evaluate, evaluation_title
 from lorasent_tui.core.gcfreeze import freeze_long_lived
 from lorasent_tui.core.metrics import preload as preload_metrics
 from lorasent_tui.core.precision import resolve_precision
+from lorasent_tui.core.pseudo_labels import PseudoLabels, pseudo_batches, pseudo_loss, relabel
+from lorasent_tui.core.pseudo_labels import record as pseudo_record
 from lorasent_tui.core.records import is_better
 from lorasent_tui.core.scoring import keep_validation_predictions, score_test
 from lorasent_tui.core.session import (Session, autocast, batch_logits, build_optimizer,
@@ -35,17 +37,20 @@ from lorasent_tui.core.session import (Session, autocast, batch_logits, build_op
 from lorasent_tui.core.store import Run, RunStore, now_iso
 
 
-def _check_inputs(config: TrainConfig, callbacks: TrainCallbacks) -> Any:
+def _check_inputs(config: TrainConfig, callbacks: TrainCallbacks) -> tuple[Any, list[str]]:
     """Load the data and resolve the model before a run folder exists, so that a typo fails
-    without leaving a failed run behind; the loaded splits are handed on to the session."""
+    without leaving a failed run behind; the loaded splits and unlabeled pool are handed on to
+    the session."""
     from lorasent_tui.core.data import load_splits
+    from lorasent_tui.core.data.unlabeled import unlabeled_pool
     from lorasent_tui.core.models import check_model
 
     pick_device(config.device)
     callbacks.on_status(StatusUpdate("loading data"))
     splits = load_splits(config)
+    pool = unlabeled_pool(config, splits)
     check_model(config.model)
-    return splits
+    return splits, pool
 
 
 def _with_data_labels(config: TrainConfig, splits: Any) -> TrainConfig:
@@ -104,6 +109,8 @@ def _restore(session: Session) -> None:
     scheduler = session.scheduler
     for group, base, factor in zip(session.optimizer.param_groups, scheduler.base_lrs, scheduler.lr_lambdas):
         group["lr"] = base * factor(scheduler.last_epoch)
+    if session.pseudo is not None:
+        session.pseudo = PseudoLabels.from_state(meta.get("pseudo"))
     session.start_epoch = meta["epoch"] + 1
     session.global_step = meta["global_step"]
     session.best_epoch = meta["best_epoch"]
@@ -124,20 +131,25 @@ def _train_epoch(session: Session, epoch: int, callbacks: TrainCallbacks,
     cfg = session.config
     session.model.train()
     lengths = [len(ids) for ids in session.train_ids]
-    batches = session.dist.shard(bucketed_batches(lengths, cfg.batch_size, cfg.seed + epoch,
-                                                  cfg.length_bucketing))
+    every_batch = bucketed_batches(lengths, cfg.batch_size, cfg.seed + epoch, cfg.length_bucketing)
+    batches = session.dist.shard(every_batch)
+    count = len(session.pseudo.index) if session.pseudo is not None else 0
+    pseudo = session.dist.shard(pseudo_batches(count, len(every_batch), cfg.batch_size, cfg.seed, epoch))
     trainable = [p for p in session.model.parameters() if p.requires_grad]
     labels_all = torch.tensor(session.train_labels, dtype=torch.long)
     total_loss = torch.zeros((), device=session.device)
     window: list[Any] = []
     last = time.monotonic()
-    for index in batches:
+    for step, index in enumerate(batches):
         if session.stop_requested(stop):
             return None
         labels = labels_all[index].to(session.device, non_blocking=True)
         with autocast(session):
             logits = batch_logits(session, index, "train")
+            unlabeled_loss = pseudo_loss(session, pseudo[step]) if pseudo else None
         loss = F.cross_entropy(logits.float(), labels, weight=session.class_weights)
+        if unlabeled_loss is not None:
+            loss = loss + unlabeled_loss
         loss.backward()
         session.dist.average_gradients(trainable)
         session.optimizer.step()
@@ -193,7 +205,8 @@ def _record_epoch(session: Session, row: dict, roc: dict, callbacks: TrainCallba
     run.write_roc(roc_all)
     save_checkpoint(run.checkpoint_dir, session.model, session.optimizer, session.scheduler, {
         "epoch": epoch, "global_step": session.global_step, "best_epoch": session.best_epoch,
-        "epoch_times": session.epoch_times})
+        "epoch_times": session.epoch_times,
+        **({"pseudo": session.pseudo.to_state()} if session.pseudo is not None else {})})
     run.update_status(best_epoch=session.best_epoch, epochs_done=epoch, epoch_times=session.epoch_times)
     callbacks.on_epoch(EpochResult(row, roc, is_best, session.best_epoch))
 
@@ -211,6 +224,9 @@ def _run_epochs(session: Session, callbacks: TrainCallbacks, stop: threading.Eve
         evaluated = evaluate(session, epoch, train_loss, callbacks, stop)
         if evaluated is None:
             return "stopped"
+        evaluated[0].update(pseudo_record(session.pseudo, session.label_names))
+        if not relabel(session, epoch, callbacks, stop):
+            return "stopped"
         eval_s = time.monotonic() - trained
         session.estimate.add_evaluation(eval_s)
         session.epoch_times.append({"epoch": epoch, "train_s": round(trained - started, 3),
@@ -226,11 +242,11 @@ def _start(config: TrainConfig, runs_dir: Path, resume: str | None, run_id: str 
     """Rank 0 checks the inputs and creates (or reopens) the run folder; the others join it."""
     error = None
     opened: tuple | None = None
-    splits = None
+    splits = pool = None
     if dist.is_main:
         try:
             if resume is None:
-                splits = _check_inputs(config, callbacks)
+                splits, pool = _check_inputs(config, callbacks)
                 config = _with_data_labels(config, splits)
             opened = _open_run(config, runs_dir, resume, run_id, epochs)
         except LorasentError as exc:
@@ -245,7 +261,7 @@ def _start(config: TrainConfig, runs_dir: Path, resume: str | None, run_id: str 
         opened = (config_from_dict(shared[2]), Run(Path(shared[1])), shared[3])
     config, run, segments = opened
     return Session(config=config, run=run, device=None, dist=dist, splits=splits,
-                   schedule_epochs=list(segments))
+                   unlabeled_texts=pool, schedule_epochs=list(segments))
 
 
 def _setup(session: Session, callbacks: TrainCallbacks) -> None:
@@ -253,6 +269,8 @@ def _setup(session: Session, callbacks: TrainCallbacks) -> None:
         started = time.monotonic()
         phase(session, callbacks)
         session.setup_times[phase.__name__.strip("_")] = round(time.monotonic() - started, 3)
+    if session.unlabeled_views is not None:
+        session.pseudo = PseudoLabels()  # the first epoch trains on labels alone
     if session.dist.is_main:
         session.run.update_status(setup_times=session.setup_times)
     session.estimate = WorkEstimate(session.steps_per_epoch, session.config.epochs,

@@ -77,6 +77,8 @@ class DataPreview:
     lengths: list[int]  # words per train review
     source: str = ""
     warnings: list[str] = field(default_factory=list)
+    unlabeled_lengths: list[int] = field(default_factory=list)  # words per unlabeled text
+    unlabeled_source: str = ""  # config.unlabeled; "" when the run has none
 
 
 @dataclass

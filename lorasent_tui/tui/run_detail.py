@@ -25,7 +25,7 @@ from lorasent_tui.tui.widgets.charts import LossChart, RocChart, ScoreChart
 from lorasent_tui.tui.widgets.confusion import ConfusionView
 from lorasent_tui.tui.widgets.decision_view import DecisionView
 from lorasent_tui.tui.widgets.footer import StableFooter
-from lorasent_tui.tui.widgets.metrics_table import MetricsTable
+from lorasent_tui.tui.widgets.metrics_table import MetricsTable, PseudoLabelLine
 
 
 @dataclass
@@ -149,6 +149,8 @@ class RunDetailScreen(ModalScreen[None]):
             if self.compare:
                 yield DataTable(id="compare-table", cursor_type="row", zebra_stripes=True)
             yield MetricsTable(show_run=self.compare, id="detail-metrics")
+            if not self.compare:
+                yield PseudoLabelLine(id="detail-pseudo-labels")
             with Horizontal(id="detail-charts"):
                 yield LossChart(id="detail-loss")
                 yield ScoreChart(id="detail-score")
@@ -179,6 +181,8 @@ class RunDetailScreen(ModalScreen[None]):
         if self.compare:
             self._fill_compare_table()
             self._add_differing_settings()
+        else:
+            self.query_one(PseudoLabelLine).show(self.runs[0].metrics)
         self._fill_settings_table()
         self._draw_charts()
         # Start on the best epoch so the highlight (which picks the ROC epoch) agrees with it.

@@ -162,6 +162,11 @@ class DefaultDataLoader:
 
         return load_splits(config)
 
+    def unlabeled_pool(self, config: TrainConfig, splits: Any) -> list[str]:
+        from lorasent_tui.core.data.unlabeled import unlabeled_pool
+
+        return unlabeled_pool(config, splits)
+
 
 @dataclass
 class Services:
@@ -299,8 +304,10 @@ def label_name(label: Any, label_names: tuple[str, ...] = LABEL_NAMES) -> str:
         return str(label)
 
 
-def build_preview(splits: Any, samples_per_split: int = 4) -> DataPreview:
-    """Everything the preview shows, computed in the worker thread from core.data.Splits."""
+def build_preview(splits: Any, samples_per_split: int = 4, unlabeled: list[str] | None = None,
+                  unlabeled_source: str = "") -> DataPreview:
+    """Everything the preview shows, computed in the worker thread from core.data.Splits (and
+    the run's unlabeled pool, if it has one)."""
     counts: dict[str, dict[str, int]] = {}
     samples: list[tuple[str, str, str]] = []
     names = tuple(getattr(splits, "label_names", LABEL_NAMES))
@@ -321,4 +328,6 @@ def build_preview(splits: Any, samples_per_split: int = 4) -> DataPreview:
     lengths = [len(str(t).split()) for t in (getattr(splits, "train_texts", []) or [])]
     return DataPreview(counts=counts, samples=samples, lengths=lengths,
                        source=str(getattr(splits, "source", "") or ""),
-                       warnings=[str(w) for w in (getattr(splits, "warnings", []) or [])])
+                       warnings=[str(w) for w in (getattr(splits, "warnings", []) or [])],
+                       unlabeled_lengths=[len(str(t).split()) for t in unlabeled or []],
+                       unlabeled_source=unlabeled_source)

@@ -23,8 +23,8 @@ from textual.message import Message
 from textual.suggester import SuggestFromList
 from textual.widgets import Collapsible, Input, Label, Select, Static
 
-from lorasent_tui.core.config import (CLASS_WEIGHTS, DEVICES, PRESETS, TRUNCATION_SIDES, TrainConfig,
-                                      build_config)
+from lorasent_tui.core.config import (CLASS_WEIGHTS, DEVICES, PRESETS, TRUNCATION_SIDES,
+                                      UNLABELED_BUILTIN, TrainConfig, build_config)
 from lorasent_tui.core.errors import ConfigError
 from lorasent_tui.core.precision import PRECISIONS
 
@@ -95,6 +95,14 @@ FIELDS: tuple[FieldSpec, ...] = (
               "frequency (imbalanced data)", choices=CLASS_WEIGHTS, advanced=True),
     FieldSpec("calibrate", "Calibrate", "fit temperature scaling on validation when training ends "
               "(calibrated probabilities)", choices=ON_OFF, advanced=True),
+    FieldSpec("unlabeled", "Unlabeled", "texts to self-train on: imdb-unlabeled or a .csv/.jsonl "
+              "file's text column; empty: none", suggestions=(UNLABELED_BUILTIN,), advanced=True),
+    FieldSpec("unlabeled_size", "Unlab. size", "at most this many unlabeled texts, scored after "
+              "each epoch", advanced=True),
+    FieldSpec("pseudo_threshold", "Pseudo conf.", "top class probability an unlabeled text needs "
+              "for a pseudo-label", advanced=True),
+    FieldSpec("unlabeled_weight", "Unlabeled wt", "weight of the pseudo-labelled loss",
+              advanced=True),
 )
 FORM_FIELDS = tuple(spec.name for spec in FIELDS)
 SPECS = {spec.name: spec for spec in FIELDS}

@@ -34,7 +34,7 @@ from lorasent_tui.tui.settings_file import remember_settings
 from lorasent_tui.tui.settings_form import SettingsForm, settings_summary
 from lorasent_tui.tui.widgets.charts import LossChart, RocChart, ScoreChart
 from lorasent_tui.tui.widgets.confusion import ConfusionView
-from lorasent_tui.tui.widgets.metrics_table import MetricsTable, epoch_of
+from lorasent_tui.tui.widgets.metrics_table import MetricsTable, PseudoLabelLine, epoch_of
 
 ACTIVE_STATES = ("starting", "running", "stopping")
 
@@ -78,6 +78,7 @@ class TrainPanel(Vertical):
                 with TabbedContent(id="train-views"):
                     with TabPane("Live", id="live-pane"):
                         yield MetricsTable(id="live-metrics")
+                        yield PseudoLabelLine(id="pseudo-labels")
                         with Horizontal(id="live-charts"):
                             yield LossChart(id="loss-chart")
                             yield ScoreChart(id="score-chart")
@@ -229,6 +230,7 @@ class TrainPanel(Vertical):
         self.rows, self.rocs, self.best_epoch, self.step_losses, self.run_id = [], {}, None, [], None
         self.last_progress = None
         self.query_one(MetricsTable).clear_rows()
+        self.query_one(PseudoLabelLine).show(self.rows)
         self.query_one("#train-progress", ProgressBar).update(total=1, progress=0)
         self._draw_charts()
 
@@ -243,6 +245,7 @@ class TrainPanel(Vertical):
         self.rocs = dict(message.rocs)
         self.best_epoch = message.best_epoch
         self.query_one(MetricsTable).set_rows(self.rows, self.best_epoch)
+        self.query_one(PseudoLabelLine).show(self.rows)
         self._draw_charts()
 
     def on_train_status(self, message: TrainStatus) -> None:
@@ -295,6 +298,7 @@ class TrainPanel(Vertical):
         self.rocs[epoch] = {**result.roc, "auc": row.get("roc_auc")}
         self.best_epoch = result.best_epoch
         self.query_one(MetricsTable).set_rows(self.rows, result.best_epoch)
+        self.query_one(PseudoLabelLine).show(self.rows)
         self._draw_charts()
 
     def on_train_finished(self, message: TrainFinished) -> None:

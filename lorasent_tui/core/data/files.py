@@ -100,8 +100,9 @@ def check_utf8(path: Path, name: str) -> None:
         raise DataError(f"{name}: cannot read it ({exc.strerror or exc})") from None
 
 
-def read_file(name: str, text_col: str, label_col: str) -> tuple[LabeledRows, str]:
-    """The rows of a data file and its format name; raises ``DataError``."""
+def read_file(name: str, text_col: str, label_col: str | None) -> tuple[LabeledRows, str]:
+    """The rows of a data file and its format name (``label_col`` None: texts alone); raises
+    ``DataError``."""
     path, fmt = check_file(name)
     if fmt != "Parquet":
         check_utf8(path, name)

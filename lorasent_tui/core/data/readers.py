@@ -33,9 +33,16 @@ def pick_column(wanted: str, columns: list[str]) -> str | None:
 
 
 def resolve_columns(
-    name: str, columns: list[str], text_col: str, label_col: str,
-) -> tuple[str, str, str | None]:
+    name: str, columns: list[str], text_col: str, label_col: str | None,
+) -> tuple[str, str | None, str | None]:
+    """The text, label and split columns; ``label_col`` None reads texts alone (unlabeled data)."""
     text_key = pick_column(text_col, columns)
+    if label_col is None:
+        if text_key is None:
+            shown = ", ".join(str(c) for c in columns[:20]) or "none"
+            raise DataError(f"{name}: no column '{text_col}' (columns: {shown}); name the "
+                            f"file's text column '{text_col}' (the --text-column setting)")
+        return text_key, None, None
     label_key = pick_column(label_col, columns)
     if text_key is None or label_key is None:
         shown = ", ".join(str(c) for c in columns[:20]) or "none"
@@ -58,7 +65,12 @@ def resolve_columns(
     return text_key, label_key, split_key
 
 
-def read_csv(path: Path, name: str, fmt: str, text_col: str, label_col: str) -> LabeledRows:
+def column_or_none(values: list[Any] | None, count: int) -> list[Any]:
+    """A label column's cells, or None for every row when texts are read alone."""
+    return values if values is not None else [None] * count
+
+
+def read_csv(path: Path, name: str, fmt: str, text_col: str, label_col: str | None) -> LabeledRows:
     import pandas as pd
 
     sep = "\t" if fmt == "TSV" else ","
@@ -75,12 +87,14 @@ def read_csv(path: Path, name: str, fmt: str, text_col: str, label_col: str) -> 
         raise DataError(f"{name}: the file has no header or rows") from None
     except Exception as exc:  # noqa: BLE001 - parser errors vary by pandas version
         raise DataError(f"{name}: cannot parse it as {fmt}: {one_line(exc)}") from None
-    return LabeledRows(frame[text_key].tolist(), frame[label_key].tolist(), text_key, label_key,
+    texts = frame[text_key].tolist()
+    labels = column_or_none(frame[label_key].tolist() if label_key else None, len(texts))
+    return LabeledRows(texts, labels, text_key, label_key or "",
                        frame[split_key].tolist() if split_key else None)
 
 
 def rows_from_objects(name: str, rows: Iterable[tuple[str, Any]], text_col: str,
-                      label_col: str) -> LabeledRows:
+                      label_col: str | None) -> LabeledRows:
     """Collect columns from JSON objects; keys missing from a row read as empty."""
     seen: dict[str, None] = {}
     kept: list[dict[str, Any]] = []
@@ -95,8 +109,9 @@ def rows_from_objects(name: str, rows: Iterable[tuple[str, Any]], text_col: str,
                     if (text_col in obj and label_col in obj) else obj)
     columns = list(seen)
     text_key, label_key, split_key = resolve_columns(name, columns, text_col, label_col)
-    return LabeledRows([obj.get(text_key) for obj in kept], [obj.get(label_key) for obj in kept],
-                       text_key, label_key,
+    return LabeledRows([obj.get(text_key) for obj in kept],
+                       [obj.get(label_key) if label_key else None for obj in kept],
+                       text_key, label_key or "",
                        [obj.get(split_key) for obj in kept] if split_key else None)
 
 
@@ -111,12 +126,12 @@ def iter_jsonl(fh, name: str):
                             f"{exc.colno})") from None
 
 
-def read_jsonl(path: Path, name: str, text_col: str, label_col: str) -> LabeledRows:
+def read_jsonl(path: Path, name: str, text_col: str, label_col: str | None) -> LabeledRows:
     with open(path, encoding="utf-8-sig") as fh:
         return rows_from_objects(name, iter_jsonl(fh, name), text_col, label_col)
 
 
-def read_json(path: Path, name: str, text_col: str, label_col: str) -> LabeledRows:
+def read_json(path: Path, name: str, text_col: str, label_col: str | None) -> LabeledRows:
     with open(path, encoding="utf-8-sig") as fh:
         raw = fh.read()
     try:
@@ -137,7 +152,7 @@ def read_json(path: Path, name: str, text_col: str, label_col: str) -> LabeledRo
                               text_col, label_col)
 
 
-def read_parquet(path: Path, name: str, text_col: str, label_col: str) -> LabeledRows:
+def read_parquet(path: Path, name: str, text_col: str, label_col: str | None) -> LabeledRows:
     try:
         import pyarrow.parquet as pq
 
@@ -150,6 +165,7 @@ def read_parquet(path: Path, name: str, text_col: str, label_col: str) -> Labele
         raise
     except Exception as exc:  # noqa: BLE001 - ArrowInvalid, OSError, ...
         raise DataError(f"{name}: not a readable Parquet file ({one_line(exc)})") from None
-    return LabeledRows(table.column(text_key).to_pylist(), table.column(label_key).to_pylist(),
-                       text_key, label_key,
+    texts = table.column(text_key).to_pylist()
+    labels = column_or_none(table.column(label_key).to_pylist() if label_key else None, len(texts))
+    return LabeledRows(texts, labels, text_key, label_key or "",
                        table.column(split_key).to_pylist() if split_key else None)

@@ -57,9 +57,11 @@ class LengthHistogram(LazyPlot):
     def __init__(self, **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self.lengths: list[int] = []
+        self.unlabeled: list[int] = []  # words per unlabeled text, drawn alongside when present
 
-    def set_lengths(self, lengths: list[int]) -> None:
+    def set_lengths(self, lengths: list[int], unlabeled: list[int] | None = None) -> None:
         self.lengths = list(lengths)
+        self.unlabeled = list(unlabeled or [])
         self.data_changed()
 
     @property
@@ -67,7 +69,13 @@ class LengthHistogram(LazyPlot):
         return bool(self.lengths)
 
     def caption(self, width: int) -> list[Text]:
-        return caption_lines(self.title, [], width)
+        legend = [("train", PALETTE[0]), ("unlabeled", PALETTE[1])] if self.unlabeled else []
+        return caption_lines(self.title, legend, width)
 
     def draw(self, plt: Any) -> None:
-        plt.hist(self.lengths, bins=min(30, max(5, len(set(self.lengths)))))
+        bins = min(30, max(5, len(set(self.lengths))))
+        if not self.unlabeled:
+            plt.hist(self.lengths, bins=bins)
+            return
+        plt.hist(self.lengths, bins=bins, color=PALETTE[0])
+        plt.hist(self.unlabeled, bins=bins, color=PALETTE[1])

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from textual.widgets import DataTable
+from textual.widgets import DataTable, Static
 
 from lorasent_tui.core.display import format_metric
+from lorasent_tui.core.pseudo_labels import describe as describe_pseudo_labels
 from lorasent_tui.core.records import MetricColumn, metric_columns
 
 BEST_MARK = "★"
@@ -102,3 +103,12 @@ class MetricsTable(DataTable):
             if self.show_run:
                 cells.insert(0, run)
             self.add_row(*cells, key=f"{run}:{epoch}")
+
+
+class PseudoLabelLine(Static):
+    """A line under a metrics table: each epoch's pseudo-labels; hidden for labels-only runs."""
+
+    def show(self, rows: list[dict[str, Any]]) -> None:
+        text = " · ".join(filter(None, (describe_pseudo_labels(row) for row in rows)))
+        self.update(text)
+        self.display = bool(text)

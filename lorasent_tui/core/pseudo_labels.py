@@ -1,0 +1,149 @@
+"""Self-training on unlabeled texts: confidence-thresholded, class-balanced pseudo-labels.
+
+After each epoch but the last, the current model scores the run's unlabeled pool (the same
+batched scoring as validation, core/evaluation.py). A text whose top class probability is at
+least ``pseudo_threshold`` is confident (the confidence threshold of FixMatch, Sohn et al. 2020);
+the most confident ones of each class are kept in the labelled train split's class proportions
+(class-balanced self-training, as in Zou et al. 2018), so a model that leans to one class does not
+teach itself to lean further: with balanced labels, every class keeps as many as the class with
+the fewest confident texts has. Each step of the next epoch then adds a batch of pseudo-labelled
+texts to its labelled batch, their mean loss weighted by ``unlabeled_weight`` (FixMatch's
+lambda_u), so an epoch has as many steps (and the learning-rate schedule stays the same) with or
+without unlabeled text. The first epoch trains on labels alone.
+
+A selection is saved in the epoch's checkpoint, so a resumed run trains on the same pseudo-labels
+as an uninterrupted one; the epoch's metrics row records how many it used, per class.
+"""
+
+from __future__ import annotations
+
+import threading
+from dataclasses import dataclass, field
+from typing import Any, Sequence
+
+import numpy as np
+
+from lorasent_tui.core.events import StatusUpdate, TrainCallbacks
+
+@dataclass
+class PseudoLabels:
+    """The pseudo-labelled texts one epoch trains on: pool positions and their class ids."""
+
+    index: list[int] = field(default_factory=list)
+    labels: list[int] = field(default_factory=list)
+
+    def to_state(self) -> dict[str, list[int]]:
+        return {"index": list(self.index), "labels": list(self.labels)}
+
+    @classmethod
+    def from_state(cls, state: dict | None) -> "PseudoLabels":
+        state = state or {}
+        return cls([int(i) for i in state.get("index", [])], [int(k) for k in state.get("labels", [])])
+
+
+def class_quotas(confident: Sequence[int], prior: Sequence[int]) -> list[int]:
+    """Pseudo-labels per class: the labelled prior scaled to the most every class can give.
+
+    ``confident[k]`` texts are confident for class k, the train split has ``prior[k]`` rows of
+    it. A class the train split has but no text is confident for means no pseudo-labels at all:
+    training on the other classes alone would push the model away from it.
+    """
+    shares = [p / sum(prior) for p in prior]
+    scale = min((c / s for c, s in zip(confident, shares) if s > 0), default=0.0)
+    return [min(c, int(scale * s + 1e-9)) for c, s in zip(confident, shares)]
+
+
+def select(probs: np.ndarray, threshold: float, prior: Sequence[int]) -> PseudoLabels:
+    """The confident rows of ``probs`` (one row of class probabilities per pool text), the most
+    confident first within each class, in the quotas of ``class_quotas``; ties by position."""
+    probs = np.asarray(probs, dtype=np.float64)
+    labels = probs.argmax(axis=1)
+    confidence = probs.max(axis=1)
+    confident = confidence >= threshold
+    pools = []
+    for k in range(len(prior)):
+        rows = np.flatnonzero(confident & (labels == k))
+        pools.append(rows[np.lexsort((rows, -confidence[rows]))])
+    quotas = class_quotas([len(p) for p in pools], prior)
+    kept = sorted(int(i) for p, q in zip(pools, quotas) for i in p[:q])
+    return PseudoLabels(kept, [int(labels[i]) for i in kept])
+
+
+def record(selection: PseudoLabels | None, names: Sequence[str]) -> dict[str, Any]:
+    """The metrics-row keys of an epoch trained on ``selection`` (None: the run has no pool)."""
+    if selection is None:
+        return {}
+    counts = np.bincount(np.asarray(selection.labels, dtype=np.int64), minlength=len(names))
+    return {"pseudo_labels": len(selection.index),
+            "pseudo_counts": {name: int(c) for name, c in zip(names, counts.tolist())}}
+
+
+def describe(row: dict[str, Any]) -> str:
+    """One line for an epoch's pseudo-labels ("" for a run without unlabeled text)."""
+    if "pseudo_labels" not in row:
+        return ""
+    counts = row.get("pseudo_counts") or {}
+    detail = " / ".join(f"{n:,} {name}" for name, n in counts.items())
+    return f"epoch {row['epoch']}: {row['pseudo_labels']:,} pseudo-labels" + (f" ({detail})" if detail else "")
+
+
+def pseudo_batches(count: int, steps: int, batch_size: int, seed: int, epoch: int) -> list[list[int]]:
+    """For each of an epoch's ``steps``, the positions (into a selection of ``count``) of its
+    pseudo-labelled batch: seeded shuffles, repeated when the selection is smaller than an epoch."""
+    if count == 0:
+        return []
+    rng = np.random.default_rng([seed % 2**32, epoch, 4])
+    needed = steps * min(batch_size, count)
+    order = np.concatenate([rng.permutation(count) for _ in range(-(-needed // count))])
+    width = min(batch_size, count)
+    return [order[i * width:(i + 1) * width].tolist() for i in range(steps)]
+
+
+def pseudo_loss(session: Any, positions: list[int]) -> Any:
+    """``unlabeled_weight`` times the mean cross-entropy of one pseudo-labelled batch."""
+    import torch
+    import torch.nn.functional as F
+
+    from lorasent_tui.core.session import batch_logits
+
+    selection = session.pseudo
+    index = [selection.index[p] for p in positions]
+    targets = torch.tensor([selection.labels[p] for p in positions], dtype=torch.long,
+                           device=session.device)
+    logits = batch_logits(session, index, "unlabeled")
+    return session.config.unlabeled_weight * F.cross_entropy(logits.float(), targets)
+
+
+def relabel(session: Any, epoch: int, callbacks: TrainCallbacks, stop: threading.Event) -> bool:
+    """Score the pool with the model after ``epoch`` and select the next epoch's pseudo-labels;
+    False when a stop interrupted it (the selection is then unchanged)."""
+    from lorasent_tui.core.evaluation import score_log_probs
+
+    if session.unlabeled_views is None or epoch >= session.config.epochs:
+        return True
+    texts = session.unlabeled_views.count
+    callbacks.on_status(StatusUpdate(f"pseudo-labelling {texts:,} unlabeled texts after epoch {epoch}",
+                                     session.run.run_id))
+    scored = score_log_probs(session, session.unlabeled_views, "unlabeled",
+                             lambda done: done < len(session.unlabeled_views.ids)
+                             and session.stop_requested(stop))
+    if scored is None:
+        return False
+    prior = np.bincount(np.asarray(session.train_labels, dtype=np.int64),
+                        minlength=len(session.label_names)).tolist()
+    session.pseudo = select(scored.exp().numpy(), session.config.pseudo_threshold, prior)
+    return True
+
+
+def card_paragraph(config: Any, rows: Sequence[dict]) -> str:
+    """What a run learnt from unlabeled text, for its model card ("" when it had none)."""
+    if not getattr(config, "unlabeled", None):
+        return ""
+    used = "; ".join(describe(row) for row in rows if "pseudo_labels" in row) or "none yet"
+    return (f"Besides its labelled reviews, the run self-trained on up to {config.unlabeled_size:,} "
+            f"unlabeled texts from `{config.unlabeled}` (none of them in the train, validation or test "
+            f"split): after each epoch, those the model classified with probability at least "
+            f"{config.pseudo_threshold:g} were pseudo-labelled, class-balanced in the labelled "
+            f"proportions, and trained on in the next epoch with loss weight "
+            f"{config.unlabeled_weight:g}. Pseudo-labels per epoch: {used}. The validation "
+            f"metrics above use human labels only.")

@@ -1,0 +1,76 @@
+"""The app's part of self-training: the pool in the data preview, pseudo-labels per epoch."""
+
+from lorasent_tui.core.config import build_config
+from lorasent_tui.tui.widgets.data_charts import LengthHistogram
+from tests.tui.conftest import SIZE, run_async, settle
+
+UNLABELED = build_config({"epochs": 3, "train_size": 100, "eval_size": 50, "unlabeled": "imdb-unlabeled"})
+
+
+def test_each_epochs_pseudo_labels_show_under_the_table(app_factory):
+    app = app_factory(config=UNLABELED)
+
+    async def scenario():
+        async with app.run_test(size=SIZE) as pilot:
+            await pilot.press("ctrl+s")
+            await settle(pilot)
+            line = app.query_one("#pseudo-labels")
+            assert line.display
+            text = str(line.render())
+            assert "epoch 1: 0 pseudo-labels" in text
+            assert "epoch 3: 60 pseudo-labels (30 negative / 30 positive)" in text
+
+    run_async(scenario())
+
+
+def test_a_labels_only_run_has_no_pseudo_label_line(app_factory):
+    app = app_factory()
+
+    async def scenario():
+        async with app.run_test(size=SIZE) as pilot:
+            await pilot.press("ctrl+s")
+            await settle(pilot)
+            assert not app.query_one("#pseudo-labels").display
+
+    run_async(scenario())
+
+
+def test_the_preview_shows_the_unlabeled_pools_size_and_lengths(app_factory):
+    app = app_factory(config=UNLABELED)
+
+    async def scenario():
+        async with app.run_test(size=SIZE) as pilot:
+            await pilot.click("#preview")
+            await settle(pilot)
+            info = str(app.query_one("#preview-info").render())
+            assert "Unlabeled: 6 texts from imdb-unlabeled, median 6 words (10–90%: 2–6)" in info
+            assert app.query_one(LengthHistogram).unlabeled == [6, 2] * 3
+
+    run_async(scenario())
+
+
+def test_a_runs_detail_shows_its_pseudo_labels(app_factory, tmp_path):
+    from lorasent_tui.core.store import RunStore
+    from lorasent_tui.tui.run_detail import RunDetailScreen
+    from tests.tui.fakes import epoch_metrics
+
+    runs_dir = tmp_path / "runs"
+    run = RunStore(runs_dir).create(UNLABELED, run_id="self-trained")
+    rows = [epoch_metrics(1, 0.8), {**epoch_metrics(2, 0.85), "pseudo_labels": 4,
+                                    "pseudo_counts": {"negative": 2, "positive": 2}}]
+    run.write_metrics(rows)
+    run.update_status(state="completed", best_epoch=2, epochs_done=2)
+    app = app_factory(runs_dir=runs_dir)
+
+    async def scenario():
+        async with app.run_test(size=SIZE) as pilot:
+            await pilot.press("f3")
+            await settle(pilot)
+            await pilot.press("enter")
+            await settle(pilot)
+            assert isinstance(app.screen, RunDetailScreen)
+            line = app.screen.query_one("#detail-pseudo-labels")
+            assert line.display
+            assert "epoch 2: 4 pseudo-labels (2 negative / 2 positive)" in str(line.render())
+
+    run_async(scenario())
