@@ -25,7 +25,7 @@ def pool_config(source, **extra):
 
 
 def no_splits(*texts):
-    return SimpleNamespace(train_texts=list(texts), eval_texts=[], label_names=("negative", "positive"))
+    return SimpleNamespace(train_texts=list(texts), eval_texts=[], test_texts=[], label_names=("negative", "positive"))
 
 
 def write(path, texts, with_labels=False):
@@ -59,8 +59,9 @@ def test_the_pool_is_seeded_capped_and_without_split_texts(tmp_path):
     path = write(tmp_path / "pool.csv", TEXTS)
     splits = no_splits(*TEXTS[:4])
     splits.eval_texts = [TEXTS[4] + "  "]
+    splits.test_texts = [TEXTS[5]]
     pool = unlabeled_pool(pool_config(path, size=10), splits)
-    assert len(pool) == 10 and not set(pool) & set(TEXTS[:5])
+    assert len(pool) == 10 and not set(pool) & set(TEXTS[:6])
     assert pool == unlabeled_pool(pool_config(path, size=10), splits)
     assert pool != unlabeled_pool(pool_config(path, size=10, seed=2), splits)
 
@@ -68,11 +69,12 @@ def test_the_pool_is_seeded_capped_and_without_split_texts(tmp_path):
 def test_the_builtin_source_excludes_every_text_of_the_runs_splits():
     from lorasent_tui.core.data import load_splits
 
-    config = build_config({"train_size": 1000, "eval_size": 1000, "seed": 42,
+    config = build_config({"train_size": 1000, "eval_size": 1000, "test_size": 500, "seed": 42,
                            "unlabeled": UNLABELED_BUILTIN, "unlabeled_size": 10_000_000})
     splits = load_splits(config)
     pool = unlabeled_pool(config, splits)
-    used = {t.strip() for t in splits.train_texts + splits.eval_texts}
+    used = {t.strip() for t in splits.train_texts + splits.eval_texts + splits.test_texts}
+    assert len(splits.test_texts) == 500
     assert len(pool) > 20_000
     assert not {t.strip() for t in pool} & used
 
