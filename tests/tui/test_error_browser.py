@@ -9,9 +9,11 @@ from lorasent_tui.core.config import build_config
 from lorasent_tui.core.predictions import PREDICTIONS_FILE, prediction_set, write_predictions
 from lorasent_tui.core.store import RunStore
 from lorasent_tui.core.threshold import write_threshold
-from lorasent_tui.tui.error_browser import NO_PREDICTIONS, ErrorBrowserScreen
+from lorasent_tui.tui.error_browser import NO_PREDICTIONS, ROWS_SHOWN, ErrorBrowserScreen
 from lorasent_tui.tui.widgets.explanation import TOWARDS_RGB, ExplanationView
+from lorasent_tui.tui.widgets.metrics_table import MetricsTable
 from tests.tui.conftest import SIZE, run_async, settle, wait_until
+from tests.tui.fakes import FakeTrainer
 from tests.tui.test_explain_view import background_of
 
 # (text, true class, P(positive)): negative = 0, positive = 1.
@@ -156,5 +158,57 @@ def test_old_run_without_predictions_shows_a_note(app_factory, tmp_path):
             await pilot.press("e")  # nothing to explain: a note, no crash
             await settle(pilot)
             assert "Select an example" in str(screen.query_one(ExplanationView).query_one(Static).render())
+
+    run_async(scenario())
+
+
+def test_large_set_lists_the_first_rows_and_says_so(app_factory, tmp_path):
+    runs_dir = tmp_path / "runs"
+    run = make_run_with_predictions(runs_dir, with_predictions=False)
+    n = ROWS_SHOWN + 100
+    positive = [(k % 100) / 100 for k in range(n)]
+    write_predictions(run.path / PREDICTIONS_FILE,
+                      prediction_set(range(n), [1] * n, [[1 - p, p] for p in positive],
+                                     ["negative", "positive"], [f"review {k}" for k in range(n)]))
+    app = app_factory()
+
+    async def scenario():
+        async with app.run_test(size=SIZE) as pilot:
+            screen = await open_browser(pilot, app)
+            assert screen.query_one(DataTable).row_count == ROWS_SHOWN
+            count = str(screen.query_one("#browser-count").render())
+            assert count.startswith(f"{n:,} of {n:,} shown · {n // 2:,} wrong")
+            assert f"first {ROWS_SHOWN:,}" in count
+            # P(positive) 0 is the worst: every hundredth review, in the set's order.
+            assert column(screen, "text")[:3] == ["review 0", "review 100", "review 200"]
+
+    run_async(scenario())
+
+
+def test_live_run_opens_the_browser_after_an_epoch(app_factory):
+    trainer = FakeTrainer(wait_after_epoch=1, run_id="run-live")
+    app = app_factory(trainer=trainer)
+
+    async def scenario():
+        async with app.run_test(size=SIZE) as pilot:
+            await pilot.press("ctrl+b")  # before any epoch: a warning, no screen
+            await settle(pilot)
+            assert not isinstance(app.screen, ErrorBrowserScreen)
+            await pilot.press("ctrl+s")
+            await wait_until(pilot, lambda: app.query_one(MetricsTable).row_count == 1)
+            run = RunStore(app.services.runs_dir).get("run-live")
+            texts, labels, positive = zip(*EXAMPLES)
+            write_predictions(run.path / PREDICTIONS_FILE,
+                              prediction_set(range(len(texts)), labels, [[1 - p, p] for p in positive],
+                                             ["negative", "positive"], texts))
+            await pilot.press("ctrl+b")  # while the run still trains (settle would wait for it)
+            await wait_until(pilot, lambda: isinstance(app.screen, ErrorBrowserScreen)
+                             and app.screen.query_one(DataTable).row_count > 0)
+            screen = app.screen
+            assert screen.run_id == "run-live" and app.train_panel.state == "running"
+            assert column(screen, "text")[0] == "not bad at all, quite good really"
+            await pilot.press("escape")
+            await pilot.press("ctrl+t")
+            await wait_until(pilot, lambda: app.train_panel.state == "stopped")
 
     run_async(scenario())
