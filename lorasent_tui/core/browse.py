@@ -34,11 +34,11 @@ class PredictionSource:
 def prediction_sources(run_path: Path) -> list[PredictionSource]:
     """The run's prediction sets that have a predictions file (old runs have none)."""
     run_path = Path(run_path)
-    sources = [PredictionSource("validation", "Validation (best epoch)", run_path / PREDICTIONS_FILE, False)]
+    sources = [PredictionSource("validation", "Validation (best)", run_path / PREDICTIONS_FILE, False)]
     test = held_out_result(run_path)
     if test is not None:
         sources.append(PredictionSource("test", "Test", test.predictions_path, False))
-    sources += [PredictionSource(f"evaluation:{result.name}", f"Evaluation {result.name}",
+    sources += [PredictionSource(f"evaluation:{result.name}", f"Eval {result.name}",
                                  result.predictions_path, True) for result in evaluations(run_path)]
     return [source for source in sources if source.path.is_file()]
 

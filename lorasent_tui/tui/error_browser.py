@@ -27,7 +27,7 @@ ANY = "*"
 NO_PREDICTIONS = ("This run has no kept predictions: runs trained before predictions were kept "
                   "have none (train it again, or evaluate it, to get them).")
 EXPLAIN_HINT = "e explains the selected example's verdict: the words that pushed it."
-CORRECTNESS_CHOICES = [("wrong and right", "all"), ("wrong only", "wrong"), ("right only", "right")]
+CORRECTNESS_CHOICES = [("all examples", "all"), ("wrong only", "wrong"), ("right only", "right")]
 
 
 def text_start(text: str, width: int = TEXT_START) -> str:
@@ -51,9 +51,11 @@ class ErrorBrowserScreen(ModalScreen[None]):
     }
     ErrorBrowserScreen #browser-title { height: auto; text-style: bold; }
     ErrorBrowserScreen #browser-filters { height: auto; }
-    ErrorBrowserScreen #browser-filters Select { width: 1fr; }
-    ErrorBrowserScreen #browser-source { width: 2fr; }
-    ErrorBrowserScreen #browser-search { width: 2fr; }
+    ErrorBrowserScreen #browser-source { width: 28; }
+    ErrorBrowserScreen #browser-true { width: 20; }
+    ErrorBrowserScreen #browser-predicted { width: 24; }
+    ErrorBrowserScreen #browser-correct { width: 21; }
+    ErrorBrowserScreen #browser-search { width: 1fr; min-width: 16; }
     ErrorBrowserScreen #browser-count { height: 1; color: $text-muted; }
     ErrorBrowserScreen #browser-table { height: 1fr; min-height: 6; }
     ErrorBrowserScreen #browser-text { height: auto; max-height: 8; border-top: solid $primary; }
@@ -92,7 +94,7 @@ class ErrorBrowserScreen(ModalScreen[None]):
                 yield Select([], prompt="True class", id="browser-true")
                 yield Select([], prompt="Predicted", id="browser-predicted")
                 yield Select(CORRECTNESS_CHOICES, value="all", allow_blank=False, id="browser-correct")
-                yield Input(placeholder="search the texts (/)", id="browser-search")
+                yield Input(placeholder="search (/)", id="browser-search")
             yield Static("", id="browser-count")
             yield DataTable(id="browser-table", cursor_type="row", zebra_stripes=True)
             with VerticalScroll(id="browser-text"):
@@ -150,11 +152,11 @@ class ErrorBrowserScreen(ModalScreen[None]):
             self.query_one(DataTable).clear()
             self._note(message.why)
             return
-        class_choices = [(name, str(k)) for k, name in enumerate(message.browsed.names)]
-        for select_id in ("#browser-true", "#browser-predicted"):
+        for select_id, what in (("#browser-true", "true"), ("#browser-predicted", "predicted")):
             select = self.query_one(select_id, Select)
             with self.prevent(Select.Changed):
-                select.set_options([("any class", ANY)] + class_choices)
+                select.set_options([(f"{what}: any", ANY)] + [
+                    (f"{what}: {name}", str(k)) for k, name in enumerate(message.browsed.names)])
                 select.value = ANY
         self._refresh()
 
