@@ -5,8 +5,10 @@ from rich.text import Text
 from textual.widgets import DataTable, Input, Select, Static
 
 from lorasent_tui.core.browse import ExampleFilter, browse_order, load_browsed, prediction_sources
+from lorasent_tui.core.calibration import write_calibration
 from lorasent_tui.core.config import build_config
 from lorasent_tui.core.predictions import PREDICTIONS_FILE, prediction_set, write_predictions
+from lorasent_tui.core.results import TEST_DIR, evaluation_dir, write_result
 from lorasent_tui.core.store import RunStore
 from lorasent_tui.core.threshold import write_threshold
 from lorasent_tui.tui.error_browser import NO_PREDICTIONS, ROWS_SHOWN, ErrorBrowserScreen
@@ -210,5 +212,43 @@ def test_live_run_opens_the_browser_after_an_epoch(app_factory):
             await pilot.press("escape")
             await pilot.press("ctrl+t")
             await wait_until(pilot, lambda: app.train_panel.state == "stopped")
+
+    run_async(scenario())
+
+
+def add_scored_sets(run):
+    """A test split and an evaluation, each with one example of its own."""
+    names = ["negative", "positive"]
+    for folder, kind, text in ((run.path / TEST_DIR, "test", "a test review"),
+                               (evaluation_dir(run.path, "tweets"), "evaluation", "a tweet, not good")):
+        write_result(folder, {"accuracy": 0.0}, {}, prediction_set([0], [1], [[0.9, 0.1]], names, [text]),
+                     {"kind": kind, "name": folder.name, "size": 1})
+
+
+def test_sources_and_calibration_as_predict_reads_them(tmp_path):
+    run = make_run_with_predictions(tmp_path / "runs")
+    add_scored_sets(run)
+    sources = prediction_sources(run.path)
+    assert [s.key for s in sources] == ["validation", "test", "evaluation:tweets"]
+    write_calibration(run.path, {"temperature": 2.0})
+    validation = load_browsed(run.path, sources[0])
+    # Validation keeps the model's own probabilities: the run's temperature is applied here...
+    assert abs(validation.probs[0, 1] - 0.95 ** 0.5 / (0.95 ** 0.5 + 0.05 ** 0.5)) < 1e-6
+    # ...an evaluation was scored with it already.
+    assert load_browsed(run.path, sources[2]).probs[0, 1] == 0.1
+
+
+def test_choosing_another_prediction_set(app_factory, tmp_path):
+    add_scored_sets(make_run_with_predictions(tmp_path / "runs"))
+    app = app_factory()
+
+    async def scenario():
+        async with app.run_test(size=SIZE) as pilot:
+            screen = await open_browser(pilot, app)
+            assert screen.query_one(DataTable).row_count == len(EXAMPLES)
+            screen.query_one("#browser-source", Select).value = "evaluation:tweets"
+            await settle(pilot)
+            assert column(screen, "text") == ["a tweet, not good"]
+            assert "1 of 1 shown · 1 wrong" in str(screen.query_one("#browser-count").render())
 
     run_async(scenario())
