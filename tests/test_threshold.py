@@ -276,3 +276,16 @@ def _predict_json_of(runs_dir, run_id, texts, capsys):
 
     assert main(["predict", "--json", "--run", run_id, "--runs-dir", str(runs_dir), *texts]) == 0
     return json.loads(capsys.readouterr().out)
+
+
+def test_decided_classes_is_the_rule_predict_applies():
+    from lorasent_tui.core.predict import prediction
+    from lorasent_tui.core.threshold import decided_classes
+
+    probs = [[0.7, 0.3], [0.55, 0.45], [0.2, 0.8]]
+    assert decided_classes(probs).tolist() == [0, 0, 1]
+    assert decided_classes(probs, 0.4).tolist() == [0, 1, 1]  # P(positive) >= threshold
+    names = ["negative", "positive"]
+    assert [prediction("t", p, names, 0.4).label for p in probs] == ["negative", "positive", "positive"]
+    assert decided_classes([[0.2, 0.5, 0.3]], 0.1).tolist() == [1]  # more classes: the most probable
+    assert decided_classes([]).tolist() == []

@@ -18,7 +18,7 @@ from lorasent_tui.core.errors import RunError
 from lorasent_tui.core.labels import run_label_names
 from lorasent_tui.core.precision import autocast, resolve_precision
 from lorasent_tui.core.store import Run, RunStore
-from lorasent_tui.core.threshold import DEFAULT_THRESHOLD, saved_threshold
+from lorasent_tui.core.threshold import DEFAULT_THRESHOLD, decided_classes, saved_threshold
 
 MAX_TEXT_CHARS = 1_000_000
 
@@ -40,10 +40,8 @@ def prediction(text: str, probs: Sequence[float], names: Sequence[str],
     """One text's verdict from its class probabilities; two classes: positive (the second)
     when P(positive) >= ``threshold`` (core/threshold.py)."""
     scores = dict(zip(names, probs))
-    if len(names) == 2:
-        return Prediction(text, names[int(probs[1] >= threshold)], probs[1], scores)
-    best = max(range(len(names)), key=lambda k: probs[k])
-    return Prediction(text, names[best], probs[best], scores)
+    chosen = int(decided_classes([probs], threshold)[0])
+    return Prediction(text, names[chosen], probs[1] if len(names) == 2 else probs[chosen], scores)
 
 
 # What the cut view keeps of a long text, by TrainConfig.truncation.

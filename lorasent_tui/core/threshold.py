@@ -80,6 +80,18 @@ def metrics_at(labels: Sequence[int], scores: Any, threshold: float,
     return {key: metrics[key] for key in POINT_KEYS}
 
 
+def decided_classes(probs: Any, threshold: float | None = None) -> np.ndarray:
+    """Each row's predicted class: with two classes the positive (second) one when
+    P(positive) >= ``threshold`` (0.5 without one), else the most probable class."""
+    probs = np.asarray(probs, dtype=float)
+    if not len(probs):
+        return np.zeros(0, dtype=int)
+    if probs.shape[1] == 2:
+        cut = DEFAULT_THRESHOLD if threshold is None else threshold
+        return (probs[:, 1] >= cut).astype(int)
+    return probs.argmax(axis=1)
+
+
 def threshold_path(run_dir: Path) -> Path:
     return Path(run_dir) / THRESHOLD_FILE
 

@@ -132,6 +132,7 @@ class RunDetailScreen(ModalScreen[None]):
         Binding("m", "toggle_classes", "Matrix", id="detail-toggle-classes"),  # short: the footer fits 80 columns
         Binding("s", "use_settings", "Use these settings", id="detail-use-settings"),
         Binding("t", "cycle_threshold", "Threshold", id="detail-threshold"),
+        Binding("x", "errors", "Errors", id="detail-errors"),
     ]
 
     def __init__(self, runs: list[RunData]) -> None:
@@ -274,6 +275,15 @@ class RunDetailScreen(ModalScreen[None]):
             return
         run = self.runs[0]
         self.app.post_message(UseSettings(run.config, run.run_id))
+
+    def action_errors(self) -> None:
+        if self.compare:
+            self.notify("Open a single run to browse its errors.", severity="warning")
+            return
+        from lorasent_tui.tui.error_browser import ErrorBrowserScreen
+
+        run = self.runs[0]
+        self.app.push_screen(ErrorBrowserScreen(run.summary.path, run.run_id))
 
     def action_predict(self) -> None:
         run = self.runs[0] if not self.compare else None

@@ -11,6 +11,7 @@ from typing import Any
 
 from textual import on, work
 from textual.app import ComposeResult
+from textual.binding import Binding
 from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.lazy import Lazy
 from textual.reactive import reactive
@@ -43,6 +44,8 @@ STEP_CHART_INTERVAL_S = 2.0
 
 
 class TrainPanel(Vertical):
+    # Not a letter: the settings form's inputs take those (ctrl+b is free in an Input).
+    BINDINGS = [Binding("ctrl+b", "browse_errors", "Errors", show=False, id="train-errors")]
     state: reactive[str] = reactive("idle")
 
     def __init__(self, config: TrainConfig, **kwargs: Any) -> None:
@@ -285,6 +288,15 @@ class TrainPanel(Vertical):
                 self._last_step_chart = now
                 loss_chart = self.query_one(LossChart)
                 loss_chart.set_series(loss_chart.show_losses(self.rows, self.step_losses))
+
+    def action_browse_errors(self) -> None:
+        """The error browser on this run's best epoch so far (its validation predictions)."""
+        from lorasent_tui.tui.error_browser import ErrorBrowserScreen
+
+        if self.run_id is None or not self.rows:
+            self.post_message(ShowStatus("No predictions yet: the browser opens after the first epoch.", "warning"))
+            return
+        self.app.push_screen(ErrorBrowserScreen(self.app.services.runs_dir / self.run_id, self.run_id))
 
     def on_train_epoch(self, message: TrainEpoch) -> None:
         message.stop()

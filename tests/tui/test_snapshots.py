@@ -258,3 +258,16 @@ def test_predict_tab_three_classes(snap_compare, snapshot_app):
 
     app = snapshot_app(predictor_factory=FakePredictorFactory(classes=THREE_CLASSES))
     assert snap_compare(app, terminal_size=SIZE, run_before=predict)
+
+
+def test_error_browser(snap_compare, snapshot_app):
+    from tests.tui.test_error_browser import make_run_with_predictions
+
+    make_run_with_predictions(Path("runs"))
+
+    async def browse(pilot):
+        await show_runs(pilot)
+        await pilot.press("enter", "x")
+        await ready(pilot)
+
+    assert snap_compare(snapshot_app(), terminal_size=(120, 40), run_before=browse)
