@@ -47,13 +47,17 @@ def classification_metrics(
     """
     from sklearn.metrics import accuracy_score, confusion_matrix, precision_recall_fscore_support
 
+    from lorasent_tui.core.threshold import decided_classes
+
     y_true = np.asarray(labels, dtype=int)
     scores = np.asarray(probs, dtype=float)
     ece = expected_calibration_error(y_true, scores)
     n_classes = len(names)
-    if n_classes == 2 and scores.ndim == 2:
+    if n_classes == 2 and scores.ndim == 1:
+        scores = np.column_stack([1 - scores, scores])
+    y_pred = decided_classes(scores, threshold)
+    if n_classes == 2:
         scores = scores[:, 1]
-    y_pred = (scores >= threshold).astype(int) if n_classes == 2 else scores.argmax(axis=1)
     classes = list(range(n_classes))
     matrix = confusion_matrix(y_true, y_pred, labels=classes)
     precision, recall, f1, support = precision_recall_fscore_support(
