@@ -8,7 +8,8 @@ import json
 from typing import Any
 
 from lorasent_tui.core.display import format_metric
-from lorasent_tui.core.threshold import DEFAULT_MAX_FPR, DEFAULT_THRESHOLD, METHODS, POINT_KEYS
+from lorasent_tui.core.metrics import DEFAULT_THRESHOLD
+from lorasent_tui.core.threshold import DEFAULT_MAX_FPR, METHODS, POINT_KEYS
 
 
 def add_decision_parsers(sub: Any, add_runs_dir: Any) -> None:

@@ -280,7 +280,7 @@ def _predict_json_of(runs_dir, run_id, texts, capsys):
 
 def test_decided_classes_is_the_rule_predict_applies():
     from lorasent_tui.core.predict import prediction
-    from lorasent_tui.core.threshold import decided_classes
+    from lorasent_tui.core.metrics import decided_classes
 
     probs = [[0.7, 0.3], [0.55, 0.45], [0.2, 0.8]]
     assert decided_classes(probs).tolist() == [0, 0, 1]

@@ -16,7 +16,8 @@ import numpy as np
 from lorasent_tui.core.calibration import saved_temperature, scaled_probabilities
 from lorasent_tui.core.predictions import PREDICTIONS_FILE, PredictionSet, read_predictions
 from lorasent_tui.core.results import evaluations, held_out_result
-from lorasent_tui.core.threshold import decided_classes, saved_threshold
+from lorasent_tui.core.metrics import decided_classes
+from lorasent_tui.core.threshold import saved_threshold
 
 CORRECTNESS = ("all", "wrong", "right")
 

@@ -10,6 +10,8 @@ from lorasent_tui.core.calibration import expected_calibration_error
 from lorasent_tui.core.labels import LABEL_NAMES
 
 ROC_MAX_POINTS = 200
+# A binary run predicts positive from this P(positive) on, unless the run saved its own threshold.
+DEFAULT_THRESHOLD = 0.5
 
 
 def thin_curve(fpr: np.ndarray, tpr: np.ndarray, max_points: int = ROC_MAX_POINTS) -> tuple[list, list]:
@@ -27,7 +29,7 @@ def preload() -> None:
 
 
 def classification_metrics(
-    labels: Sequence[int], probs: Any, names: Sequence[str] = LABEL_NAMES, threshold: float = 0.5,
+    labels: Sequence[int], probs: Any, names: Sequence[str] = LABEL_NAMES, threshold: float = DEFAULT_THRESHOLD,
 ) -> tuple[dict[str, Any], dict[str, Any]]:
     """An epoch's metrics and ROC curves, for ``probs`` of every class (one row per text) or,
     for binary runs, P(positive) per text.
@@ -47,7 +49,6 @@ def classification_metrics(
     """
     from sklearn.metrics import accuracy_score, confusion_matrix, precision_recall_fscore_support
 
-    from lorasent_tui.core.threshold import decided_classes
 
     y_true = np.asarray(labels, dtype=int)
     scores = np.asarray(probs, dtype=float)
@@ -108,3 +109,14 @@ def one_vs_rest_curve(is_class: np.ndarray, scores: np.ndarray) -> dict[str, Any
     fpr, tpr, _ = roc_curve(is_class, scores)
     xs, ys = thin_curve(fpr, tpr)
     return {"fpr": xs, "tpr": ys, "auc": float(roc_auc_score(is_class, scores))}
+
+def decided_classes(probs: Any, threshold: float | None = None) -> np.ndarray:
+    """Each row's predicted class: with two classes the positive (second) one when
+    P(positive) >= ``threshold`` (0.5 without one), else the most probable class."""
+    probs = np.asarray(probs, dtype=float)
+    if not len(probs):
+        return np.zeros(0, dtype=int)
+    if probs.shape[1] == 2:
+        cut = DEFAULT_THRESHOLD if threshold is None else threshold
+        return (probs[:, 1] >= cut).astype(int)
+    return probs.argmax(axis=1)

@@ -18,7 +18,8 @@ from lorasent_tui.core.errors import RunError
 from lorasent_tui.core.labels import run_label_names
 from lorasent_tui.core.precision import autocast, resolve_precision
 from lorasent_tui.core.store import Run, RunStore
-from lorasent_tui.core.threshold import DEFAULT_THRESHOLD, decided_classes, saved_threshold
+from lorasent_tui.core.metrics import DEFAULT_THRESHOLD, decided_classes
+from lorasent_tui.core.threshold import saved_threshold
 
 MAX_TEXT_CHARS = 1_000_000
 

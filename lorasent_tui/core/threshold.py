@@ -27,7 +27,6 @@ from lorasent_tui.core.fsutil import atomic_write_json, read_json
 
 THRESHOLD_FILE = "threshold.json"
 METHODS = ("f1", "youden", "fpr")
-DEFAULT_THRESHOLD = 0.5
 DEFAULT_MAX_FPR = 0.05
 # What an operating point is judged by, in display order.
 POINT_KEYS = ("precision", "recall", "f1", "tpr", "fpr", "accuracy")
@@ -79,17 +78,6 @@ def metrics_at(labels: Sequence[int], scores: Any, threshold: float,
     metrics, _roc = classification_metrics(labels, scores, names, threshold=threshold)
     return {key: metrics[key] for key in POINT_KEYS}
 
-
-def decided_classes(probs: Any, threshold: float | None = None) -> np.ndarray:
-    """Each row's predicted class: with two classes the positive (second) one when
-    P(positive) >= ``threshold`` (0.5 without one), else the most probable class."""
-    probs = np.asarray(probs, dtype=float)
-    if not len(probs):
-        return np.zeros(0, dtype=int)
-    if probs.shape[1] == 2:
-        cut = DEFAULT_THRESHOLD if threshold is None else threshold
-        return (probs[:, 1] >= cut).astype(int)
-    return probs.argmax(axis=1)
 
 
 def threshold_path(run_dir: Path) -> Path:

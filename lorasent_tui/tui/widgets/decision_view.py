@@ -22,7 +22,8 @@ from textual.message import Message
 from textual.widgets import Static
 
 from lorasent_tui.core.display import format_metric
-from lorasent_tui.core.threshold import DEFAULT_MAX_FPR, DEFAULT_THRESHOLD, POINT_KEYS, method_name
+from lorasent_tui.core.metrics import DEFAULT_THRESHOLD
+from lorasent_tui.core.threshold import DEFAULT_MAX_FPR, POINT_KEYS, method_name
 from lorasent_tui.tui.widgets.charts import GRAY, ChartSpec, LineChart, Series
 
 # What the threshold key steps through, in order: (method, max_fpr).
