@@ -53,6 +53,8 @@ TRAIN_FLAGS: tuple[tuple[str, str, str], ...] = (
     ("--model-dropout", "model_dropout", "dropout inside the encoder (default: the model's own)"),
     ("--weight-decay", "weight_decay", "AdamW weight decay"),
     ("--warmup-ratio", "warmup_ratio", "fraction of steps with a linear learning-rate warmup"),
+    ("--ema-decay", "ema_decay",
+     "evaluate and save a moving average of the weights with this per-step decay (0: off)"),
     ("--unlabeled", "unlabeled",
      "unlabeled texts to self-train on: a data file's text column, or imdb-unlabeled (default: none)"),
     ("--unlabeled-size", "unlabeled_size", "at most this many unlabeled texts, scored each epoch (default: 2000)"),

@@ -19,7 +19,12 @@ def _trainable(model: Any) -> dict[str, Any]:
     return {name: p for name, p in model.named_parameters() if p.requires_grad}
 
 
-def save_checkpoint(folder: Path, model: Any, optimizer: Any, scheduler: Any, state: dict) -> None:
+AVERAGE_FILE = "average.safetensors"
+
+
+def save_checkpoint(folder: Path, model: Any, optimizer: Any, scheduler: Any, state: dict,
+                    average: Any = None) -> None:
+    """``average``: the run's weight_average.WeightAverage, if it has one."""
     import torch
     from safetensors.torch import save_file
 
@@ -39,6 +44,9 @@ def save_checkpoint(folder: Path, model: Any, optimizer: Any, scheduler: Any, st
                 rng[f"cuda{i}"] = s
         save_file(rng, staging / "rng.safetensors")
         meta = {**state, "param_groups": opt["param_groups"], "scheduler": scheduler.state_dict()}
+        if average is not None:
+            save_file(average.tensors(), staging / AVERAGE_FILE)
+            meta["average_updates"] = average.updates
         meta["scheduler"].pop("lr_lambdas", None)
         (staging / "state.json").write_text(json.dumps(meta, indent=2), encoding="utf-8")
         (staging / COMPLETE_MARKER).write_text("ok\n", encoding="utf-8")
@@ -55,7 +63,7 @@ def checkpoint_state(folder: Path) -> dict | None:
         return None
 
 
-def load_checkpoint(folder: Path, model: Any, optimizer: Any, scheduler: Any) -> dict:
+def load_checkpoint(folder: Path, model: Any, optimizer: Any, scheduler: Any, average: Any = None) -> dict:
     import torch
     from safetensors.torch import load_file
 
@@ -88,4 +96,6 @@ def load_checkpoint(folder: Path, model: Any, optimizer: Any, scheduler: Any) ->
         cuda_states = [rng[k] for k in sorted(rng) if k.startswith("cuda")]
         if cuda_states:
             torch.cuda.set_rng_state_all(cuda_states)
+    if average is not None:
+        average.load(load_file(found / AVERAGE_FILE), meta["average_updates"])
     return meta

@@ -73,6 +73,9 @@ class TrainConfig:
     # (core/calibration.py); the run's probabilities are then the calibrated ones.
     calibrate: bool = False
     warmup_ratio: float = 0.0
+    # Evaluate, pseudo-label and save an exponential moving average of the trained weights with
+    # this per-step decay (core/weight_average.py); 0: the weights of the last step.
+    ema_decay: float = 0.0
     # Unlabeled texts for self-training (core/pseudo_labels.py): a data file's text column, or
     # "imdb-unlabeled" (built-in IMDb reviews in none of the run's splits); None: labels only.
     unlabeled: str | None = None
@@ -124,7 +127,7 @@ PRESETS: dict[str, dict[str, Any]] = {
 # an older run keeps predicting (and resuming) the way its metrics were measured.
 BEHAVIOUR_BEFORE: dict[str, Any] = {
     "sliding_windows": False, "labels": None, "balance": True, "class_weights": "none",
-    "test_size": 0,
+    "test_size": 0, "ema_decay": 0.0,
 }
 
 FIELD_NAMES = tuple(f.name for f in fields(TrainConfig))
@@ -225,6 +228,7 @@ def _check_ranges(cfg: TrainConfig) -> dict[str, str]:
         need("lora_layers", 1 <= cfg.lora_layers <= 1000, "must be between 1 and the model's layer count")
     need("weight_decay", 0 <= cfg.weight_decay < 1, "must be >= 0 and < 1")
     need("warmup_ratio", 0 <= cfg.warmup_ratio < 1, "must be >= 0 and < 1")
+    need("ema_decay", 0 <= cfg.ema_decay < 1, "must be >= 0 (0: off) and < 1")
     need("unlabeled_size", 1 <= cfg.unlabeled_size <= MAX_ROWS, f"must be between 1 and {MAX_ROWS:,}")
     need("pseudo_threshold", 0 < cfg.pseudo_threshold < 1, "must be > 0 and < 1")
     need("unlabeled_weight", 0 <= cfg.unlabeled_weight <= 100, "must be between 0 and 100")

@@ -58,6 +58,7 @@ class Session:
     unlabeled_views: Any = None  # views.Views of the unlabeled pool (one per text); None: no pool
     unlabeled_states: list = field(default_factory=list)
     pseudo: Any = None  # pseudo_labels.PseudoLabels of the epoch in progress; None: no pool
+    average: Any = None  # weight_average.WeightAverage when the config's ema_decay is set
 
     @property
     def eval_ids(self) -> list:
@@ -91,6 +92,13 @@ class Session:
                             time.monotonic() - self.started, eta, loss, str(self.device),
                             phase="eval" if evaluating else "train", fraction=fraction,
                             eval_done=done, eval_total=texts if evaluating else None)
+
+
+    def averaged(self) -> Any:
+        """A block in which the model holds the weights the run evaluates and saves."""
+        from contextlib import nullcontext
+
+        return self.average.applied() if self.average is not None else nullcontext()
 
 
 def pick_device(name: str) -> Any:

@@ -103,7 +103,8 @@ def _restore(session: Session) -> None:
         if session.dist.is_main:
             session.run.truncate_to_epoch(0)
         return
-    meta = load_checkpoint(session.run.checkpoint_dir, session.model, session.optimizer, session.scheduler)
+    meta = load_checkpoint(session.run.checkpoint_dir, session.model, session.optimizer, session.scheduler,
+                           session.average)
     # The saved learning rate is that of the schedule the run had; an extended run's next
     # step follows its new segment (for a plain resume this recomputes the same value).
     scheduler = session.scheduler
@@ -155,6 +156,8 @@ def _train_epoch(session: Session, epoch: int, callbacks: TrainCallbacks,
         session.optimizer.step()
         session.scheduler.step()
         session.optimizer.zero_grad(set_to_none=True)
+        if session.average is not None:
+            session.average.update()
         session.global_step += 1
         total_loss += loss.detach()
         window.append(loss.detach())
@@ -180,7 +183,7 @@ def _report_step(session: Session, epoch: int, window: list, callbacks: TrainCal
 def _save_adapter(session: Session) -> None:
     from lorasent_tui.core.fsutil import staged_dir
 
-    with staged_dir(session.run.adapter_dir) as staging:
+    with staged_dir(session.run.adapter_dir) as staging, session.averaged():
         session.model.save_pretrained(staging, safe_serialization=True)
 
 
@@ -206,7 +209,7 @@ def _record_epoch(session: Session, row: dict, roc: dict, callbacks: TrainCallba
     save_checkpoint(run.checkpoint_dir, session.model, session.optimizer, session.scheduler, {
         "epoch": epoch, "global_step": session.global_step, "best_epoch": session.best_epoch,
         "epoch_times": session.epoch_times,
-        **({"pseudo": session.pseudo.to_state()} if session.pseudo is not None else {})})
+        **({"pseudo": session.pseudo.to_state()} if session.pseudo is not None else {})}, session.average)
     run.update_status(best_epoch=session.best_epoch, epochs_done=epoch, epoch_times=session.epoch_times)
     callbacks.on_epoch(EpochResult(row, roc, is_best, session.best_epoch))
 
@@ -221,12 +224,13 @@ def _run_epochs(session: Session, callbacks: TrainCallbacks, stop: threading.Eve
             return "stopped"
         trained = time.monotonic()
         callbacks.on_status(StatusUpdate(evaluation_title(session, epoch), session.run.run_id))
-        evaluated = evaluate(session, epoch, train_loss, callbacks, stop)
-        if evaluated is None:
-            return "stopped"
-        evaluated[0].update(pseudo_record(session.pseudo, session.label_names))
-        if not relabel(session, epoch, callbacks, stop):
-            return "stopped"
+        with session.averaged():
+            evaluated = evaluate(session, epoch, train_loss, callbacks, stop)
+            if evaluated is None:
+                return "stopped"
+            evaluated[0].update(pseudo_record(session.pseudo, session.label_names))
+            if not relabel(session, epoch, callbacks, stop):
+                return "stopped"
         eval_s = time.monotonic() - trained
         session.estimate.add_evaluation(eval_s)
         session.epoch_times.append({"epoch": epoch, "train_s": round(trained - started, 3),
@@ -276,6 +280,10 @@ def _setup(session: Session, callbacks: TrainCallbacks) -> None:
     session.estimate = WorkEstimate(session.steps_per_epoch, session.config.epochs,
                                     len(session.eval_ids), session.config.batch_size)
     build_optimizer(session)
+    if session.config.ema_decay:
+        from lorasent_tui.core.weight_average import WeightAverage
+
+        session.average = WeightAverage(session.model, session.config.ema_decay)
     preload_metrics()
     freeze_long_lived()  # unfrozen when the run ends, so its model can be collected
 
