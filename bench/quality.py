@@ -45,6 +45,7 @@ def parse_args(argv: list[str] | None = None) -> tuple[argparse.Namespace, Any]:
     parser.add_argument("--unseen", type=int, default=2000, help="held-out whole reviews (default 2000)")
     parser.add_argument("--short", type=int, default=500, help="one-sentence reviews (default 500)")
     parser.add_argument("--tag", default="fast", help="names the results file quality_<tag>.json")
+    parser.add_argument("--runs-dir", type=Path, help="keep the runs here (default: a temporary folder)")
     parser.add_argument("train_flags", nargs=argparse.REMAINDER, help="train flags, after --")
     args = parser.parse_args(argv)
     flags = [f for f in args.train_flags if f != "--"]
@@ -68,8 +69,11 @@ def one_run(config: Any, sets: dict[str, list], runs_dir: Path) -> dict[str, Any
     from lorasent_tui.core.trainer import train
 
     started = time.monotonic()
+    epoch_wall: list[float] = []
+
     def on_epoch(event: Any) -> None:  # partial figures survive a run cut short
         row = event.metrics
+        epoch_wall.append(round(time.monotonic() - started, 1))
         print(f"  seed {config.seed} epoch {row['epoch']}: validation {row['accuracy']:.4f}, "
               f"pseudo-labels {row.get('pseudo_labels')}, {time.monotonic() - started:.0f} s", flush=True)
 
@@ -81,7 +85,8 @@ def one_run(config: Any, sets: dict[str, list], runs_dir: Path) -> dict[str, Any
     predictor = Predictor.from_run(result.run_id, runs_dir)
     curve = [round(r["accuracy"], 4) for r in rows]
     out = {"seed": config.seed, "wall_s": round(wall, 1), "validation": result.best_metrics["accuracy"],
-           "validation_per_epoch": curve,
+           "validation_per_epoch": curve, "epoch_end_wall_s": epoch_wall,
+           "epoch_times": RunStore(runs_dir).get(result.run_id).status().get("epoch_times"),
            "largest_drop": round(max([0.0] + [a - b for a, b in zip(curve, curve[1:])]), 4),
            "pseudo_labels": [r.get("pseudo_labels") for r in rows]}
     out.update({name: round(accuracy(predictor, pairs), 4) for name, pairs in sets.items()})
@@ -108,7 +113,7 @@ def main(argv: list[str] | None = None) -> None:
     sets = {"unseen_imdb": unseen, "short_reviews": shorts}
     load_before = os.getloadavg()
     with tempfile.TemporaryDirectory(prefix="quality-") as tmp:
-        runs = [one_run(config, sets, Path(tmp)) for config in configs]
+        runs = [one_run(config, sets, args.runs_dir or Path(tmp)) for config in configs]
     for run in runs:
         run["reference"] = sum(run["reference_right"])
     keys = ("validation", "unseen_imdb", "short_reviews", "reference", "wall_s", "largest_drop")

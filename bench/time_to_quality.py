@@ -86,9 +86,13 @@ def main() -> None:
     parser.add_argument("--fast-from", type=Path,
                         help="reuse the fast arm of an earlier result (e.g. bench/results/time_to_quality.json)")
     parser.add_argument("--device", default="cpu")
+    parser.add_argument("--precision", default="auto", help="the fast arm's precision (auto, bf16, fp32)")
+    parser.add_argument("--runs-dir", type=Path, help="keep the runs here (default: a temporary folder)")
+    parser.add_argument("--name", default="time_to_quality", help="result file name under bench/results/")
     args = parser.parse_args()
     base = {"train_size": 1000, "eval_size": 1000, "device": args.device}
-    with tempfile.TemporaryDirectory() as tmp:
+    with tempfile.TemporaryDirectory() as scratch:
+        tmp = args.runs_dir or scratch
         if args.reference_run:
             reference = reference_from_run(args.reference_run)
             REFERENCE_FILE.write_text(json.dumps(reference, indent=2) + "\n")
@@ -106,7 +110,7 @@ def main() -> None:
             fast = json.loads(args.fast_from.read_text())["fast"]
         else:
             print("fast preset:", flush=True)
-            fast_values = {**base, "preset": "fast"}
+            fast_values = {**base, "preset": "fast", "precision": args.precision}
             if args.fast_epochs:
                 fast_values["epochs"] = args.fast_epochs
             fast = timed_run(fast_values, Path(tmp))
@@ -123,7 +127,7 @@ def main() -> None:
              ("fast", f"{max(p['accuracy'] for p in fast):.4f}",
               "not reached" if to_reference is None else f"{to_reference:.0f}",
               "not reached" if to_088 is None else f"{to_088:.0f}")]
-    emit("time_to_quality", result, table)
+    emit(args.name, result, table)
 
 
 if __name__ == "__main__":
