@@ -22,6 +22,11 @@ JOURNAL_SUFFIXES = (".log", ".journal")
 # process that opens the study, wherever it runs (SQLAlchemy storages only).
 HEARTBEAT_S = 60
 GRACE_S = 180
+# Tries to open a new database: one more than the parts of Optuna's schema that another process
+# opening it at the same moment can create first (its tables, alembic's table, alembic's stamp).
+SCHEMA_TRIES = 4
+# The driver SQLAlchemy (2.1 on) takes for postgresql:// URLs; the postgres extra installs it.
+POSTGRES_DRIVER = "psycopg"
 
 
 def check_study_name(name: str) -> str:
@@ -66,8 +71,6 @@ def describe_storage(url: str) -> str:
 
 def open_storage(url: str) -> Any:
     """An Optuna storage for a URL, a SQLite file path or a journal file path."""
-    import optuna
-
     lowered = url.lower()
     if "://" not in url:
         if lowered.endswith(JOURNAL_SUFFIXES):
@@ -78,16 +81,56 @@ def open_storage(url: str) -> Any:
             raise ConfigError({"storage": f"{url!r}: give a database URL (sqlite:///sweep.db, "
                                           "postgresql://user@host/db) or a journal file ending in .log"})
         url = f"sqlite:///{url}"
-    # SQLite makes a writer wait for another process's lock for up to this long, not fail.
-    engine = {"connect_args": {"timeout": 60}} if url.startswith("sqlite") else {}
     try:
-        with warnings.catch_warnings():  # heartbeats are "experimental" in Optuna since 2.9
-            warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
-            return optuna.storages.RDBStorage(url, engine_kwargs=engine, heartbeat_interval=HEARTBEAT_S,
-                                              grace_period=GRACE_S)
+        return open_database(url)
     except Exception as exc:  # noqa: BLE001 - a bad URL, a missing driver, a server that is down
         raise LorasentError(f"cannot open storage {describe_storage(url)}: "
-                            f"{describe_exception(exc)}") from None
+                            f"{describe_open_failure(exc)}") from None
+
+
+def engine_options(url: str) -> dict[str, Any]:
+    if url.startswith("sqlite"):
+        # SQLite makes a writer wait for another process's lock for up to this long, not fail.
+        return {"connect_args": {"timeout": 60}}
+    # A trial holds pooled connections idle for a whole epoch; a server, proxy or firewall may
+    # close them meanwhile. Testing each one as it is taken out replaces a dead one.
+    return {"pool_pre_ping": True}
+
+
+def open_database(url: str) -> Any:
+    """Optuna's storage on a SQLAlchemy URL, creating its tables in a new database.
+
+    Processes that open a new database at the same moment all try to create the tables, and on
+    PostgreSQL all but the first fail (CREATE TABLE checks for the table before its transaction
+    commits). Such a loser finds the tables on its next try: each step of the schema (tables,
+    version stamp) can be lost at most once.
+    """
+    from sqlalchemy.exc import IntegrityError, ProgrammingError
+
+    for _ in range(SCHEMA_TRIES - 1):
+        try:
+            return rdb_storage(url)
+        except (IntegrityError, ProgrammingError):
+            pass  # another process created this part of the schema first
+    return rdb_storage(url)
+
+
+def rdb_storage(url: str) -> Any:
+    import optuna
+
+    with warnings.catch_warnings():  # heartbeats are "experimental" in Optuna since 2.9
+        warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
+        return optuna.storages.RDBStorage(url, engine_kwargs=engine_options(url),
+                                          heartbeat_interval=HEARTBEAT_S, grace_period=GRACE_S)
+
+
+def describe_open_failure(exc: BaseException) -> str:
+    """Optuna reports a missing database driver without naming it: name it, and how to get one."""
+    cause = exc.__cause__
+    if not (isinstance(exc, ImportError) and isinstance(cause, ImportError) and cause.name):
+        return describe_exception(exc)
+    hint = "; pip install 'psycopg[binary]'" if cause.name == POSTGRES_DRIVER else ""
+    return f"its driver {cause.name} is not installed{hint}"
 
 
 def mark_trial_owner(trial: Any) -> None:
