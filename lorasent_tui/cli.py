@@ -9,7 +9,7 @@ import warnings
 from pathlib import Path
 from typing import Any, Sequence
 
-from lorasent_tui.core.config import PRESETS, TRUNCATION_SIDES
+from lorasent_tui.core.config import PRESETS, TRUNCATION_SIDES, WINDOW_LAYOUTS
 from lorasent_tui.core.configfile import resolve_config
 from lorasent_tui.core.errors import LorasentError
 from lorasent_tui.core.onnx_backend import BACKENDS
@@ -42,7 +42,9 @@ TRAIN_FLAGS: tuple[tuple[str, str, str], ...] = (
     ("--max-length", "max_length", "maximum tokens per review"),
     ("--truncation", "truncation", f"which part of a long review to keep: {', '.join(TRUNCATION_SIDES)}"),
     ("--sliding-windows", "sliding_windows",
-     "also read long reviews as overlapping windows when evaluating and predicting: true/false"),
+     "also read long reviews as windows when evaluating and predicting: true/false"),
+    ("--window-layout", "window_layout",
+     f"the windows of a long review: {' or '.join(WINDOW_LAYOUTS)} (see the README)"),
     ("--lora-r", "lora_r", "LoRA rank"),
     ("--lora-alpha", "lora_alpha", "LoRA alpha"),
     ("--lora-dropout", "lora_dropout", "LoRA dropout"),

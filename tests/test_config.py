@@ -10,7 +10,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from lorasent_tui.core.config import (DEVICES, FIELD_NAMES, MAX_ROWS, OPTIONAL_FIELDS, PRESETS,
-                                      TRUNCATION_SIDES, TrainConfig, build_config, config_from_dict,
+                                      TRUNCATION_SIDES, WINDOW_LAYOUTS, TrainConfig, build_config, config_from_dict,
                                       validate)
 from lorasent_tui.core.configfile import config_to_toml, read_config_file
 from lorasent_tui.core.errors import ConfigError
@@ -76,6 +76,13 @@ def test_a_run_saved_before_classes_keeps_its_binary_behaviour():
     assert old == build_config({"preset": "fast"})
 
 
+def test_a_run_saved_before_window_layout_and_ema_keeps_its_reading_and_weights():
+    saved = json.loads(build_config({"preset": "fast", "ema_decay": 0.5}).to_json())
+    del saved["window_layout"], saved["ema_decay"]
+    old = config_from_dict(saved)
+    assert (old.window_layout, old.ema_decay) == ("overlap", 0.0)
+
+
 def test_a_run_saved_before_sliding_windows_keeps_reading_one_view():
     saved = json.loads(build_config({"preset": "fast"}).to_json())
     assert saved.pop("sliding_windows") is True
@@ -133,11 +140,12 @@ FIELD_VALUES = {
     "learning_rate": st.floats(0, 1, exclude_min=True), "head_learning_rate": st.none() | st.floats(0, 1, exclude_min=True),
     "batch_size": st.integers(1, 4096), "eval_batch_size": st.integers(1, 4096),
     "max_length": st.integers(8, 8192), "truncation": st.sampled_from(TRUNCATION_SIDES),
-    "sliding_windows": st.booleans(),
+    "sliding_windows": st.booleans(), "window_layout": st.sampled_from(WINDOW_LAYOUTS),
     "lora_r": st.integers(1, 1024), "lora_alpha": st.integers(1, 100_000), "lora_dropout": _unit(),
     "target_modules": st.lists(st.sampled_from(ROLES), min_size=1, max_size=4, unique=True),
     "lora_layers": st.none() | st.integers(1, 1000), "train_pooler": st.booleans(),
     "model_dropout": st.none() | _unit(), "weight_decay": _unit(), "warmup_ratio": _unit(),
+    "ema_decay": _unit(),
     "length_bucketing": st.booleans(), "seed": st.integers(0, 2**32 - 1),
     "device": st.sampled_from(DEVICES + ("cuda:1",)), "precision": st.sampled_from(PRECISIONS),
     "processes": st.integers(1, 64), "logging_steps": st.integers(1, 100_000),

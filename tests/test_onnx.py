@@ -69,7 +69,7 @@ def test_onnx_backend_reads_long_texts_like_torch(tiny_model_dir, tmp_path):
     from lorasent_tui.core.onnx_backend import OnnxBackend
     from lorasent_tui.core.onnx_export import MODEL_FILE, write_onnx_model
     from lorasent_tui.core.predict import Predictor
-    from lorasent_tui.core.views import encode_views
+    from lorasent_tui.core.views import encode_views, window_layout
 
     config = _config(tiny_model_dir("bert"))
     torch_predictor = Predictor.from_base(config)
@@ -83,8 +83,8 @@ def test_onnx_backend_reads_long_texts_like_torch(tiny_model_dir, tmp_path):
     torch_predictor.model.config.save_pretrained(tmp_path)
     backend = OnnxBackend(tmp_path)
     onnx_predictor = Predictor(None, backend.tokenizer, config, "onnx", backend=backend)
-    views = encode_views(backend.tokenizer, [LONG], config.max_length, config.truncation, True)
-    assert len(views.ids) > 3  # the long text is read as the cut text plus windows
+    views = encode_views(backend.tokenizer, [LONG], config.max_length, config.truncation, window_layout(config))
+    assert len(views.ids) > 2  # the long text is read as windows
 
     expected = [p.score for p in torch_predictor.predict(TEXTS + [LONG], batch_size=4)]
     got = [p.score for p in onnx_predictor.predict(TEXTS + [LONG], batch_size=4)]

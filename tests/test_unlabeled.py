@@ -185,7 +185,7 @@ def signal_session(texts, train_labels, threshold=0.9):
         config=cfg, model=SignalModel(token_id), tokenizer=tokenizer, prefix=None, pad_multiple=1,
         device=torch.device("cpu"), precision="fp32", run=run, label_names=("negative", "positive"),
         train_labels=train_labels, pseudo=PseudoLabels(), train_ids=[], eval_ids=[],
-        unlabeled_views=encode_views(tokenizer, texts, 64, "head_tail", False),
+        unlabeled_views=encode_views(tokenizer, texts, 64, "head_tail", None),
         stop_requested=lambda stop: stop.is_set())
 
 

@@ -4,7 +4,8 @@ import math
 
 import pytest
 
-from lorasent_tui.core.views import Views, combine_log_probs, encode_views, views_of, window_starts
+from lorasent_tui.core.views import (Views, combine_log_probs, cover_starts, encode_views, views_of,
+                                     window_starts)
 
 
 class WordTokenizer:
@@ -35,18 +36,41 @@ def test_a_very_long_text_gets_at_most_the_window_limit_spread_over_all_of_it():
     assert {i for s in covered for i in range(s, s + 254)} == set(range(16 * 254))
 
 
-def test_a_short_text_has_one_view_and_a_long_one_gets_windows():
-    assert views_of(list(range(5)), 8, "head_tail", windows=True) == [list(range(5))]
+@pytest.mark.parametrize("length,size", [(9, 8), (16, 8), (17, 8), (300, 254), (509, 254), (2000, 254)])
+def test_cover_windows_are_the_fewest_that_cover_the_text(length, size):
+    starts = cover_starts(length, size)
+    assert len(starts) == math.ceil(length / size)
+    assert starts[0] == 0 and starts[-1] == length - size
+    assert {i for s in starts for i in range(s, s + size)} == set(range(length))
+
+
+def test_cover_windows_are_capped_for_a_very_long_text():
+    starts = cover_starts(100_000, 254, limit=16)
+    assert len(starts) == 16 and starts[0] == 0 and starts[-1] == 100_000 - 254
+
+
+@pytest.mark.parametrize("layout", ["cover", "overlap"])
+def test_a_short_text_has_one_view_and_a_long_one_gets_windows(layout):
+    assert views_of(list(range(5)), 8, "head_tail", layout) == [list(range(5))]
     long = list(range(20))
-    views = views_of(long, 8, "head_tail", windows=True)
-    assert views[0] == [0, 1, 14, 15, 16, 17, 18, 19]  # the truncated view comes first
-    assert views[1:] == [long[s:s + 8] for s in (0, 4, 8, 12)]
-    assert views_of(long, 8, "head_tail", windows=False) == views[:1]
+    views = views_of(long, 8, "head_tail", layout)
+    if layout == "overlap":
+        assert views[0] == [0, 1, 14, 15, 16, 17, 18, 19]  # the truncated view comes first
+        assert views[1:] == [long[s:s + 8] for s in (0, 4, 8, 12)]
+    else:
+        assert views == [long[s:s + 8] for s in (0, 6, 12)]
+    assert views_of(long, 8, "head_tail", None) == [[0, 1, 14, 15, 16, 17, 18, 19]]
+
+
+def test_cover_views_weigh_equally():
+    texts = ["3 4", " ".join(str(i) for i in range(10, 30))]
+    views = encode_views(WordTokenizer(), texts, max_length=10, truncation="right", layout="cover")
+    assert views.owner == [0, 1, 1, 1] and views.weight == [1.0, 1 / 3, 1 / 3, 1 / 3]
 
 
 def test_encode_views_adds_special_tokens_and_records_owners():
     texts = ["3 4", " ".join(str(i) for i in range(10, 30))]
-    views = encode_views(WordTokenizer(), texts, max_length=10, truncation="right", windows=True)
+    views = encode_views(WordTokenizer(), texts, max_length=10, truncation="right", layout="overlap")
     assert views.count == 2
     assert views.owner[0] == 0 and set(views.owner[1:]) == {1}
     assert views.weight[0] == 1.0 and views.weight[1] == 0.5
@@ -54,7 +78,7 @@ def test_encode_views_adds_special_tokens_and_records_owners():
     assert views.ids[0] == [1, 3, 4, 2]
     assert all(v[0] == 1 and v[-1] == 2 and len(v) <= 10 for v in views.ids)
     assert not views.single()
-    assert encode_views(WordTokenizer(), texts, 10, "right", windows=False).single()
+    assert encode_views(WordTokenizer(), texts, 10, "right", None).single()
 
 
 def test_combined_log_probs_are_the_normalised_mean_of_the_views():

@@ -17,6 +17,9 @@ DEFAULT_DATASET = "imdb"
 TRUNCATION_SIDES = ("left", "right", "head_tail")
 DEVICES = ("auto", "cpu", "cuda", "mps")
 CLASS_WEIGHTS = ("none", "balanced")
+# How sliding windows read a long text (core/views.py): the fewest covering windows, or the cut
+# view plus windows half a window apart (the layout of runs saved before window_layout).
+WINDOW_LAYOUTS = ("cover", "overlap")
 # The built-in unlabeled source: IMDb reviews in none of the run's splits (core/data/unlabeled.py).
 UNLABELED_BUILTIN = "imdb-unlabeled"
 MAX_ROWS = 10_000_000
@@ -50,6 +53,7 @@ class TrainConfig:
     # Also read texts longer than max_length as overlapping windows at evaluation and prediction,
     # averaging the views' log-probabilities (see core/views.py); the model is unchanged.
     sliding_windows: bool = False
+    window_layout: str = "cover"
     lora_r: int = 8
     lora_alpha: int = 16
     lora_dropout: float = 0.05
@@ -127,7 +131,7 @@ PRESETS: dict[str, dict[str, Any]] = {
 # an older run keeps predicting (and resuming) the way its metrics were measured.
 BEHAVIOUR_BEFORE: dict[str, Any] = {
     "sliding_windows": False, "labels": None, "balance": True, "class_weights": "none",
-    "test_size": 0, "ema_decay": 0.0,
+    "test_size": 0, "ema_decay": 0.0, "window_layout": "overlap",
 }
 
 FIELD_NAMES = tuple(f.name for f in fields(TrainConfig))
@@ -219,6 +223,7 @@ def _check_ranges(cfg: TrainConfig) -> dict[str, str]:
     need("eval_batch_size", 1 <= cfg.eval_batch_size <= 4096, "must be between 1 and 4096")
     need("max_length", 8 <= cfg.max_length <= 8192, "must be between 8 and the model's limit")
     need("truncation", cfg.truncation in TRUNCATION_SIDES, f"choose {', '.join(TRUNCATION_SIDES)}")
+    need("window_layout", cfg.window_layout in WINDOW_LAYOUTS, f"choose {', '.join(WINDOW_LAYOUTS)}")
     need("lora_r", 1 <= cfg.lora_r <= 1024, "must be between 1 and 1024")
     need("lora_alpha", 1 <= cfg.lora_alpha <= 100_000, "must be between 1 and 100000")
     need("lora_dropout", 0 <= cfg.lora_dropout < 1, "must be >= 0 and < 1")

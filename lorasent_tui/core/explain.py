@@ -68,12 +68,16 @@ class Explanation:
                 "top_against": [w.to_dict() for w in self.top_against()]}
 
 
-def view_description(index: int, positions: list[int], tokens: int, views: int, truncation: str) -> str:
-    """Which part of a ``tokens``-long text the view ``index`` (of ``views``) holds, for people."""
-    if index == 0:
-        kept = KEPT_PART.get(truncation, truncation)
-        return f"the cut keeping {kept} ({len(positions)} of {tokens:,} tokens)"
-    return f"window {index} of {views - 1} (tokens {positions[0] + 1:,}–{positions[-1] + 1:,} of {tokens:,})"
+def view_description(index: int, positions: list[int], tokens: int, views: int, truncation: str,
+                     layout: str | None) -> str:
+    """Which part of a ``tokens``-long text the view ``index`` (of ``views``, read with the
+    views.window_layout ``layout``) holds, for people."""
+    if layout != "cover":
+        if index == 0:
+            kept = KEPT_PART.get(truncation, truncation)
+            return f"the cut keeping {kept} ({len(positions)} of {tokens:,} tokens)"
+        index, views = index - 1, views - 1  # the windows come after the cut view
+    return f"window {index + 1} of {views} (tokens {positions[0] + 1:,}–{positions[-1] + 1:,} of {tokens:,})"
 
 
 # BERT's pre-tokenizer splits "don't" into don / ' / t and "well-made" into three: to a reader,
@@ -134,7 +138,7 @@ class Explainer:
 
     def _compute(self, text: str, target: str | None) -> Explanation:
         from lorasent_tui.core.batching import special_token_template
-        from lorasent_tui.core.views import views_of
+        from lorasent_tui.core.views import views_of, window_layout
 
         predictor, cfg = self.predictor, self.predictor.config
         (verdict,) = predictor.predict([text])
@@ -149,12 +153,13 @@ class Explainer:
             return Explanation(text, target, verdict.scores.get(target, 0.0), ())
         prefix, suffix = special_token_template(predictor.tokenizer)
         budget = cfg.max_length - len(prefix) - len(suffix)
-        views = views_of(list(range(len(ids))), budget, cfg.truncation, cfg.sliding_windows)
+        layout = window_layout(cfg)
+        views = views_of(list(range(len(ids))), budget, cfg.truncation, layout)
         class_index = predictor.label_names.index(target)
         chosen = self._most_confident(views, ids, prefix, suffix, class_index) if len(views) > 1 else 0
         positions = views[chosen]
         part = "" if len(ids) <= budget else \
-            view_description(chosen, positions, len(ids), len(views), cfg.truncation)
+            view_description(chosen, positions, len(ids), len(views), cfg.truncation, layout)
         scores = self._token_scores([ids[p] for p in positions], prefix, suffix, class_index)
         pieces: dict[int, list[Any]] = {}  # the tokenizer's word index -> [start, end, score]
         for position, score in zip(positions, scores):

@@ -180,11 +180,13 @@ def model_card_text(run: Run, merged: bool = False) -> str:
     long_reviews = (f"Reviews longer than {config.max_length} tokens were cut "
                     f"({config.truncation} truncation) in training and evaluation.")
     if config.sliding_windows:
+        read = ("as the fewest windows of that size that cover it, spread evenly from its start to its"
+                " end, and averaged their class log-probabilities" if config.window_layout == "cover" else
+                "also as overlapping windows of that size, half a window apart, and averaged the class"
+                " log-probabilities: half the weight for the cut review, half shared by the windows")
         long_reviews += (
-            " Validation also read each longer review as overlapping windows of that size, half a"
-            " window apart, and averaged the class log-probabilities: half the weight for the cut"
-            " review, half shared by the windows. The metrics above were measured that way; a plain"
-            " pipeline call reads the cut review only, which scores somewhat lower on long reviews.")
+            f" Validation read each longer review {read}. The metrics above were measured that way;"
+            " a plain pipeline call reads the cut review only, which scores somewhat lower on long reviews.")
     parts += ["", long_reviews, ""]
     unlabeled = pseudo_card_paragraph(config, rows)
     parts += [unlabeled, ""] if unlabeled else []

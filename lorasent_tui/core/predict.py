@@ -56,16 +56,19 @@ class TextReading:
     tokens: int  # without special tokens
     budget: int  # tokens one view holds
     truncation: str
-    windows: int = 0  # sliding windows read besides the cut view
+    layout: str | None = None  # views.window_layout: None when long texts are only cut
+    views: int = 1
 
     def describe(self) -> str:
         """One line for a long text ("" when the model reads all of it at once)."""
         if self.tokens <= self.budget:
             return ""
         kept = KEPT_PART.get(self.truncation, self.truncation)
-        if self.windows:
-            return (f"Long text ({self.tokens:,} tokens, the model reads {self.budget} at a time): read as "
-                    f"{self.windows} overlapping windows plus a cut keeping {kept}, verdicts averaged.")
+        head = f"Long text ({self.tokens:,} tokens, the model reads {self.budget} at a time): read as "
+        if self.layout == "cover":
+            return head + f"{self.views} windows covering all of it, verdicts averaged."
+        if self.layout is not None:
+            return head + f"{self.views - 1} overlapping windows plus a cut keeping {kept}, verdicts averaged."
         return (f"Long text ({self.tokens:,} tokens): cut to {self.budget} tokens keeping {kept}; "
                 "the rest is not read.")
 
@@ -205,27 +208,28 @@ class Predictor:
                     on_batch: Callable[[int, int], None] | None = None) -> list[list[float]]:
         """Every class's probability per text, read exactly as ``predict`` reads it;
         ``on_batch(views_done, views)`` after each batch (long texts are several views)."""
-        from lorasent_tui.core.views import encode_views
+        from lorasent_tui.core.views import encode_views, window_layout
 
         cleaned = [clean_text(t) for t in texts]
         if not cleaned:
             return []
         cfg = self.config
-        views = encode_views(self.tokenizer, cleaned, cfg.max_length, cfg.truncation, cfg.sliding_windows)
+        views = encode_views(self.tokenizer, cleaned, cfg.max_length, cfg.truncation, window_layout(cfg))
         with self._lock:
             return self._probs(views, batch_size, on_batch)
 
     def reading(self, text: str) -> TextReading:
         """How ``predict`` reads ``text``: cut to one view, or also as sliding windows."""
         from lorasent_tui.core.batching import special_token_template, tokenize_whole
-        from lorasent_tui.core.views import views_of
+        from lorasent_tui.core.views import views_of, window_layout
 
         cfg = self.config
         prefix, suffix = special_token_template(self.tokenizer)
         budget = cfg.max_length - len(prefix) - len(suffix)  # as views.encode_views
         (ids,) = tokenize_whole(self.tokenizer, [clean_text(text)])
-        views = views_of(ids, budget, cfg.truncation, cfg.sliding_windows)
-        return TextReading(len(ids), budget, cfg.truncation, windows=len(views) - 1)
+        layout = window_layout(cfg)
+        views = views_of(ids, budget, cfg.truncation, layout)
+        return TextReading(len(ids), budget, cfg.truncation, layout, len(views))
 
     def predict(self, texts: Sequence[str], batch_size: int = 32) -> list[Prediction]:
         probs = self.class_probs(texts, batch_size)

@@ -118,7 +118,7 @@ def pick_device(name: str) -> Any:
 def prepare_data(session: Session, callbacks: TrainCallbacks) -> None:
     from lorasent_tui.core.batching import encode_texts
     from lorasent_tui.core.data import load_splits
-    from lorasent_tui.core.views import encode_views
+    from lorasent_tui.core.views import encode_views, window_layout
 
     cfg = session.config
     splits = session.splits
@@ -136,14 +136,14 @@ def prepare_data(session: Session, callbacks: TrainCallbacks) -> None:
     callbacks.on_status(StatusUpdate("tokenizing", session.run.run_id))
     session.train_ids = encode_texts(session.tokenizer, splits.train_texts, cfg.max_length, cfg.truncation)
     session.eval_views = encode_views(session.tokenizer, splits.eval_texts, cfg.max_length,
-                                      cfg.truncation, cfg.sliding_windows)
+                                      cfg.truncation, window_layout(cfg))
     session.train_labels, session.eval_labels = list(splits.train_labels), list(splits.eval_labels)
     session.eval_texts = list(splits.eval_texts)
     session.test_texts, session.test_labels = list(splits.test_texts), list(splits.test_labels)
     if pool:
         # One truncated view per text: pseudo-labels are chosen and trained on what training reads.
         session.unlabeled_views = encode_views(session.tokenizer, pool, cfg.max_length,
-                                               cfg.truncation, False)
+                                               cfg.truncation, None)
     if cfg.class_weights == "balanced":
         import torch
 

@@ -60,7 +60,8 @@ def reading_note(model: Any, text: str) -> str:
 
 def base_key(config: TrainConfig) -> tuple[Any, ...]:
     """Settings that change what the untrained base predicts; same key, same predictor."""
-    return (config.model, config.seed, config.max_length, config.truncation, config.sliding_windows)
+    return (config.model, config.seed, config.max_length, config.truncation, config.sliding_windows,
+            config.window_layout)
 
 
 class PredictPanel(Vertical):

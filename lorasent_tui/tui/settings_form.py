@@ -24,7 +24,7 @@ from textual.suggester import SuggestFromList
 from textual.widgets import Collapsible, Input, Label, Select, Static
 
 from lorasent_tui.core.config import (CLASS_WEIGHTS, DEVICES, PRESETS, TRUNCATION_SIDES,
-                                      UNLABELED_BUILTIN, TrainConfig, build_config)
+                                      UNLABELED_BUILTIN, WINDOW_LAYOUTS, TrainConfig, build_config)
 from lorasent_tui.core.errors import ConfigError
 from lorasent_tui.core.precision import PRECISIONS
 
@@ -68,8 +68,10 @@ FIELDS: tuple[FieldSpec, ...] = (
     FieldSpec("processes", "Processes", "more than 1: a torchrun job, one process per GPU"),
     FieldSpec("truncation", "Truncation", "which part of a review longer than Max tokens is kept",
               choices=TRUNCATION_SIDES, advanced=True),
-    FieldSpec("sliding_windows", "Windows", "sliding windows: evaluation and Predict also read long "
-              "reviews as overlapping windows (more texts to score)", choices=ON_OFF, advanced=True),
+    FieldSpec("sliding_windows", "Windows", "sliding windows: evaluation and Predict read all of a "
+              "long review, window by window (more texts to score)", choices=ON_OFF, advanced=True),
+    FieldSpec("window_layout", "Layout", "cover: the fewest windows covering a long review; overlap: "
+              "the cut review and windows half a window apart", choices=WINDOW_LAYOUTS, advanced=True),
     FieldSpec("precision", "Precision", "auto: bf16 where the hardware computes it natively",
               choices=PRECISIONS, advanced=True),
     FieldSpec("head_learning_rate", "Head LR", "learning rate of the classification head; "
