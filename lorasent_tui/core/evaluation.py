@@ -11,7 +11,7 @@ import threading
 from typing import Any, Callable
 
 from lorasent_tui.core.events import TrainCallbacks
-from lorasent_tui.core.session import Session, autocast, batch_logits
+from lorasent_tui.core.session import Session, autocast, batch_logits, use_attention
 
 
 def score_log_probs(session: Session, views: Any, split: str,
@@ -28,6 +28,7 @@ def score_log_probs(session: Session, views: Any, split: str,
     from lorasent_tui.core.views import combine_log_probs
 
     session.model.eval()
+    use_attention(session, session.scoring_attention)
     logits = torch.zeros((len(views.ids), len(session.label_names)))
     batches = sorted_batches([len(ids) for ids in views.ids], session.config.eval_batch_size)
     done = 0

@@ -59,6 +59,7 @@ class Session:
     unlabeled_states: list = field(default_factory=list)
     pseudo: Any = None  # pseudo_labels.PseudoLabels of the epoch in progress; None: no pool
     average: Any = None  # weight_average.WeightAverage when the config's ema_decay is set
+    scoring_attention: str = "sdpa"  # the model's own attention implementation (see use_attention)
 
     @property
     def eval_ids(self) -> list:
@@ -171,6 +172,7 @@ def prepare_model(session: Session, callbacks: TrainCallbacks) -> None:
     base, head_modules = models.load_classifier(cfg.model, cfg.seed, run_label_names(cfg.labels))
     models.check_max_length(base, cfg.max_length)
     session.first_layer = models.first_adapted_layer(base, cfg.lora_layers)
+    session.scoring_attention = base.config._attn_implementation
     session.model = models.build_lora_model(base, cfg, head_modules).to(session.device)
 
 
@@ -192,6 +194,26 @@ def cache_frozen_layers(session: Session, callbacks: TrainCallbacks) -> None:
         if session.unlabeled_views is not None:
             session.unlabeled_states = session.prefix.compute(session.unlabeled_views.ids, pad_id,
                                                               session.device, batch)
+
+
+def training_attention(session: Session) -> str:
+    """The attention implementation of training steps.
+
+    On CPUs in bf16, PyTorch's fused attention kernel (SDPA) has a slow backward: a fast-preset
+    step costs 17% more at 256 tokens and half again at 128 than with transformers' eager
+    attention (bench/results/attention_speed.json), while SDPA stays the faster forward. So
+    training steps there use eager attention and scoring keeps the model's own (what predict uses).
+    """
+    if session.device.type == "cpu" and session.precision == "bf16":
+        return "eager"
+    return session.scoring_attention
+
+
+def use_attention(session: Session, implementation: str) -> None:
+    """Switch the model's attention implementation (a model that cannot switch keeps its own)."""
+    base = session.model.get_base_model() if hasattr(session.model, "get_base_model") else session.model
+    if base.config._attn_implementation != implementation:
+        base.set_attn_implementation(implementation)
 
 
 def batch_logits(session: Session, index: list[int], split: str) -> Any:

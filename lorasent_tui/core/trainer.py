@@ -33,7 +33,7 @@ from lorasent_tui.core.records import is_better
 from lorasent_tui.core.scoring import keep_validation_predictions, score_test
 from lorasent_tui.core.session import (Session, autocast, batch_logits, build_optimizer,
                                        cache_frozen_layers, pick_device, prepare_data, prepare_model,
-                                       schedule_segments)
+                                       schedule_segments, training_attention, use_attention)
 from lorasent_tui.core.store import Run, RunStore, now_iso
 
 
@@ -131,6 +131,7 @@ def _train_epoch(session: Session, epoch: int, callbacks: TrainCallbacks,
 
     cfg = session.config
     session.model.train()
+    use_attention(session, training_attention(session))
     lengths = [len(ids) for ids in session.train_ids]
     every_batch = bucketed_batches(lengths, cfg.batch_size, cfg.seed + epoch, cfg.length_bucketing)
     batches = session.dist.shard(every_batch)
