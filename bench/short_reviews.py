@@ -6,8 +6,8 @@ seeded order, so the sets depend only on what is excluded; the first ``unseen`` 
 are the unseen-review sample, the short reviews come from those after them.
 
 A short review is a review's last sentence (where its verdict usually is), kept when it has
-between MIN_WORDS and MAX_WORDS words, with the whole review's label; a review whose last
-sentence is shorter or longer is skipped. Those labels are a little noisy (a last sentence can
+between MIN_WORDS and MAX_WORDS words (core/short_crops.py, the rule training's short crops
+use), with the whole review's label; a review whose last sentence is shorter or longer is skipped. Those labels are a little noisy (a last sentence can
 be neutral), which costs every configuration alike.
 
     python -m bench.short_reviews      # writes bench/data/short_reviews.csv (default exclusions)
@@ -16,25 +16,14 @@ be neutral), which costs every configuration alike.
 from __future__ import annotations
 
 import csv
-import re
 from pathlib import Path
 
 import numpy as np
 
+from lorasent_tui.core.short_crops import last_sentence
+
 DATA = Path(__file__).resolve().parent / "data"
-MIN_WORDS, MAX_WORDS = 5, 30
 ORDER_SEED = 20_240_601
-_SENTENCE_END = re.compile(r"(?<=[.!?])\s+")
-_TAG = re.compile(r"<[^>]+>")
-
-
-def last_sentence(review: str) -> str | None:
-    """The review's last sentence when it has MIN_WORDS..MAX_WORDS words, else None."""
-    sentences = [s.strip() for s in _SENTENCE_END.split(_TAG.sub(" ", review).strip()) if s.strip()]
-    if len(sentences) < 2:
-        return None  # a one-sentence review is not shortened, so it is not a short review
-    words = len(sentences[-1].split())
-    return sentences[-1] if MIN_WORDS <= words <= MAX_WORDS else None
 
 
 def held_out(excluded: set[str], unseen: int, short: int) -> tuple[list[tuple[str, int]], list[tuple[str, int]]]:

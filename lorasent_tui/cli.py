@@ -55,6 +55,8 @@ TRAIN_FLAGS: tuple[tuple[str, str, str], ...] = (
     ("--model-dropout", "model_dropout", "dropout inside the encoder (default: the model's own)"),
     ("--weight-decay", "weight_decay", "AdamW weight decay"),
     ("--warmup-ratio", "warmup_ratio", "fraction of steps with a linear learning-rate warmup"),
+    ("--short-crops", "short_crops",
+     "also train on each train review's last sentence, with its label: true/false"),
     ("--ema-decay", "ema_decay",
      "evaluate and save a moving average of the weights with this per-step decay (0: off)"),
     ("--unlabeled", "unlabeled",

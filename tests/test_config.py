@@ -145,7 +145,7 @@ FIELD_VALUES = {
     "target_modules": st.lists(st.sampled_from(ROLES), min_size=1, max_size=4, unique=True),
     "lora_layers": st.none() | st.integers(1, 1000), "train_pooler": st.booleans(),
     "model_dropout": st.none() | _unit(), "weight_decay": _unit(), "warmup_ratio": _unit(),
-    "ema_decay": _unit(),
+    "ema_decay": _unit(), "short_crops": st.booleans(),
     "length_bucketing": st.booleans(), "seed": st.integers(0, 2**32 - 1),
     "device": st.sampled_from(DEVICES + ("cuda:1",)), "precision": st.sampled_from(PRECISIONS),
     "processes": st.integers(1, 64), "logging_steps": st.integers(1, 100_000),

@@ -274,7 +274,8 @@ def test_a_run_stopped_mid_epoch_resumes_with_the_same_pseudo_labels(tiny_model_
 
 
 def test_the_benchs_held_out_sets_exclude_what_runs_see_and_short_reviews_are_last_sentences():
-    from bench.short_reviews import MAX_WORDS, MIN_WORDS, held_out, last_sentence
+    from bench.short_reviews import held_out
+    from lorasent_tui.core.short_crops import MAX_WORDS, MIN_WORDS, last_sentence
 
     assert last_sentence("Long opening.<br /><br />All in all a fine film, see it!") == \
         "All in all a fine film, see it!"

@@ -80,6 +80,9 @@ class TrainConfig:
     # Evaluate, pseudo-label and save an exponential moving average of the trained weights with
     # this per-step decay (core/weight_average.py); 0: the weights of the last step.
     ema_decay: float = 0.0
+    # Also train on each train review's last sentence, with its label (core/short_crops.py):
+    # better verdicts for the one-sentence texts people type.
+    short_crops: bool = False
     # Unlabeled texts for self-training (core/pseudo_labels.py): a data file's text column, or
     # "imdb-unlabeled" (built-in IMDb reviews in none of the run's splits); None: labels only.
     unlabeled: str | None = None
@@ -132,6 +135,7 @@ PRESETS: dict[str, dict[str, Any]] = {
 BEHAVIOUR_BEFORE: dict[str, Any] = {
     "sliding_windows": False, "labels": None, "balance": True, "class_weights": "none",
     "test_size": 0, "ema_decay": 0.0, "window_layout": "overlap",
+    "short_crops": False,
 }
 
 FIELD_NAMES = tuple(f.name for f in fields(TrainConfig))

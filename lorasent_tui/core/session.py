@@ -135,10 +135,16 @@ def prepare_data(session: Session, callbacks: TrainCallbacks) -> None:
     for warning in splits.warnings:
         callbacks.on_status(StatusUpdate(f"warning: {warning}", session.run.run_id))
     callbacks.on_status(StatusUpdate("tokenizing", session.run.run_id))
-    session.train_ids = encode_texts(session.tokenizer, splits.train_texts, cfg.max_length, cfg.truncation)
+    train_texts, train_labels = list(splits.train_texts), list(splits.train_labels)
+    if cfg.short_crops:
+        from lorasent_tui.core.short_crops import short_crops
+
+        crops, crop_labels = short_crops(train_texts, train_labels)
+        train_texts, train_labels = train_texts + crops, train_labels + crop_labels
+    session.train_ids = encode_texts(session.tokenizer, train_texts, cfg.max_length, cfg.truncation)
     session.eval_views = encode_views(session.tokenizer, splits.eval_texts, cfg.max_length,
                                       cfg.truncation, window_layout(cfg))
-    session.train_labels, session.eval_labels = list(splits.train_labels), list(splits.eval_labels)
+    session.train_labels, session.eval_labels = train_labels, list(splits.eval_labels)
     session.eval_texts = list(splits.eval_texts)
     session.test_texts, session.test_labels = list(splits.test_texts), list(splits.test_labels)
     if pool:

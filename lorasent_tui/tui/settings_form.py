@@ -79,6 +79,8 @@ FIELDS: tuple[FieldSpec, ...] = (
     FieldSpec("warmup_ratio", "Warmup", "fraction of steps with a linear learning-rate warmup",
               advanced=True),
     FieldSpec("weight_decay", "Weight decay", "AdamW weight decay", advanced=True),
+    FieldSpec("short_crops", "Short crops", "also train on each train review's last sentence "
+              "(better verdicts for one-sentence texts)", choices=ON_OFF, advanced=True),
     FieldSpec("ema_decay", "EMA decay", "evaluate and save a moving average of the weights "
               "(per-step decay, e.g. 0.98); 0: off", advanced=True),
     FieldSpec("length_bucketing", "Bucketing", "batch reviews of similar length together (faster)",
