@@ -2,6 +2,7 @@
 searched, opened and explained with the fake keyword explainer (tests/tui/fakes.py)."""
 
 from rich.text import Text
+from textual.command import CommandPalette
 from textual.widgets import DataTable, Input, Select, Static
 
 from lorasent_tui.core.browse import ExampleFilter, browse_order, load_browsed, prediction_sources
@@ -51,6 +52,31 @@ async def open_browser(pilot, app):
     screen = app.screen
     assert isinstance(screen, ErrorBrowserScreen)
     return screen
+
+
+def test_the_palette_and_the_runs_tab_open_the_selected_runs_errors(app_factory, runs_dir):
+    make_run_with_predictions(runs_dir)
+    app = app_factory()
+
+    async def scenario():
+        async with app.run_test(size=SIZE) as pilot:
+            await settle(pilot)
+            await pilot.press("ctrl+p")
+            await wait_until(pilot, lambda: CommandPalette.is_open(app))
+            await pilot.press(*"browse errors")
+            await pilot.pause(0.3)
+            await pilot.press("enter")
+            await wait_until(pilot, lambda: isinstance(app.screen, ErrorBrowserScreen))
+            await settle(pilot)
+            assert app.screen.run_id == "run-errors" and app.screen.query_one(DataTable).row_count == len(EXAMPLES)
+            await pilot.press("escape")
+            await settle(pilot)
+            assert app.query_one("#main-tabs").active == "runs"
+            await pilot.press("x")  # the palette's key, on the Runs tab
+            await settle(pilot)
+            assert isinstance(app.screen, ErrorBrowserScreen) and app.screen.run_id == "run-errors"
+
+    run_async(scenario())
 
 
 def test_order_filters_and_threshold_headless(runs_dir):
