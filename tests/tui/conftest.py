@@ -2,6 +2,7 @@ import asyncio
 from contextlib import asynccontextmanager
 
 import pytest
+from textual.command import CommandPalette
 from textual.lazy import Lazy
 
 from lorasent_tui.core.config import build_config
@@ -74,6 +75,15 @@ async def wait_until(pilot, predicate, timeout: float = 5.0) -> None:
         if loop.time() > deadline:
             raise AssertionError("condition not reached in time")
         await pilot.pause(0.02)
+
+
+async def run_command(pilot, title: str) -> None:
+    """Type ``title`` in the command palette (ctrl+p) and run the command it finds first."""
+    await pilot.press("ctrl+p")
+    await wait_until(pilot, lambda: CommandPalette.is_open(pilot.app))
+    await pilot.press(*title)
+    await pilot.pause(0.3)  # the palette searches in the background
+    await pilot.press("enter")
 
 
 def status_text(app) -> str:

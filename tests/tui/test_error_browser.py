@@ -2,7 +2,6 @@
 searched, opened and explained with the fake keyword explainer (tests/tui/fakes.py)."""
 
 from rich.text import Text
-from textual.command import CommandPalette
 from textual.widgets import DataTable, Input, Select, Static
 
 from lorasent_tui.core.browse import ExampleFilter, browse_order, load_browsed, prediction_sources
@@ -14,7 +13,7 @@ from lorasent_tui.core.threshold import write_threshold
 from lorasent_tui.tui.error_browser import NO_PREDICTIONS, ROWS_SHOWN, ErrorBrowserScreen
 from lorasent_tui.tui.widgets.explanation import TOWARDS_RGB, ExplanationView
 from lorasent_tui.tui.widgets.metrics_table import MetricsTable
-from tests.tui.conftest import SIZE, ended_run, open_run_detail, run_async, settle, wait_until
+from tests.tui.conftest import SIZE, ended_run, open_run_detail, run_async, run_command, settle, wait_until
 from tests.tui.fakes import FakeTrainer
 from tests.tui.test_explain_view import background_of
 
@@ -61,11 +60,7 @@ def test_the_palette_and_the_runs_tab_open_the_selected_runs_errors(app_factory,
     async def scenario():
         async with app.run_test(size=SIZE) as pilot:
             await settle(pilot)
-            await pilot.press("ctrl+p")
-            await wait_until(pilot, lambda: CommandPalette.is_open(app))
-            await pilot.press(*"browse errors")
-            await pilot.pause(0.3)
-            await pilot.press("enter")
+            await run_command(pilot, "browse errors")
             await wait_until(pilot, lambda: isinstance(app.screen, ErrorBrowserScreen))
             await settle(pilot)
             assert app.screen.run_id == "run-errors" and app.screen.query_one(DataTable).row_count == len(EXAMPLES)

@@ -1,13 +1,14 @@
 """Resume on the Runs tab: continues a stopped/failed/interrupted run, or extends a completed
 one, on the Train tab, after asking for the total number of epochs."""
 
-from textual.command import CommandPalette
 from textual.widgets import Input, ProgressBar
 
 from lorasent_tui.core.config import build_config
 from lorasent_tui.core.store import RunStore
 from lorasent_tui.tui.widgets.metrics_table import MetricsTable
-from tests.tui.conftest import SIZE, damaged_run, ended_run, run_async, settle, status_text, wait_until
+from tests.tui.conftest import (
+    SIZE, damaged_run, ended_run, run_async, run_command, settle, status_text, wait_until,
+)
 from tests.tui.fakes import ROC, FakeTrainer, epoch_metrics
 from lorasent_tui.tui.resume_prompt import ResumeEpochsScreen
 
@@ -59,11 +60,7 @@ def test_resume_shows_finished_epochs_then_continues(app_factory, runs_dir):
             # Resume again, from the command palette this time: epoch 3 completes the run.
             await pilot.press("f3")
             await settle(pilot)
-            await pilot.press("ctrl+p")
-            await wait_until(pilot, lambda: CommandPalette.is_open(app))
-            await pilot.press(*"resume run")
-            await pilot.pause(0.3)
-            await pilot.press("enter")
+            await run_command(pilot, "resume run")
             await wait_until(pilot, lambda: isinstance(app.screen, ResumeEpochsScreen))
             await pilot.press("enter")
             await wait_until(pilot, lambda: app.train_panel.state == "completed")
