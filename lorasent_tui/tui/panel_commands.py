@@ -13,6 +13,7 @@ from typing import Any, Callable
 from lorasent_tui.core.config import build_config
 from lorasent_tui.tui.messages import ResumeRun, RunDeleted, RunReady, RunsChanged, UseSettings
 from lorasent_tui.tui.predict_panel import PredictPanel
+from lorasent_tui.tui.queue_prompt import queue_settings
 from lorasent_tui.tui.runs_panel import RunsPanel
 from lorasent_tui.tui.sweeps_panel import SweepsPanel
 
@@ -32,7 +33,7 @@ class PanelCommands:
 
     def action_add_to_queue(self) -> None:
         self.action_show_tab("train")
-        self.train_panel.add_to_queue()
+        queue_settings(self)
 
     def action_preview_data(self) -> None:
         self.action_show_tab("train")
