@@ -121,10 +121,10 @@ class RunDetailScreen(RunScreen):
 
     BINDINGS = [
         Binding("escape,q", "dismiss", "Close", id="detail-close"),
-        Binding("p", "predict", "Predict with run", id="detail-predict"),
-        Binding("v", "toggle_settings", "Settings/charts", id="detail-toggle-settings"),
-        Binding("m", "toggle_classes", "Matrix", id="detail-toggle-classes"),  # short: the footer fits 80 columns
-        Binding("s", "use_settings", "Use these settings", id="detail-use-settings"),
+        Binding("p", "predict", "Predict", id="detail-predict"),
+        Binding("v", "toggle_settings", "Settings", id="detail-toggle-settings"),
+        Binding("m", "toggle_classes", "Matrix", id="detail-toggle-classes"),
+        Binding("s", "use_settings", "Use settings", id="detail-use-settings"),
         Binding("t", "cycle_threshold", "Threshold", id="detail-threshold"),
         Binding("x", "errors", "Errors", id="detail-errors"),
     ]

@@ -24,7 +24,7 @@ class RunScreen(ModalScreen[None]):
     def compose(self) -> ComposeResult:
         with Vertical(id=self.FRAME_ID, classes="run-frame"):
             yield from self.compose_frame()
-        yield StableFooter()
+        yield StableFooter(compact=True)  # compact: the run view's keys fit 80 columns
 
     def compose_frame(self) -> ComposeResult:
         """What the frame holds, its title (class ``run-title``) first."""

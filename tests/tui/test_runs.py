@@ -5,7 +5,7 @@ from lorasent_tui.tui.run_detail import RunDetailScreen
 from lorasent_tui.tui.runs_panel import MAX_CELL
 from lorasent_tui.tui.widgets.charts import LossChart, RocChart
 from lorasent_tui.tui.widgets.metrics_table import MetricsTable
-from tests.tui.conftest import SIZE, ended_run, make_runs, open_run_detail, run_async, settle, status_text
+from tests.tui.conftest import SIZE, ended_run, make_runs, open_run_detail, run_async, settle, status_text, wait_until
 
 
 def column(app, key):
@@ -218,5 +218,26 @@ def test_detail_shows_test_and_evaluations_apart(app_factory, runs_dir):
             assert "Evaluation rotten: rotten_tomatoes, n=500, accuracy 0.7500, 2025-01-03 11:30" in title
             table = detail.query_one(MetricsTable)
             assert [str(c) for c in table.get_column("epoch")] == ["1", "2 ★", "3"]  # no test row
+
+    run_async(scenario())
+
+
+def test_the_run_views_footer_shows_every_key_within_80_columns(app_factory, runs_dir):
+    from textual.widgets._footer import FooterKey
+
+    from lorasent_tui.tui.widgets.footer import StableFooter
+
+    make_runs(runs_dir)
+    app = app_factory()
+
+    async def scenario():
+        async with app.run_test(size=(80, 24)) as pilot:
+            await open_run_detail(pilot)
+            footer = app.screen.query_one(StableFooter)
+            every = {binding.description for binding in RunDetailScreen.BINDINGS}
+            await wait_until(pilot, lambda: {key.description for key in footer.query(FooterKey)} == every)
+            await pilot.pause()
+            assert footer.virtual_size.width <= 80
+            assert all(key.region.right <= footer.region.right for key in footer.query(FooterKey))
 
     run_async(scenario())
