@@ -141,3 +141,25 @@ def test_a_resumed_runs_calibration_and_threshold_follow_its_new_best_epoch(tmp_
     scores = scaled_probabilities(np.stack([1 - positive, positive], 1), fit["temperature"])[:, 1]
     assert chosen["validation"] == metrics_at(labels, scores, chosen["threshold"], NAMES)
     assert messages and messages[0].startswith("calibrated: temperature")
+
+
+@pytest.mark.parametrize("content", ['{"temperature": 0}', '{"temperature": true}', '[2.0]', "{not json"])
+def test_a_damaged_calibration_file_is_a_one_line_error(tmp_path, content):
+    from lorasent_tui.core.calibration import saved_temperature
+    from lorasent_tui.core.errors import RunError
+
+    (tmp_path / "calibration.json").write_text(content)
+    with pytest.raises(RunError, match=r"calibration.json is damaged; fit it again with: "
+                                       rf"lorasent-tui calibrate {tmp_path.name}$"):
+        saved_temperature(tmp_path)
+
+
+def test_a_saved_calibration_reads_back_and_clears(tmp_path):
+    from lorasent_tui.core.calibration import clear_calibration, saved_temperature, write_calibration
+
+    (tmp_path / "calibration.json").write_text('{"temperature": 2, "epoch": 1}')
+    assert saved_temperature(tmp_path) == 2.0
+    write_calibration(tmp_path, {"temperature": 1.5})
+    assert saved_temperature(tmp_path) == 1.5
+    assert clear_calibration(tmp_path) and not clear_calibration(tmp_path)
+    assert saved_temperature(tmp_path) is None

@@ -20,13 +20,12 @@ A run keeps its fit in ``calibration.json``; core/predict.py's Predictor applies
 from __future__ import annotations
 
 import math
-from pathlib import Path
 from typing import Any, Sequence
 
 import numpy as np
 
 from lorasent_tui.core.errors import RunError
-from lorasent_tui.core.fsutil import atomic_write_json, read_json
+from lorasent_tui.core.run_setting import RunSetting
 
 ECE_BINS = 15
 CALIBRATION_FILE = "calibration.json"
@@ -120,38 +119,10 @@ def calibration_report(labels: Sequence[int], probs: Any, temperature: float) ->
             "nll_after": negative_log_likelihood(labels, log_probs, temperature)}
 
 
-def calibration_path(run_dir: Path) -> Path:
-    return Path(run_dir) / CALIBRATION_FILE
-
-
-def read_calibration(run_dir: Path) -> dict[str, Any] | None:
-    """A run's saved calibration, None when it has none; a damaged file is a RunError."""
-    path = calibration_path(run_dir)
-    if not path.exists():
-        return None
-    try:
-        data = read_json(path)
-    except (OSError, ValueError):
-        data = None
-    temperature = data.get("temperature") if isinstance(data, dict) else None
-    if not isinstance(temperature, (int, float)) or not MIN_TEMPERATURE <= temperature <= MAX_TEMPERATURE:
-        raise RunError(f"{path} is damaged; fit it again with: lorasent-tui calibrate "
-                       f"{Path(run_dir).name}")
-    return data
-
-
-def saved_temperature(run_dir: Path) -> float | None:
-    data = read_calibration(run_dir)
-    return None if data is None else float(data["temperature"])
-
-
-def write_calibration(run_dir: Path, data: dict[str, Any]) -> None:
-    atomic_write_json(calibration_path(run_dir), data)
-
-
-def clear_calibration(run_dir: Path) -> bool:
-    """Back to the model's own probabilities; whether there was a calibration."""
-    path = calibration_path(run_dir)
-    existed = path.exists()
-    path.unlink(missing_ok=True)
-    return existed
+# Without the file (or after clear_calibration) a run's probabilities are the model's own.
+CALIBRATION = RunSetting(CALIBRATION_FILE, "temperature", MIN_TEMPERATURE, MAX_TEMPERATURE,
+                         "fit it again with: lorasent-tui calibrate {run}")
+read_calibration = CALIBRATION.read
+saved_temperature = CALIBRATION.value
+write_calibration = CALIBRATION.write
+clear_calibration = CALIBRATION.clear

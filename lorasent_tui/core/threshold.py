@@ -17,13 +17,12 @@ The metrics at a threshold are core/metrics.classification_metrics's, so there i
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Any, Sequence
 
 import numpy as np
 
 from lorasent_tui.core.errors import LorasentError, RunError
-from lorasent_tui.core.fsutil import atomic_write_json, read_json
+from lorasent_tui.core.run_setting import RunSetting
 
 THRESHOLD_FILE = "threshold.json"
 METHODS = ("f1", "youden", "fpr")
@@ -79,39 +78,10 @@ def metrics_at(labels: Sequence[int], scores: Any, threshold: float,
     return {key: metrics[key] for key in POINT_KEYS}
 
 
-
-def threshold_path(run_dir: Path) -> Path:
-    return Path(run_dir) / THRESHOLD_FILE
-
-
-def read_threshold(run_dir: Path) -> dict[str, Any] | None:
-    """A run's chosen operating point, None when it has none; a damaged file is a RunError."""
-    path = threshold_path(run_dir)
-    if not path.exists():
-        return None
-    try:
-        data = read_json(path)
-    except (OSError, ValueError):
-        data = None
-    value = data.get("threshold") if isinstance(data, dict) else None
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 <= value <= 1.0 + 1e-9:
-        raise RunError(f"{path} is damaged; choose again with: lorasent-tui threshold "
-                       f"{Path(run_dir).name} --method f1 (or --clear)")
-    return data
-
-
-def saved_threshold(run_dir: Path) -> float | None:
-    data = read_threshold(run_dir)
-    return None if data is None else float(data["threshold"])
-
-
-def write_threshold(run_dir: Path, data: dict[str, Any]) -> None:
-    atomic_write_json(threshold_path(run_dir), data)
-
-
-def clear_threshold(run_dir: Path) -> bool:
-    """Back to 0.5; whether there was a saved threshold."""
-    path = threshold_path(run_dir)
-    existed = path.exists()
-    path.unlink(missing_ok=True)
-    return existed
+# A run without the file decides at 0.5 (metrics.DEFAULT_THRESHOLD); clear_threshold goes back to it.
+THRESHOLD = RunSetting(THRESHOLD_FILE, "threshold", 0.0, 1.0 + 1e-9,
+                       "choose again with: lorasent-tui threshold {run} --method f1 (or --clear)")
+read_threshold = THRESHOLD.read
+saved_threshold = THRESHOLD.value
+write_threshold = THRESHOLD.write
+clear_threshold = THRESHOLD.clear

@@ -9,7 +9,7 @@ import asyncio
 import os
 from datetime import datetime
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 from textual import work
 from textual.app import App, ComposeResult
@@ -18,25 +18,20 @@ from textual.css.query import NoMatches
 from textual.lazy import Lazy
 from textual.widgets import Header, Static, TabbedContent, TabPane
 
-from lorasent_tui.core.config import TrainConfig, build_config
+from lorasent_tui.core.config import TrainConfig
 from lorasent_tui.core.gcfreeze import freeze_long_lived
 from lorasent_tui.core.errors import describe_exception
 from lorasent_tui.core.fsutil import atomic_write_text
 from lorasent_tui.core.store import SCREENSHOTS_DIR
 from lorasent_tui.tui.commands import LorasentCommands
-from lorasent_tui.tui.messages import (
-    ResumeRun, RunDeleted, RunEnded, RunReady, RunsChanged, ShowStatus, UseSettings,
-)
+from lorasent_tui.tui.messages import RunEnded, ShowStatus
+from lorasent_tui.tui.panel_commands import PanelCommands
 from lorasent_tui.tui.predict_panel import PredictPanel
 from lorasent_tui.tui.queue_prompt import offer_queue, run_queue
 from lorasent_tui.tui.runs_panel import RunsPanel
-from lorasent_tui.tui.settings_file import (
-    DEFAULT_SETTINGS_FILE, load_settings, save_settings,
-)
+from lorasent_tui.tui.settings_file import DEFAULT_SETTINGS_FILE, load_settings, save_settings
 from lorasent_tui.tui.settings_form import SettingsForm
-from lorasent_tui.tui.services import (
-    Services, TrainingSession,
-)
+from lorasent_tui.tui.services import Services, TrainingSession
 from lorasent_tui.tui.sweeps_panel import SweepsPanel
 from lorasent_tui.tui.train_panel import TrainPanel
 from lorasent_tui.tui.widgets.footer import StableFooter
@@ -51,7 +46,7 @@ EXIT_WAIT_SECONDS = 2.0
 READY_TEXT = "Ready. F1/F2/F3/F10 switch tabs · ctrl+s trains · ctrl+p lists every command."
 
 
-class LorasentApp(App[int]):
+class LorasentApp(PanelCommands, App[int]):
     CSS_PATH = "app.tcss"
     TITLE = TITLE
     SUB_TITLE = "LoRA fine-tuning for sentiment"
@@ -151,7 +146,7 @@ class LorasentApp(App[int]):
     def _base_config(self) -> TrainConfig:
         return self.train_panel.form.validate() or self.initial_config
 
-    # -- actions -------------------------------------------------------------------------
+    # -- actions (those acting on one tab's panel are in panel_commands.py) --------------
     def action_show_tab(self, tab: str) -> None:
         # Modal screens block app keys, but palette commands still get here: close any
         # dialog first (closed this way it answers nothing, so nothing gets deleted).
@@ -188,61 +183,8 @@ class LorasentApp(App[int]):
             return None
         return self.train_panel.focus_target()
 
-    def action_start_training(self) -> None:
-        self.action_show_tab("train")
-        self.train_panel.start_training()
-
-    def action_stop_training(self) -> None:
-        stopped = self.train_panel.stop_training() or any(p.stop_sweep() for p in self.query(SweepsPanel))
-        if not stopped:
-            self.show_status("No training is running.", "warning")
-
-    def action_add_to_queue(self) -> None:
-        self.action_show_tab("train")
-        self.train_panel.add_to_queue()
-
     def action_run_queue(self) -> None:
         run_queue(self)
-
-    def action_preview_data(self) -> None:
-        self.action_show_tab("train")
-        self.train_panel.load_preview(force=True)
-
-    def _on_runs(self, action: Callable[[RunsPanel], Any]) -> None:
-        self.action_show_tab("runs")
-        action(self.runs_panel)
-
-    def action_open_run(self) -> None:
-        self._on_runs(lambda panel: panel.open_runs([panel.selected_run_id()]))
-
-    def action_compare_runs(self) -> None:
-        self._on_runs(RunsPanel.action_compare)
-
-    def action_predict_with_run(self) -> None:
-        self._on_runs(RunsPanel.action_predict_with)
-
-    def action_resume_run(self) -> None:
-        self._on_runs(RunsPanel.action_resume)
-
-    def action_switch_backend(self) -> None:
-        self.action_show_tab("predict")
-        self.predict_panel.action_switch_backend()
-
-    def action_export_onnx(self) -> None:
-        self.action_show_tab("predict")
-        self.predict_panel.action_export_onnx()
-
-    def action_explain(self) -> None:
-        self.action_show_tab("predict")
-        self.predict_panel.action_explain()
-
-    def action_open_trial(self) -> None:
-        self.action_show_tab("sweeps")
-        self.query_one(SweepsPanel).open_trial()
-
-    def action_use_trial_settings(self) -> None:
-        self.action_show_tab("sweeps")
-        self.query_one(SweepsPanel).use_trial_settings()
 
     @work(exclusive=True, group="settings-file", exit_on_error=False)
     async def action_save_settings(self) -> None:
@@ -269,21 +211,6 @@ class LorasentApp(App[int]):
         self.show_status(f"Screenshot saved: {path}")
         self.notify(str(path), title="Screenshot saved", timeout=6)
 
-    def action_reset_settings(self) -> None:
-        self.action_show_tab("train")
-        if self.train_panel.running:
-            self.show_status("The settings cannot change while a run trains.", "warning")
-            return
-        preset = self.train_panel.form.values()["preset"]
-        self.train_panel.form.fill(build_config({"preset": preset}))
-        self.show_status(f"Every setting is back to the {preset} preset's defaults.")
-
-    def action_delete_run(self) -> None:
-        self._on_runs(RunsPanel.action_delete)
-
-    def action_refresh_runs(self) -> None:
-        self._on_runs(RunsPanel.reload)
-
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         # Dim Stop in the footer when it would do nothing. Start stays live while a run
         # trains: pressing it says why nothing starts.
@@ -292,7 +219,7 @@ class LorasentApp(App[int]):
             return None
         return True
 
-    # -- messages from the panels --------------------------------------------------------
+    # -- messages ------------------------------------------------------------------------
     def on_tabbed_content_tab_activated(self, event: TabbedContent.TabActivated) -> None:
         if event.tabbed_content.id != "main-tabs":
             return
@@ -319,40 +246,9 @@ class LorasentApp(App[int]):
         if message.changed:
             self.notify("\n".join(message.changed), title=f"Preset {message.preset} changed", timeout=10)
 
-    def on_run_ready(self, message: RunReady) -> None:
-        self.predict_panel.load_run(message.run_id)
-        if message.switch_tab:
-            self.action_show_tab("predict")
-
-    def on_run_deleted(self, message: RunDeleted) -> None:
-        for panel in self.query(PredictPanel):  # not mounted yet: it has nothing loaded
-            panel.forget_run(message.run_id, "deleted")
-
-    def on_resume_run(self, message: ResumeRun) -> None:
-        if self.train_panel.running:  # say so where the user is, not on the Train tab
-            self.show_status("Training is already running; stop it before resuming a run.", "warning")
-            return
-        self.action_show_tab("train")
-        self.train_panel.start_training(resume=message.run_id, epochs=message.epochs)
-
-    def on_use_settings(self, message: UseSettings) -> None:
-        if self.train_panel.running:  # the form is hidden and fixed while a run trains
-            self.show_status("Training is running; stop it before loading other settings.", "warning")
-            return
-        while len(self.screen_stack) > 1:  # from the run detail
-            self.pop_screen()
-        self.action_show_tab("train")
-        self.train_panel.form.fill(message.config)
-        self.show_status(f"Loaded the settings of run {message.run_id} into the form; "
-                         "ctrl+s trains a new run with them.")
-
     def on_run_ended(self, message: RunEnded) -> None:
         # The trainer unfroze everything so its model could go: collect it, freeze the rest.
         self.call_after_refresh(freeze_long_lived)
-
-    def on_runs_changed(self, message: RunsChanged) -> None:
-        for panel in self.query(RunsPanel):  # not mounted yet: it lists the runs when it is
-            panel.reload()
 
     def show_status(self, text: str, severity: str = "information", topic: str | None = None) -> None:
         """The one place users are told things; errors also pop a notification.

@@ -12,14 +12,13 @@ from typing import Any
 from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
-from textual.containers import Horizontal, Vertical, VerticalScroll
+from textual.containers import Horizontal, VerticalScroll
 from textual.message import Message
-from textual.screen import ModalScreen
 from textual.widgets import DataTable, Input, Select, Static
 
 from lorasent_tui.core.errors import describe_exception
+from lorasent_tui.tui.run_screen import RunScreen
 from lorasent_tui.tui.widgets.explanation import ExplanationView
-from lorasent_tui.tui.widgets.footer import StableFooter
 
 ROWS_SHOWN = 500  # of the filtered order: a table of 25,000 rows would make every filter slow
 TEXT_START = 70  # characters of each text in the table
@@ -42,14 +41,9 @@ def count_line(shown: int, matching: int, total: int, wrong: int) -> str:
     return line
 
 
-class ErrorBrowserScreen(ModalScreen[None]):
+class ErrorBrowserScreen(RunScreen):
+    FRAME_ID = "browser"
     DEFAULT_CSS = """
-    ErrorBrowserScreen { align: center middle; }
-    ErrorBrowserScreen > #browser {
-        width: 96%; height: 94%; padding: 0 1;
-        border: thick $primary; background: $surface;
-    }
-    ErrorBrowserScreen #browser-title { height: auto; text-style: bold; }
     ErrorBrowserScreen #browser-filters { height: auto; }
     ErrorBrowserScreen #browser-source { width: 28; }
     ErrorBrowserScreen #browser-true { width: 20; }
@@ -86,21 +80,19 @@ class ErrorBrowserScreen(ModalScreen[None]):
         self._predictor: Any = None  # the run's, loaded by the first explanation
         self._predictor_lock = threading.Lock()
 
-    def compose(self) -> ComposeResult:
-        with Vertical(id="browser"):
-            yield Static(f"Errors of run {self.run_id}", id="browser-title")
-            with Horizontal(id="browser-filters"):
-                yield Select([], prompt="Prediction set", id="browser-source")
-                yield Select([], prompt="True class", id="browser-true")
-                yield Select([], prompt="Predicted", id="browser-predicted")
-                yield Select(CORRECTNESS_CHOICES, value="all", allow_blank=False, id="browser-correct")
-                yield Input(placeholder="search (/)", id="browser-search")
-            yield Static("", id="browser-count")
-            yield DataTable(id="browser-table", cursor_type="row", zebra_stripes=True)
-            with VerticalScroll(id="browser-text"):
-                yield Static("", id="browser-full-text")
-            yield ExplanationView(EXPLAIN_HINT, id="browser-explanation")
-        yield StableFooter()
+    def compose_frame(self) -> ComposeResult:
+        yield Static(f"Errors of run {self.run_id}", id="browser-title", classes="run-title")
+        with Horizontal(id="browser-filters"):
+            yield Select([], prompt="Prediction set", id="browser-source")
+            yield Select([], prompt="True class", id="browser-true")
+            yield Select([], prompt="Predicted", id="browser-predicted")
+            yield Select(CORRECTNESS_CHOICES, value="all", allow_blank=False, id="browser-correct")
+            yield Input(placeholder="search (/)", id="browser-search")
+        yield Static("", id="browser-count")
+        yield DataTable(id="browser-table", cursor_type="row", zebra_stripes=True)
+        with VerticalScroll(id="browser-text"):
+            yield Static("", id="browser-full-text")
+        yield ExplanationView(EXPLAIN_HINT, id="browser-explanation")
 
     def on_mount(self) -> None:
         from lorasent_tui.core.browse import prediction_sources

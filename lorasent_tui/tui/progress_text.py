@@ -1,4 +1,4 @@
-"""The Train tab's progress line and bar: where a run is, in words and as a fraction."""
+"""The Train tab's progress line and bar: where a run is, in words and as a fraction, and how it ended."""
 
 from __future__ import annotations
 
@@ -22,3 +22,14 @@ def run_fraction(p: StepProgress) -> float:
     if p.fraction is not None:
         return min(max(p.fraction, 0.0), 1.0)
     return p.step / p.total if p.total else 0.0
+
+
+def ended_line(state: str, epochs: int, elapsed: float | None) -> str:
+    """The progress line once a run has ended: what it did, never a stale ETA."""
+    took = f" in {format_duration(elapsed)}" if elapsed is not None else ""
+    done = f"{epochs} epoch{'s' if epochs != 1 else ''}"
+    if state == "completed":
+        return f"Completed: {done}{took}."
+    if not epochs:
+        return f"Stopped{took}, before the first epoch finished."
+    return f"Stopped after {done}{took}; resume it from the Runs tab (u)."

@@ -1,17 +1,42 @@
-"""Run queue / the question at start: the queued settings (``<runs>/queue``, core/sweep/queue_files)
-train one after another through the Sweeps tab's sweeper, whose leaderboard shows the queue study."""
+"""Add to queue / Run queue / the question at start: the queued settings (``<runs>/queue``,
+core/sweep/queue_files) train one after another through the Sweeps tab's sweeper, whose
+leaderboard shows the queue study."""
 
 from __future__ import annotations
 
 import asyncio
 from typing import TYPE_CHECKING
 
-from lorasent_tui.core.sweep.queue_files import queue_dir, queued
+from lorasent_tui.core.errors import LorasentError, describe_exception
+from lorasent_tui.core.sweep.queue_files import add_to_queue, queue_dir, queued
 from lorasent_tui.tui.confirm import ConfirmScreen
+from lorasent_tui.tui.messages import ShowStatus
 from lorasent_tui.tui.sweeps_panel import SweepsPanel
 
 if TYPE_CHECKING:
     from lorasent_tui.tui.app import LorasentApp
+
+
+def queue_settings(app: LorasentApp) -> None:
+    """Queue the Train form's settings, checked as Start checks them; "Run queue" trains them later."""
+    form = app.train_panel.form
+    config = form.validate()
+    if config is None:
+        app.show_status(f"Not queued, fix the settings first: {form.problems()}", "error", topic="settings")
+        form.focus_first_error()
+        return
+    runs_dir = app.services.runs_dir
+
+    def add() -> None:  # in a thread: the runs folder may be on a slow disk
+        try:
+            entry, waiting = add_to_queue(runs_dir, config)
+        except (LorasentError, OSError) as exc:
+            app.post_message(ShowStatus(f"Not queued: {describe_exception(exc)}", "error"))
+            return
+        app.post_message(ShowStatus(f"Settings queued as #{entry.number} ({waiting} waiting); "
+                                    "ctrl+r runs the queue."))
+
+    app.run_worker(add, thread=True, group="queue-add", exit_on_error=False, name="add to queue")
 
 
 def run_queue(app: LorasentApp) -> None:

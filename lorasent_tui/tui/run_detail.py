@@ -10,8 +10,7 @@ from typing import Any
 from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding
-from textual.containers import Horizontal, Vertical, VerticalScroll
-from textual.screen import ModalScreen
+from textual.containers import Horizontal, VerticalScroll
 from textual.widgets import DataTable, Static
 
 from lorasent_tui.core.config import TrainConfig
@@ -21,10 +20,10 @@ from lorasent_tui.core.records import best_row, shared_metric_columns
 from lorasent_tui.core.results import ScoredResult, evaluations, held_out_result, summary_line
 from lorasent_tui.core.store import RunStore, RunSummary
 from lorasent_tui.tui.messages import RunReady, UseSettings
+from lorasent_tui.tui.run_screen import RunScreen
 from lorasent_tui.tui.widgets.charts import LossChart, RocChart, ScoreChart
 from lorasent_tui.tui.widgets.confusion import ConfusionView
 from lorasent_tui.tui.widgets.decision_view import DecisionView
-from lorasent_tui.tui.widgets.footer import StableFooter
 from lorasent_tui.tui.widgets.metrics_table import MetricsTable, PseudoLabelLine
 
 
@@ -100,14 +99,9 @@ def scored_lines(run: RunData, prefix: str = "") -> list[str]:
     return lines
 
 
-class RunDetailScreen(ModalScreen[None]):
+class RunDetailScreen(RunScreen):
+    FRAME_ID = "detail"
     DEFAULT_CSS = """
-    RunDetailScreen { align: center middle; }
-    RunDetailScreen > #detail {
-        width: 96%; height: 94%; padding: 0 1;
-        border: thick $primary; background: $surface;
-    }
-    RunDetailScreen #detail-title { height: auto; text-style: bold; }
     RunDetailScreen #compare-table { height: auto; max-height: 16; margin-bottom: 1; }
     RunDetailScreen #detail-charts { height: 1fr; min-height: 10; }
     RunDetailScreen #detail-settings { height: 1fr; display: none; }
@@ -127,10 +121,10 @@ class RunDetailScreen(ModalScreen[None]):
 
     BINDINGS = [
         Binding("escape,q", "dismiss", "Close", id="detail-close"),
-        Binding("p", "predict", "Predict with run", id="detail-predict"),
-        Binding("v", "toggle_settings", "Settings/charts", id="detail-toggle-settings"),
-        Binding("m", "toggle_classes", "Matrix", id="detail-toggle-classes"),  # short: the footer fits 80 columns
-        Binding("s", "use_settings", "Use these settings", id="detail-use-settings"),
+        Binding("p", "predict", "Predict", id="detail-predict"),
+        Binding("v", "toggle_settings", "Settings", id="detail-toggle-settings"),
+        Binding("m", "toggle_classes", "Matrix", id="detail-toggle-classes"),
+        Binding("s", "use_settings", "Use settings", id="detail-use-settings"),
         Binding("t", "cycle_threshold", "Threshold", id="detail-threshold"),
         Binding("x", "errors", "Errors", id="detail-errors"),
     ]
@@ -144,24 +138,22 @@ class RunDetailScreen(ModalScreen[None]):
         self.roc_epochs = {r.run_id: r.best_epoch for r in runs}
         self.same_classes = len({r.class_names for r in runs}) == 1
 
-    def compose(self) -> ComposeResult:
-        with Vertical(id="detail"):
-            yield Static(self._title(), id="detail-title")
-            if self.compare:
-                yield DataTable(id="compare-table", cursor_type="row", zebra_stripes=True)
-            yield MetricsTable(show_run=self.compare, id="detail-metrics")
-            if not self.compare:
-                yield PseudoLabelLine(id="detail-pseudo-labels")
-            with Horizontal(id="detail-charts"):
-                yield LossChart(id="detail-loss")
-                yield ScoreChart(id="detail-score")
-                yield RocChart(id="detail-roc")
-            with VerticalScroll(id="detail-classes"):  # m: the highlighted epoch's classes
-                yield ConfusionView()
-            if not self.compare:
-                yield DecisionView(self.runs[0].summary.path, id="detail-decision")
-            yield DataTable(id="detail-settings", cursor_type="row", zebra_stripes=True)
-        yield StableFooter()  # the app's footer sits under this screen and would show stale keys
+    def compose_frame(self) -> ComposeResult:
+        yield Static(self._title(), id="detail-title", classes="run-title")
+        if self.compare:
+            yield DataTable(id="compare-table", cursor_type="row", zebra_stripes=True)
+        yield MetricsTable(show_run=self.compare, id="detail-metrics")
+        if not self.compare:
+            yield PseudoLabelLine(id="detail-pseudo-labels")
+        with Horizontal(id="detail-charts"):
+            yield LossChart(id="detail-loss")
+            yield ScoreChart(id="detail-score")
+            yield RocChart(id="detail-roc")
+        with VerticalScroll(id="detail-classes"):  # m: the highlighted epoch's classes
+            yield ConfusionView()
+        if not self.compare:
+            yield DecisionView(self.runs[0].summary.path, id="detail-decision")
+        yield DataTable(id="detail-settings", cursor_type="row", zebra_stripes=True)
 
     def _title(self) -> str:
         lines = []

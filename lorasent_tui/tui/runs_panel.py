@@ -1,5 +1,5 @@
 """The Runs tab: every run under the runs folder; open, compare, predict with, resume, delete,
-and load a run's settings into the Train form.
+browse a run's errors, and load a run's settings into the Train form.
 
 Reading run folders happens in thread workers (a slow or network disk must not freeze
 the UI); damaged folders are listed with their problem rather than hidden.
@@ -32,7 +32,7 @@ MARK = "✓"
 # that the columns after them stay on screen; a run id keeps its start (the time stamp) and end.
 MAX_CELL = {"run": 36, "problem": 30, "model": 22, "dataset": 16}
 HINT = ("enter open · space mark · c compare two · p predict · s use settings · u resume/extend · "
-        "d delete · r refresh")
+        "x errors · d delete · r refresh")
 
 
 def ellipsize(text: str, width: int, keep_end: int = 0) -> str:
@@ -65,6 +65,7 @@ class RunsPanel(Vertical):
         Binding("s", "use_settings", "Use settings", id="runs-use-settings", show=False),
         Binding("d", "delete", "Delete", id="runs-delete", show=False),
         Binding("r", "reload", "Refresh", id="runs-refresh", show=False),
+        Binding("x", "browse_errors", "Errors", id="runs-errors", show=False),
     ]
 
     def __init__(self, **kwargs: Any) -> None:
@@ -192,6 +193,14 @@ class RunsPanel(Vertical):
     def on_run_data_loaded(self, message: RunDataLoaded) -> None:
         message.stop()
         self.app.push_screen(RunDetailScreen(message.runs))
+
+    def action_browse_errors(self) -> None:
+        """The error browser on the selected run's kept predictions."""
+        from lorasent_tui.tui.error_browser import ErrorBrowserScreen
+
+        summary = self._usable(self.selected_run_id())
+        if summary is not None:
+            self.app.push_screen(ErrorBrowserScreen(summary.path, summary.run_id))
 
     # -- predict / delete ----------------------------------------------------------------
     def action_predict_with(self) -> None:

@@ -1,12 +1,11 @@
 """The Train tab: settings, start/stop/resume, live progress, metrics and charts, data preview.
 
-The trainer runs in a thread worker and reports through ``MessageBridge`` (throttled,
-thread-safe ``post_message``); every UI change happens here, on the event loop.
+The trainer runs in a thread worker (tui/train_worker.py) and reports to this panel, which makes
+every UI change, on the event loop; the Live view keeps and draws what it reported (tui/live_pane.py).
 """
 
 from __future__ import annotations
 
-import time
 from typing import Any
 
 from textual import on, work
@@ -18,29 +17,23 @@ from textual.reactive import reactive
 from textual.widgets import Button, DataTable, Label, ProgressBar, Static, TabbedContent, TabPane, Tabs
 
 from lorasent_tui.core.config import TrainConfig
-from lorasent_tui.core.display import format_duration, format_metric
-from lorasent_tui.core.errors import LorasentError, describe_exception
-from lorasent_tui.core.events import RunFailed, RunFinished, StepProgress
+from lorasent_tui.core.display import format_metric
+from lorasent_tui.core.events import StepProgress
 from lorasent_tui.core.labels import run_label_names
-from lorasent_tui.core.records import best_row, metric_columns
-from lorasent_tui.core.sweep.queue_files import add_to_queue
 from lorasent_tui.tui.messages import (
     ResumeLoaded, RunEnded, RunReady, RunsChanged, ShowStatus, TrainEpoch, TrainFailed, TrainFinished,
     TrainProgress, TrainStatus,
 )
+from lorasent_tui.tui.live_pane import LivePane
 from lorasent_tui.tui.preview_pane import DataPreviewPane
-from lorasent_tui.tui.progress_text import progress_line, run_fraction
-from lorasent_tui.tui.services import MessageBridge, TrainingSession, read_resume
-from lorasent_tui.tui.settings_file import remember_settings
+from lorasent_tui.tui.progress_text import ended_line, progress_line, run_fraction
+from lorasent_tui.tui.services import TrainingSession
 from lorasent_tui.tui.settings_form import SettingsForm, settings_summary
-from lorasent_tui.tui.widgets.charts import LossChart, RocChart, ScoreChart
+from lorasent_tui.tui.train_worker import remember, train
 from lorasent_tui.tui.widgets.confusion import ConfusionView
-from lorasent_tui.tui.widgets.metrics_table import MetricsTable, PseudoLabelLine, epoch_of
+from lorasent_tui.tui.widgets.metrics_table import MetricsTable
 
 ACTIVE_STATES = ("starting", "running", "stopping")
-
-
-STEP_CHART_INTERVAL_S = 2.0
 
 
 class TrainPanel(Vertical):
@@ -52,10 +45,6 @@ class TrainPanel(Vertical):
         super().__init__(**kwargs)
         self.session: TrainingSession | None = None
         self.run_id: str | None = None
-        self.rows: list[dict[str, Any]] = []
-        self.rocs: dict[int, dict[str, Any]] = {}
-        self.best_epoch: int | None = None
-        self.step_losses: list[tuple[float, float]] = []  # (fractional epoch, loss)
         self.last_progress: StepProgress | None = None
         # Kept: at unmount (quitting) the form's widgets are gone, its last valid settings not.
         self._settings = SettingsForm(config, id="settings")
@@ -79,13 +68,7 @@ class TrainPanel(Vertical):
                 yield Static("Not started. Check the settings, then press Start (ctrl+s).",
                              id="progress-detail")
                 with TabbedContent(id="train-views"):
-                    with TabPane("Live", id="live-pane"):
-                        yield MetricsTable(id="live-metrics")
-                        yield PseudoLabelLine(id="pseudo-labels")
-                        with Horizontal(id="live-charts"):
-                            yield LossChart(id="loss-chart")
-                            yield ScoreChart(id="score-chart")
-                            yield RocChart(id="roc-chart")
+                    yield LivePane("Live", id="live-pane")
                     with TabPane("Classes", id="classes-pane"):  # the epoch picked on Live
                         yield ConfusionView(id="live-confusion")
                     with TabPane("Data preview", id="data-pane"):
@@ -94,6 +77,10 @@ class TrainPanel(Vertical):
     @property
     def form(self) -> SettingsForm:
         return self.query_one(SettingsForm)
+
+    @property
+    def live(self) -> LivePane:
+        return self.query_one(LivePane)
 
     @property
     def running(self) -> bool:
@@ -142,7 +129,7 @@ class TrainPanel(Vertical):
                 self.form.focus_first_error()
                 return False
         self._reset_live()
-        self._show_classes(run_label_names(config.labels) if config else None)
+        self.live.show_classes(run_label_names(config.labels) if config else None)
         self.query_one("#train-views", TabbedContent).active = "live-pane"
         self.query_one("#run-settings-text", Static).update(
             settings_summary(config) if config else f"Resuming run {resume}…")
@@ -154,27 +141,6 @@ class TrainPanel(Vertical):
             else "Starting… (loading the model can take a few seconds)")
         self._train(self.session)
         return True
-
-    def add_to_queue(self) -> bool:
-        """Queue the form's settings, checked as Start checks them; "Run queue" trains them later."""
-        config = self.form.validate()
-        if config is None:
-            self.app.show_status(f"Not queued, fix the settings first: {self.form.problems()}",
-                                 "error", topic="settings")
-            self.form.focus_first_error()
-            return False
-        self._queue(config)
-        return True
-
-    @work(thread=True, group="queue-add", exit_on_error=False, name="add to queue")
-    def _queue(self, config: TrainConfig) -> None:
-        try:
-            entry, waiting = add_to_queue(self.app.services.runs_dir, config)
-        except (LorasentError, OSError) as exc:
-            self.post_message(ShowStatus(f"Not queued: {describe_exception(exc)}", "error"))
-            return
-        self.post_message(ShowStatus(f"Settings queued as #{entry.number} ({waiting} waiting); "
-                                     "ctrl+r runs the queue."))
 
     def stop_training(self) -> bool:
         if not self.running or self.state == "stopping":
@@ -190,50 +156,15 @@ class TrainPanel(Vertical):
 
     @work(thread=True, exclusive=True, group="train", exit_on_error=False, name="train")
     def _train(self, session: TrainingSession) -> None:
-        bridge = MessageBridge(self)
-        runs_dir = self.app.services.runs_dir
-        try:
-            config = session.config
-            if session.resume is not None:
-                # Posted before any trainer message (same thread, same target: FIFO), so the
-                # finished epochs are in the table before the continued ones arrive.
-                loaded = read_resume(runs_dir, session.resume, session.epochs)
-                config = session.config = loaded.config
-                self.post_message(loaded)
-            else:
-                self._remember(runs_dir, config)
-            result = self.app.services.trainer(
-                config, runs_dir=runs_dir, callbacks=bridge.callbacks(),
-                stop_event=session.stop_event, resume=session.resume, epochs=session.epochs)
-            # The trainer reports its end through a callback; cover one that only returns.
-            if not bridge.finished and isinstance(result, RunFinished):
-                bridge.on_finished(result)
-            elif not bridge.finished:
-                bridge.on_failed(result if isinstance(result, RunFailed) else
-                                 RunFailed("training ended without a result"))
-        except Exception as exc:  # a bug in the trainer must not take the app down
-            bridge.on_failed(RunFailed(describe_exception(exc)))
-        finally:
-            session.done.set()
+        train(self, self.app.services, session)
 
     def on_unmount(self) -> None:
         # Quitting keeps the settings for the next launch too, not only starting a run.
-        self._remember(self.app.services.runs_dir, self._settings.last_valid)
-
-    def _remember(self, runs_dir: Any, config: TrainConfig) -> None:
-        """The next launch starts from these settings; failing to keep them never stops a run."""
-        try:
-            remember_settings(runs_dir, config)
-        except OSError as exc:
-            self.post_message(ShowStatus(f"Settings not remembered: {describe_exception(exc)}", "warning"))
-
-    _last_step_chart = 0.0
+        remember(self, self.app.services.runs_dir, self._settings.last_valid)
 
     def _reset_live(self) -> None:
-        self.rows, self.rocs, self.best_epoch, self.step_losses, self.run_id = [], {}, None, [], None
-        self.last_progress = None
-        self.query_one(MetricsTable).clear_rows()
-        self.query_one(PseudoLabelLine).show(self.rows)
+        self.run_id, self.last_progress = None, None
+        self.live.reset()
         self.query_one("#train-progress", ProgressBar).update(total=1, progress=0)
         self._draw_charts()
 
@@ -242,13 +173,9 @@ class TrainPanel(Vertical):
         """Show the run being resumed: its settings in the form, its finished epochs live."""
         message.stop()
         self.form.fill(message.config)
-        self._show_classes(run_label_names(message.config.labels))
+        self.live.show_classes(run_label_names(message.config.labels))
         self.query_one("#run-settings-text", Static).update(settings_summary(message.config))
-        self.rows = [dict(row) for row in message.rows]
-        self.rocs = dict(message.rocs)
-        self.best_epoch = message.best_epoch
-        self.query_one(MetricsTable).set_rows(self.rows, self.best_epoch)
-        self.query_one(PseudoLabelLine).show(self.rows)
+        self.live.load(message.rows, message.rocs, message.best_epoch)
         self._draw_charts()
 
     def on_train_status(self, message: TrainStatus) -> None:
@@ -260,7 +187,7 @@ class TrainPanel(Vertical):
             self.post_message(ShowStatus(f"{verb} run {update.run_id}… (ctrl+t stops it)"))
         self.run_id = update.run_id or self.run_id
         if update.labels:
-            self._show_classes(tuple(update.labels))
+            self.live.show_classes(tuple(update.labels))
         if self.state == "starting":
             self.state = "running"
         if self.state == "stopping":
@@ -277,40 +204,21 @@ class TrainPanel(Vertical):
             return  # a late message after the run's end must not bring back its progress
         self.query_one("#train-progress", ProgressBar).update(total=1, progress=run_fraction(p))
         self.query_one("#progress-detail", Static).update(progress_line(p, self.state == "stopping"))
-        if message.loss_points and p.total:
-            # Steps count over the whole run; in epoch units they line up with the epoch points.
-            scale = p.epochs / p.total
-            self.step_losses += [(step * scale, loss) for step, loss in message.loss_points]
-            # A plotext figure costs tens of milliseconds of the UI thread: step points are
-            # drawn at most every STEP_CHART_INTERVAL_S, so keys never queue behind them.
-            now = time.monotonic()
-            if now - self._last_step_chart >= STEP_CHART_INTERVAL_S:
-                self._last_step_chart = now
-                loss_chart = self.query_one(LossChart)
-                loss_chart.set_series(loss_chart.show_losses(self.rows, self.step_losses))
+        if message.loss_points and p.total:  # steps count over the whole run
+            self.live.add_step_losses(message.loss_points, p.epochs / p.total)
 
     def action_browse_errors(self) -> None:
         """The error browser on this run's best epoch so far (its validation predictions)."""
         from lorasent_tui.tui.error_browser import ErrorBrowserScreen
 
-        if self.run_id is None or not self.rows:
+        if self.run_id is None or not self.live.rows:
             self.post_message(ShowStatus("No predictions yet: the browser opens after the first epoch.", "warning"))
             return
         self.app.push_screen(ErrorBrowserScreen(self.app.services.runs_dir / self.run_id, self.run_id))
 
     def on_train_epoch(self, message: TrainEpoch) -> None:
         message.stop()
-        result = message.result
-        row = dict(result.metrics)
-        epoch = int(row.get("epoch", len(self.rows) + 1))
-        # Epochs arrive in order, so rows from this epoch on are stale: a resumed run
-        # redoes the epochs after its last checkpoint (metrics.jsonl may list more).
-        self.rows = [r for r in self.rows if epoch_of(r) < epoch] + [row]
-        self.rocs = {e: roc for e, roc in self.rocs.items() if e < epoch}
-        self.rocs[epoch] = {**result.roc, "auc": row.get("roc_auc")}
-        self.best_epoch = result.best_epoch
-        self.query_one(MetricsTable).set_rows(self.rows, result.best_epoch)
-        self.query_one(PseudoLabelLine).show(self.rows)
+        self.live.add_epoch(message.result)
         self._draw_charts()
 
     def on_train_finished(self, message: TrainFinished) -> None:
@@ -324,24 +232,13 @@ class TrainPanel(Vertical):
         if result.best_epoch is not None and result.best_metrics:
             acc = result.best_metrics.get("accuracy")
             best = f"; best epoch {result.best_epoch}, accuracy {format_metric(acc)}"
-        self.query_one("#progress-detail", Static).update(self._ended_line(result.state))
+        elapsed = self.last_progress.elapsed if self.last_progress else None
+        self.query_one("#progress-detail", Static).update(ended_line(result.state, len(self.live.rows), elapsed))
         self.post_message(ShowStatus(f"Run {result.run_id} {result.state}{best}."))
         self.post_message(RunsChanged())
         self.post_message(RunEnded())
         if result.best_epoch is not None:
             self.post_message(RunReady(result.run_id))
-
-    def _ended_line(self, state: str) -> str:
-        """The progress line once a run has ended: what it did, never a stale ETA."""
-        elapsed = self.last_progress.elapsed if self.last_progress else None
-        took = f" in {format_duration(elapsed)}" if elapsed is not None else ""
-        epochs = len(self.rows)
-        done = f"{epochs} epoch{'s' if epochs != 1 else ''}"
-        if state == "completed":
-            return f"Completed: {done}{took}."
-        if not epochs:
-            return f"Stopped{took}, before the first epoch finished."
-        return f"Stopped after {done}{took}; resume it from the Runs tab (u)."
 
     def on_train_failed(self, message: TrainFailed) -> None:
         message.stop()
@@ -353,22 +250,9 @@ class TrainPanel(Vertical):
             self.post_message(RunsChanged())
 
     # -- charts --------------------------------------------------------------------------
-    def _show_classes(self, names: tuple[str, ...] | None) -> None:
-        """The live table's columns for a run of these classes (None: not known yet)."""
-        if names is not None:
-            self.query_one(MetricsTable).show_columns(metric_columns(len(names)))
-
     def _draw_charts(self, picked_epoch: int | None = None) -> None:
         """Every chart; the ROC curves and the Classes view of the picked epoch, else the best."""
-        loss = self.query_one(LossChart)
-        loss.set_series(loss.show_losses(self.rows, self.step_losses))
-        self.query_one(ScoreChart).set_series(ScoreChart.score_series(self.rows))
-        row = next((r for r in self.rows if epoch_of(r) == picked_epoch), None) or best_row(
-            self.rows, self.best_epoch)
-        epoch = epoch_of(row) if row else None
-        self.query_one(RocChart).set_series(RocChart.roc_series(self.rocs.get(epoch), f"epoch {epoch}"))
-        best = " ★ (best)" if epoch == self.best_epoch else ", highlighted on Live"
-        self.query_one(ConfusionView).show(row, f"Epoch {epoch}{best}")
+        self.query_one(ConfusionView).show(*self.live.draw(picked_epoch))
 
     @on(DataTable.RowHighlighted, "#live-metrics")
     def _show_selected_roc(self, event: DataTable.RowHighlighted) -> None:

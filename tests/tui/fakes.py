@@ -10,7 +10,6 @@ from datetime import timedelta
 from pathlib import Path
 from types import SimpleNamespace
 
-from lorasent_tui.core.config import build_config
 from lorasent_tui.core.events import (
     EpochResult, RunFailed, RunFinished, StatusUpdate, StepProgress, TrainCallbacks,
 )
@@ -59,18 +58,6 @@ def class_roc(accuracy: float, names=THREE_CLASSES) -> dict:
     """roc.json's entry of a multi-class epoch: one curve per class."""
     return {"classes": {name: {**ROC, "auc": round(accuracy + 0.02 - 0.01 * k, 4)}
                         for k, name in enumerate(names)}}
-
-
-def make_three_class_run(runs_dir: Path, run_id: str = "run-3", accuracies=(0.7, 0.85)):
-    """A completed three-class run folder as the core writes it (started after make_runs' runs)."""
-    config = build_config({"epochs": len(accuracies), "labels": list(THREE_CLASSES)})
-    run = RunStore(runs_dir).create(config, run_id=run_id, started_at="2025-01-09T10:00:00+00:00")
-    rows = [class_epoch_metrics(e, a) for e, a in enumerate(accuracies, 1)]
-    run.write_metrics(rows)
-    run.write_roc({str(e): {**class_roc(a), "auc": a + 0.02} for e, a in enumerate(accuracies, 1)})
-    best = max(rows, key=lambda r: r["accuracy"])["epoch"]
-    run.update_status(state="completed", best_epoch=best, epochs_done=len(rows))
-    return run
 
 
 class FakeTrainer:

@@ -1,6 +1,6 @@
 from textual.command import CommandPalette
 
-from tests.tui.conftest import run_async, settle, wait_until
+from tests.tui.conftest import run_async, run_command, settle, wait_until
 
 
 def test_command_palette_starts_training(app_factory):
@@ -8,11 +8,7 @@ def test_command_palette_starts_training(app_factory):
 
     async def scenario():
         async with app.run_test(size=(120, 40)) as pilot:
-            await pilot.press("ctrl+p")
-            await wait_until(pilot, lambda: CommandPalette.is_open(app))
-            await pilot.press(*"start training")
-            await pilot.pause(0.3)
-            await pilot.press("enter")
+            await run_command(pilot, "start training")
             await settle(pilot)
             assert len(app.services.trainer.calls) == 1
             assert app.train_panel.state == "completed"

@@ -13,12 +13,10 @@ from lorasent_tui.tui.widgets.charts import RocChart
 from lorasent_tui.tui.widgets.confusion import DIAGONAL_STYLE, NOT_RECORDED, ConfusionView, matrix_table
 from lorasent_tui.tui.widgets.metrics_table import MetricsTable
 from lorasent_tui.tui.widgets.prob_bar import ProbBar
-from tests.tui.conftest import SIZE, run_async, settle
-from tests.tui.fakes import (
-    THREE_CLASSES, FakeDataLoader, FakePredictorFactory, FakeTrainer, make_three_class_run,
+from tests.tui.conftest import (
+    SIZE, make_run, make_runs, make_three_class_run, open_run_detail, run_async, settle,
 )
-from tests.tui.test_predict import make_run
-from tests.tui.test_runs import make_runs
+from tests.tui.fakes import THREE_CLASSES, FakeDataLoader, FakePredictorFactory, FakeTrainer
 
 
 def headers(table: MetricsTable) -> list[str]:
@@ -80,18 +78,14 @@ def test_the_matrix_marks_the_diagonal_and_gives_row_percentages():
     assert cells[1][0].style != DIAGONAL_STYLE
 
 
-def test_run_detail_shows_the_highlighted_epochs_matrix_and_old_runs_say_not_recorded(app_factory, tmp_path):
-    runs_dir = tmp_path / "runs"
+def test_run_detail_shows_the_highlighted_epochs_matrix_and_old_runs_say_not_recorded(app_factory, runs_dir):
     make_runs(runs_dir)  # binary runs written before per-class metrics
     make_three_class_run(runs_dir)
-    app = app_factory(runs_dir=runs_dir)
+    app = app_factory()
 
     async def scenario():
         async with app.run_test(size=(80, 24)) as pilot:
-            await pilot.press("f3")
-            await settle(pilot)
-            await pilot.press("enter")  # the newest run: three classes
-            await settle(pilot)
+            await open_run_detail(pilot)  # the newest run: three classes
             detail = app.screen
             assert isinstance(detail, RunDetailScreen)
             assert headers(detail.query_one(MetricsTable)) == ["Epoch"] + [c.header for c in MULTICLASS_METRIC_COLUMNS]
@@ -113,11 +107,10 @@ def test_run_detail_shows_the_highlighted_epochs_matrix_and_old_runs_say_not_rec
     run_async(scenario())
 
 
-def test_comparing_runs_with_different_classes_says_so(app_factory, tmp_path):
-    runs_dir = tmp_path / "runs"
+def test_comparing_runs_with_different_classes_says_so(app_factory, runs_dir):
     make_runs(runs_dir)
     make_three_class_run(runs_dir, accuracies=(0.8,))
-    app = app_factory(runs_dir=runs_dir)
+    app = app_factory()
 
     async def scenario():
         async with app.run_test(size=SIZE) as pilot:
@@ -138,10 +131,9 @@ def test_comparing_runs_with_different_classes_says_so(app_factory, tmp_path):
     run_async(scenario())
 
 
-def test_comparing_runs_with_the_same_classes_overlays_them(app_factory, tmp_path):
-    runs_dir = tmp_path / "runs"
+def test_comparing_runs_with_the_same_classes_overlays_them(app_factory, runs_dir):
     make_runs(runs_dir)
-    app = app_factory(runs_dir=runs_dir)
+    app = app_factory()
 
     async def scenario():
         async with app.run_test(size=SIZE) as pilot:
@@ -157,9 +149,9 @@ def test_comparing_runs_with_the_same_classes_overlays_them(app_factory, tmp_pat
     run_async(scenario())
 
 
-def test_prediction_panel_shows_a_bar_per_class(app_factory, tmp_path):
+def test_prediction_panel_shows_a_bar_per_class(app_factory, runs_dir):
     app = app_factory(predictor_factory=FakePredictorFactory(classes=THREE_CLASSES))
-    make_run(tmp_path / "runs")
+    make_run(runs_dir)
 
     async def scenario():
         async with app.run_test(size=SIZE) as pilot:

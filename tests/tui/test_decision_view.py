@@ -3,27 +3,16 @@
 from lorasent_tui.core.threshold import read_threshold
 from lorasent_tui.tui.run_detail import RunDetailScreen
 from lorasent_tui.tui.widgets.decision_view import DecisionView, ReliabilityChart, summary_lines
-from tests.test_threshold import fake_binary_run
-from tests.tui.conftest import SIZE, run_async, settle
-from tests.tui.fakes import ROC, epoch_metrics
+from tests.tui.conftest import SIZE, calibrated_binary_run, open_run_detail, run_async, settle
 
 
-def test_threshold_key_cycles_the_operating_points_and_saves_each(app_factory, tmp_path):
-    from lorasent_tui.core.decision import calibrate_run
-
-    runs_dir = tmp_path / "runs"
-    run = fake_binary_run(runs_dir)
-    run.write_metrics([epoch_metrics(1, 0.8)])
-    run.write_roc({"1": {**ROC, "auc": 0.82}})
-    calibrate_run(run)
-    app = app_factory(runs_dir=runs_dir)
+def test_threshold_key_cycles_the_operating_points_and_saves_each(app_factory, runs_dir):
+    run = calibrated_binary_run(runs_dir)
+    app = app_factory()
 
     async def scenario():
         async with app.run_test(size=SIZE) as pilot:
-            await pilot.press("f3")
-            await settle(pilot)
-            await pilot.press("enter")
-            await settle(pilot)
+            await open_run_detail(pilot)
             detail = app.screen
             assert isinstance(detail, RunDetailScreen)
             view = detail.query_one(DecisionView)

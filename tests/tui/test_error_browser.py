@@ -6,7 +6,6 @@ from textual.widgets import DataTable, Input, Select, Static
 
 from lorasent_tui.core.browse import ExampleFilter, browse_order, load_browsed, prediction_sources
 from lorasent_tui.core.calibration import write_calibration
-from lorasent_tui.core.config import build_config
 from lorasent_tui.core.predictions import PREDICTIONS_FILE, prediction_set, write_predictions
 from lorasent_tui.core.results import TEST_DIR, evaluation_dir, write_result
 from lorasent_tui.core.store import RunStore
@@ -14,7 +13,7 @@ from lorasent_tui.core.threshold import write_threshold
 from lorasent_tui.tui.error_browser import NO_PREDICTIONS, ROWS_SHOWN, ErrorBrowserScreen
 from lorasent_tui.tui.widgets.explanation import TOWARDS_RGB, ExplanationView
 from lorasent_tui.tui.widgets.metrics_table import MetricsTable
-from tests.tui.conftest import SIZE, run_async, settle, wait_until
+from tests.tui.conftest import SIZE, ended_run, open_run_detail, run_async, run_command, settle, wait_until
 from tests.tui.fakes import FakeTrainer
 from tests.tui.test_explain_view import background_of
 
@@ -30,10 +29,8 @@ EXAMPLES = [
 
 
 def make_run_with_predictions(runs_dir, run_id="run-errors", with_predictions=True):
-    run = RunStore(runs_dir).create(build_config({"epochs": 1}), run_id=run_id,
-                                    started_at="2025-01-01T10:00:00+00:00")
-    run.write_metrics([{"epoch": 1, "accuracy": 0.5, "f1": 0.5}])
-    run.update_status(state="completed", best_epoch=1, epochs_done=1)
+    run = ended_run(runs_dir, run_id, [{"epoch": 1, "accuracy": 0.5, "f1": 0.5}],
+                    started_at="2025-01-01T10:00:00+00:00")
     if with_predictions:
         texts, labels, positive = zip(*EXAMPLES)
         probs = [[1 - p, p] for p in positive]
@@ -48,10 +45,7 @@ def column(screen, key):
 
 async def open_browser(pilot, app):
     await settle(pilot)
-    await pilot.press("f3")
-    await settle(pilot)
-    await pilot.press("enter")  # the only run's detail
-    await settle(pilot)
+    await open_run_detail(pilot)  # the only run's
     await pilot.press("x")
     await settle(pilot)
     screen = app.screen
@@ -59,8 +53,29 @@ async def open_browser(pilot, app):
     return screen
 
 
-def test_order_filters_and_threshold_headless(tmp_path):
-    run = make_run_with_predictions(tmp_path / "runs")
+def test_the_palette_and_the_runs_tab_open_the_selected_runs_errors(app_factory, runs_dir):
+    make_run_with_predictions(runs_dir)
+    app = app_factory()
+
+    async def scenario():
+        async with app.run_test(size=SIZE) as pilot:
+            await settle(pilot)
+            await run_command(pilot, "browse errors")
+            await wait_until(pilot, lambda: isinstance(app.screen, ErrorBrowserScreen))
+            await settle(pilot)
+            assert app.screen.run_id == "run-errors" and app.screen.query_one(DataTable).row_count == len(EXAMPLES)
+            await pilot.press("escape")
+            await settle(pilot)
+            assert app.query_one("#main-tabs").active == "runs"
+            await pilot.press("x")  # the palette's key, on the Runs tab
+            await settle(pilot)
+            assert isinstance(app.screen, ErrorBrowserScreen) and app.screen.run_id == "run-errors"
+
+    run_async(scenario())
+
+
+def test_order_filters_and_threshold_headless(runs_dir):
+    run = make_run_with_predictions(runs_dir)
     (source,) = prediction_sources(run.path)
     browsed = load_browsed(run.path, source)
     assert [int(i) for i in browse_order(browsed, ExampleFilter())] == [1, 3, 4, 5, 0, 2]
@@ -73,8 +88,8 @@ def test_order_filters_and_threshold_headless(tmp_path):
     assert [int(i) for i in browse_order(browsed, ExampleFilter(correctness="wrong"))] == [1, 3]
 
 
-def test_browser_sorts_filters_searches_and_opens(app_factory, tmp_path):
-    make_run_with_predictions(tmp_path / "runs")
+def test_browser_sorts_filters_searches_and_opens(app_factory, runs_dir):
+    make_run_with_predictions(runs_dir)
     app = app_factory()
 
     async def scenario():
@@ -122,8 +137,7 @@ def test_browser_sorts_filters_searches_and_opens(app_factory, tmp_path):
     run_async(scenario())
 
 
-def test_long_text_shown_whole_and_explained_towards_the_prediction(app_factory, tmp_path):
-    runs_dir = tmp_path / "runs"
+def test_long_text_shown_whole_and_explained_towards_the_prediction(app_factory, runs_dir):
     run = make_run_with_predictions(runs_dir, with_predictions=False)
     long_text = "great " + " ".join(f"word{k}" for k in range(200)) + " the very end"
     write_predictions(run.path / PREDICTIONS_FILE,
@@ -148,8 +162,8 @@ def test_long_text_shown_whole_and_explained_towards_the_prediction(app_factory,
     run_async(scenario())
 
 
-def test_old_run_without_predictions_shows_a_note(app_factory, tmp_path):
-    make_run_with_predictions(tmp_path / "runs", with_predictions=False)
+def test_old_run_without_predictions_shows_a_note(app_factory, runs_dir):
+    make_run_with_predictions(runs_dir, with_predictions=False)
     app = app_factory()
 
     async def scenario():
@@ -164,8 +178,7 @@ def test_old_run_without_predictions_shows_a_note(app_factory, tmp_path):
     run_async(scenario())
 
 
-def test_large_set_lists_the_first_rows_and_says_so(app_factory, tmp_path):
-    runs_dir = tmp_path / "runs"
+def test_large_set_lists_the_first_rows_and_says_so(app_factory, runs_dir):
     run = make_run_with_predictions(runs_dir, with_predictions=False)
     n = ROWS_SHOWN + 100
     positive = [(k % 100) / 100 for k in range(n)]
@@ -225,8 +238,8 @@ def add_scored_sets(run):
                      {"kind": kind, "name": folder.name, "size": 1})
 
 
-def test_sources_and_calibration_as_predict_reads_them(tmp_path):
-    run = make_run_with_predictions(tmp_path / "runs")
+def test_sources_and_calibration_as_predict_reads_them(runs_dir):
+    run = make_run_with_predictions(runs_dir)
     add_scored_sets(run)
     sources = prediction_sources(run.path)
     assert [s.key for s in sources] == ["validation", "test", "evaluation:tweets"]
@@ -238,8 +251,8 @@ def test_sources_and_calibration_as_predict_reads_them(tmp_path):
     assert load_browsed(run.path, sources[2]).probs[0, 1] == 0.1
 
 
-def test_choosing_another_prediction_set(app_factory, tmp_path):
-    add_scored_sets(make_run_with_predictions(tmp_path / "runs"))
+def test_choosing_another_prediction_set(app_factory, runs_dir):
+    add_scored_sets(make_run_with_predictions(runs_dir))
     app = app_factory()
 
     async def scenario():

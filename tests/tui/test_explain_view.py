@@ -8,8 +8,7 @@ from textual.widgets import Input, Static
 from lorasent_tui.tui.predict_panel import EXPLAIN_HINT
 from lorasent_tui.tui.widgets.explanation import AWAY_RGB, TOWARDS_RGB, ExplanationView
 from lorasent_tui.tui.widgets.prob_bar import ProbBar
-from tests.tui.conftest import SIZE, run_async, settle, wait_until
-from tests.tui.test_predict import make_run
+from tests.tui.conftest import SIZE, make_run, run_async, settle, wait_until
 
 
 def shown(app) -> Text:
@@ -36,9 +35,9 @@ async def load_run_and_type(pilot, app, text):
     await wait_until(pilot, lambda: app.query_one("#trained-bar", ProbBar).label is not None)
 
 
-def test_ctrl_e_colours_the_words_towards_and_away_from_the_label(app_factory, tmp_path):
+def test_ctrl_e_colours_the_words_towards_and_away_from_the_label(app_factory, runs_dir):
     app = app_factory()
-    run = make_run(tmp_path / "runs")
+    run = make_run(runs_dir)
 
     async def scenario():
         async with app.run_test(size=SIZE) as pilot:
@@ -68,9 +67,9 @@ def test_ctrl_e_colours_the_words_towards_and_away_from_the_label(app_factory, t
     run_async(scenario())
 
 
-def test_explaining_runs_in_a_worker_and_a_stale_answer_is_dropped(app_factory, tmp_path):
+def test_explaining_runs_in_a_worker_and_a_stale_answer_is_dropped(app_factory, runs_dir):
     app = app_factory()
-    make_run(tmp_path / "runs")
+    make_run(runs_dir)
 
     async def scenario():
         async with app.run_test(size=SIZE) as pilot:
@@ -108,9 +107,9 @@ def test_ctrl_e_without_text_or_model_says_what_is_missing(app_factory):
     run_async(scenario())
 
 
-def test_a_failed_explanation_is_a_line_in_the_view(app_factory, tmp_path):
+def test_a_failed_explanation_is_a_line_in_the_view(app_factory, runs_dir):
     app = app_factory()
-    make_run(tmp_path / "runs")
+    make_run(runs_dir)
 
     def broken(predictor, runs_dir, run_id=None):
         raise OSError("model folder not found: /nowhere")

@@ -1,21 +1,12 @@
 import pytest
 from textual.app import App
 
-from lorasent_tui.core.config import build_config
-from lorasent_tui.core.store import RunStore
 from lorasent_tui.tui.predict_panel import EXAMPLES, NO_RUN_HINT
 from lorasent_tui.tui.confirm import ConfirmScreen
 from lorasent_tui.tui.predict_panel import NON_LATIN_NOTE
 from lorasent_tui.tui.widgets.prob_bar import ProbBar
-from tests.tui.conftest import SIZE, run_async, settle, status_text, wait_until
+from tests.tui.conftest import SIZE, make_run, run_async, settle, status_text, wait_until
 from tests.tui.fakes import FakePredictorFactory, write_fake_onnx_export
-
-
-def make_run(runs_dir, run_id="20250101-000000-minilm-aaaa"):
-    run = RunStore(runs_dir).create(build_config({"epochs": 1}), run_id=run_id)
-    run.write_metrics([{"epoch": 1, "accuracy": 0.9, "f1": 0.9}])
-    run.update_status(state="completed", best_epoch=1, epochs_done=1)
-    return run
 
 
 def cells(app, column):
@@ -38,9 +29,9 @@ def test_base_model_loads_when_tab_opens_and_fills_examples(app_factory):
     run_async(scenario())
 
 
-def test_typing_shows_base_and_trained_side_by_side(app_factory, tmp_path):
+def test_typing_shows_base_and_trained_side_by_side(app_factory, runs_dir):
     app = app_factory()
-    run = make_run(tmp_path / "runs")
+    run = make_run(runs_dir)
 
     async def scenario():
         async with app.run_test(size=SIZE) as pilot:
@@ -68,7 +59,7 @@ def test_typing_shows_base_and_trained_side_by_side(app_factory, tmp_path):
     run_async(scenario())
 
 
-def test_predictor_load_failure_is_reported(app_factory, tmp_path):
+def test_predictor_load_failure_is_reported(app_factory):
     class Broken:
         def from_base(self, config):
             raise OSError("model folder not found: /nowhere")
@@ -115,9 +106,9 @@ async def load_only_run(pilot):
     await settle(pilot)
 
 
-def test_clearing_the_input_clears_the_verdicts(app_factory, tmp_path):
+def test_clearing_the_input_clears_the_verdicts(app_factory, runs_dir):
     app = app_factory()
-    make_run(tmp_path / "runs")
+    make_run(runs_dir)
 
     async def scenario():
         async with app.run_test(size=SIZE) as pilot:
@@ -136,9 +127,9 @@ def test_clearing_the_input_clears_the_verdicts(app_factory, tmp_path):
     run_async(scenario())
 
 
-def test_deleting_the_loaded_run_unloads_it(app_factory, tmp_path):
+def test_deleting_the_loaded_run_unloads_it(app_factory, runs_dir):
     app = app_factory()
-    run = make_run(tmp_path / "runs")
+    run = make_run(runs_dir)
 
     async def scenario():
         async with app.run_test(size=SIZE) as pilot:
@@ -168,7 +159,7 @@ def test_deleting_the_loaded_run_unloads_it(app_factory, tmp_path):
     run_async(scenario())
 
 
-def test_a_run_that_fails_to_load_replaces_the_loaded_one(app_factory, tmp_path):
+def test_a_run_that_fails_to_load_replaces_the_loaded_one(app_factory, runs_dir):
     class BreaksOnSecondRun(FakePredictorFactory):
         def from_run(self, ref, runs_dir, backend="auto"):
             if self.loaded_runs:
@@ -176,8 +167,8 @@ def test_a_run_that_fails_to_load_replaces_the_loaded_one(app_factory, tmp_path)
             return super().from_run(ref, runs_dir, backend)
 
     app = app_factory(predictor_factory=BreaksOnSecondRun())
-    make_run(tmp_path / "runs", "run-a")
-    make_run(tmp_path / "runs", "run-b")
+    make_run(runs_dir, "run-a")
+    make_run(runs_dir, "run-b")
 
     async def scenario():
         async with app.run_test(size=SIZE) as pilot:
@@ -261,9 +252,9 @@ def fake_onnx_export(run, best_epoch=1, quantization="int8"):
     write_fake_onnx_export(run, best_epoch, quantization)
 
 
-def test_the_title_says_which_backend_the_fine_tuned_model_runs_on(app_factory, tmp_path):
+def test_the_title_says_which_backend_the_fine_tuned_model_runs_on(app_factory, runs_dir):
     app = app_factory()
-    with_export, without = make_run(tmp_path / "runs", "run-a"), make_run(tmp_path / "runs", "run-b")
+    with_export, without = make_run(runs_dir, "run-a"), make_run(runs_dir, "run-b")
     fake_onnx_export(with_export)
 
     async def scenario():
@@ -282,9 +273,9 @@ def test_the_title_says_which_backend_the_fine_tuned_model_runs_on(app_factory, 
     run_async(scenario())
 
 
-def test_an_export_of_an_older_epoch_is_not_used(app_factory, tmp_path):
+def test_an_export_of_an_older_epoch_is_not_used(app_factory, runs_dir):
     app = app_factory()
-    fake_onnx_export(make_run(tmp_path / "runs"), best_epoch=0)
+    fake_onnx_export(make_run(runs_dir), best_epoch=0)
 
     async def scenario():
         async with app.run_test(size=SIZE) as pilot:
@@ -294,9 +285,9 @@ def test_an_export_of_an_older_epoch_is_not_used(app_factory, tmp_path):
     run_async(scenario())
 
 
-def test_the_backend_key_cycles_and_reloads_the_run(app_factory, tmp_path):
+def test_the_backend_key_cycles_and_reloads_the_run(app_factory, runs_dir):
     app = app_factory()
-    run = make_run(tmp_path / "runs")
+    run = make_run(runs_dir)
     fake_onnx_export(run, quantization=None)
 
     async def scenario():
@@ -320,9 +311,9 @@ def test_the_backend_key_cycles_and_reloads_the_run(app_factory, tmp_path):
     run_async(scenario())
 
 
-def test_onnx_without_an_export_is_refused_and_the_model_kept(app_factory, tmp_path):
+def test_onnx_without_an_export_is_refused_and_the_model_kept(app_factory, runs_dir):
     app = app_factory()
-    run = make_run(tmp_path / "runs")
+    run = make_run(runs_dir)
 
     async def scenario():
         async with app.run_test(size=SIZE) as pilot:
@@ -344,9 +335,9 @@ def test_onnx_without_an_export_is_refused_and_the_model_kept(app_factory, tmp_p
     run_async(scenario())
 
 
-def test_onnx_chosen_before_a_run_without_an_export_loads_it_on_torch(app_factory, tmp_path):
+def test_onnx_chosen_before_a_run_without_an_export_loads_it_on_torch(app_factory, runs_dir):
     app = app_factory()
-    run = make_run(tmp_path / "runs")
+    run = make_run(runs_dir)
 
     async def scenario():
         async with app.run_test(size=SIZE) as pilot:
@@ -364,9 +355,9 @@ def test_onnx_chosen_before_a_run_without_an_export_loads_it_on_torch(app_factor
     run_async(scenario())
 
 
-def test_the_palette_switches_the_backend(app_factory, tmp_path):
+def test_the_palette_switches_the_backend(app_factory, runs_dir):
     app = app_factory()
-    make_run(tmp_path / "runs")
+    make_run(runs_dir)
 
     async def scenario():
         async with app.run_test(size=SIZE) as pilot:
@@ -380,9 +371,9 @@ def test_the_palette_switches_the_backend(app_factory, tmp_path):
     run_async(scenario())
 
 
-def test_exporting_the_loaded_run_moves_it_onto_onnx(app_factory, tmp_path):
+def test_exporting_the_loaded_run_moves_it_onto_onnx(app_factory, runs_dir):
     app = app_factory()
-    run = make_run(tmp_path / "runs")
+    run = make_run(runs_dir)
 
     async def scenario():
         async with app.run_test(size=SIZE) as pilot:

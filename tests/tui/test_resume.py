@@ -1,13 +1,14 @@
 """Resume on the Runs tab: continues a stopped/failed/interrupted run, or extends a completed
 one, on the Train tab, after asking for the total number of epochs."""
 
-from textual.command import CommandPalette
 from textual.widgets import Input, ProgressBar
 
 from lorasent_tui.core.config import build_config
 from lorasent_tui.core.store import RunStore
 from lorasent_tui.tui.widgets.metrics_table import MetricsTable
-from tests.tui.conftest import SIZE, run_async, settle, status_text, wait_until
+from tests.tui.conftest import (
+    SIZE, damaged_run, ended_run, run_async, run_command, settle, status_text, wait_until,
+)
 from tests.tui.fakes import ROC, FakeTrainer, epoch_metrics
 from lorasent_tui.tui.resume_prompt import ResumeEpochsScreen
 
@@ -15,22 +16,18 @@ from lorasent_tui.tui.resume_prompt import ResumeEpochsScreen
 def stopped_run(runs_dir, run_id="run-stopped", state="stopped"):
     """A run that finished epoch 1 of 3, with settings unlike the form's defaults."""
     config = build_config({"epochs": 3, "lora_r": 4, "model": "albert-base-v2", "device": "cuda:1"})
-    run = RunStore(runs_dir).create(config, run_id=run_id, started_at="2025-01-01T10:00:00+00:00")
-    run.write_metrics([epoch_metrics(1, 0.6123)])
-    run.write_roc({"1": {**ROC, "auc": 0.63}})
-    run.update_status(state=state, best_epoch=1, epochs_done=1)
-    return run
+    return ended_run(runs_dir, run_id, [epoch_metrics(1, 0.6123)], config, {"1": {**ROC, "auc": 0.63}},
+                     state, started_at="2025-01-01T10:00:00+00:00")
 
 
 def column(table, index):
     return [str(c) for c in table.get_column_at(index)]
 
 
-def test_resume_shows_finished_epochs_then_continues(app_factory, tmp_path):
-    runs_dir = tmp_path / "runs"
+def test_resume_shows_finished_epochs_then_continues(app_factory, runs_dir):
     stopped_run(runs_dir)
     trainer = FakeTrainer(accuracies=(0.70, 0.85, 0.80), wait_after_epoch=2)
-    app = app_factory(runs_dir=runs_dir, trainer=trainer)
+    app = app_factory(trainer=trainer)
 
     async def scenario():
         async with app.run_test(size=SIZE) as pilot:
@@ -63,11 +60,7 @@ def test_resume_shows_finished_epochs_then_continues(app_factory, tmp_path):
             # Resume again, from the command palette this time: epoch 3 completes the run.
             await pilot.press("f3")
             await settle(pilot)
-            await pilot.press("ctrl+p")
-            await wait_until(pilot, lambda: CommandPalette.is_open(app))
-            await pilot.press(*"resume run")
-            await pilot.pause(0.3)
-            await pilot.press("enter")
+            await run_command(pilot, "resume run")
             await wait_until(pilot, lambda: isinstance(app.screen, ResumeEpochsScreen))
             await pilot.press("enter")
             await wait_until(pilot, lambda: app.train_panel.state == "completed")
@@ -82,15 +75,12 @@ def test_resume_shows_finished_epochs_then_continues(app_factory, tmp_path):
     run_async(scenario())
 
 
-def test_running_and_damaged_runs_do_not_resume(app_factory, tmp_path):
-    runs_dir = tmp_path / "runs"
+def test_running_and_damaged_runs_do_not_resume(app_factory, runs_dir):
     RunStore(runs_dir).create(build_config({}), run_id="run-b-running",  # this process: alive
                               started_at="2025-01-02T10:00:00+00:00")
-    damaged = runs_dir / "run-c-damaged"
-    damaged.mkdir()
-    (damaged / "status.json").write_text("{not json")
+    damaged_run(runs_dir, "run-c-damaged")
     trainer = FakeTrainer()
-    app = app_factory(runs_dir=runs_dir, trainer=trainer)
+    app = app_factory(trainer=trainer)
 
     async def scenario():
         async with app.run_test(size=SIZE) as pilot:
@@ -111,11 +101,10 @@ def test_running_and_damaged_runs_do_not_resume(app_factory, tmp_path):
     run_async(scenario())
 
 
-def test_resume_refused_while_training(app_factory, tmp_path):
-    runs_dir = tmp_path / "runs"
+def test_resume_refused_while_training(app_factory, runs_dir):
     stopped_run(runs_dir)
     trainer = FakeTrainer(wait_after_epoch=1)
-    app = app_factory(runs_dir=runs_dir, trainer=trainer)
+    app = app_factory(trainer=trainer)
 
     async def scenario():
         async with app.run_test(size=SIZE) as pilot:
@@ -135,12 +124,11 @@ def test_resume_refused_while_training(app_factory, tmp_path):
     run_async(scenario())
 
 
-def test_a_completed_run_is_extended_to_the_epochs_asked_for(app_factory, tmp_path):
-    runs_dir = tmp_path / "runs"
+def test_a_completed_run_is_extended_to_the_epochs_asked_for(app_factory, runs_dir):
     done = stopped_run(runs_dir, "run-done", state="completed")  # 1 finished epoch ...
     done.write_config(build_config({"epochs": 1, "lora_r": 4}))  # ... of 1: completed
     trainer = FakeTrainer(accuracies=(0.70,))
-    app = app_factory(runs_dir=runs_dir, trainer=trainer)
+    app = app_factory(trainer=trainer)
 
     async def scenario():
         async with app.run_test(size=SIZE) as pilot:
@@ -167,11 +155,10 @@ def test_a_completed_run_is_extended_to_the_epochs_asked_for(app_factory, tmp_pa
     run_async(scenario())
 
 
-def test_escape_cancels_the_resume(app_factory, tmp_path):
-    runs_dir = tmp_path / "runs"
+def test_escape_cancels_the_resume(app_factory, runs_dir):
     stopped_run(runs_dir)
     trainer = FakeTrainer()
-    app = app_factory(runs_dir=runs_dir, trainer=trainer)
+    app = app_factory(trainer=trainer)
 
     async def scenario():
         async with app.run_test(size=SIZE) as pilot:

@@ -5,34 +5,16 @@ from lorasent_tui.tui.run_detail import RunDetailScreen
 from lorasent_tui.tui.runs_panel import MAX_CELL
 from lorasent_tui.tui.widgets.charts import LossChart, RocChart
 from lorasent_tui.tui.widgets.metrics_table import MetricsTable
-from tests.tui.conftest import SIZE, run_async, settle, status_text
-from tests.tui.fakes import ROC, epoch_metrics
-
-
-def make_runs(runs_dir):
-    store = RunStore(runs_dir)
-    for index, accuracies in enumerate(([0.7, 0.8], [0.75, 0.9, 0.85])):
-        run = store.create(build_config({"epochs": len(accuracies)}), run_id=f"run-{index}",
-                           started_at=f"2025-01-0{index + 1}T10:00:00+00:00")
-        rows = [epoch_metrics(e, a) for e, a in enumerate(accuracies, 1)]
-        run.write_metrics(rows)
-        run.write_roc({str(r["epoch"]): {**ROC, "auc": r["roc_auc"]} for r in rows})
-        best = max(rows, key=lambda r: r["accuracy"])["epoch"]
-        run.update_status(state="completed", best_epoch=best, epochs_done=len(rows))
-    damaged = runs_dir / "run-damaged"
-    damaged.mkdir()
-    (damaged / "status.json").write_text("{not json")
-    (damaged / "config.json").write_text("{}")
+from tests.tui.conftest import SIZE, ended_run, make_runs, open_run_detail, run_async, settle, status_text, wait_until
 
 
 def column(app, key):
     return [str(c) for c in app.query_one("#runs-table").get_column(key)]
 
 
-def test_runs_listed_opened_compared_and_deleted(app_factory, tmp_path):
-    runs_dir = tmp_path / "runs"
+def test_runs_listed_opened_compared_and_deleted(app_factory, runs_dir):
     make_runs(runs_dir)
-    app = app_factory(runs_dir=runs_dir)
+    app = app_factory()
 
     async def scenario():
         async with app.run_test(size=SIZE) as pilot:
@@ -96,9 +78,8 @@ def test_runs_listed_opened_compared_and_deleted(app_factory, tmp_path):
     run_async(scenario())
 
 
-def test_refresh_picks_up_new_runs(app_factory, tmp_path):
-    runs_dir = tmp_path / "runs"
-    app = app_factory(runs_dir=runs_dir)
+def test_refresh_picks_up_new_runs(app_factory, runs_dir):
+    app = app_factory()
 
     async def scenario():
         async with app.run_test(size=SIZE) as pilot:
@@ -113,17 +94,13 @@ def test_refresh_picks_up_new_runs(app_factory, tmp_path):
     run_async(scenario())
 
 
-def test_app_keys_are_inert_in_the_detail_view(app_factory, tmp_path):
-    runs_dir = tmp_path / "runs"
+def test_app_keys_are_inert_in_the_detail_view(app_factory, runs_dir):
     make_runs(runs_dir)
-    app = app_factory(runs_dir=runs_dir)
+    app = app_factory()
 
     async def scenario():
         async with app.run_test(size=SIZE) as pilot:
-            await pilot.press("f3")
-            await settle(pilot)
-            await pilot.press("enter")
-            await settle(pilot)
+            await open_run_detail(pilot)
             assert isinstance(app.screen, RunDetailScreen)
             await pilot.press("f2", "ctrl+s")  # modal: app bindings do not reach through
             await settle(pilot)
@@ -135,12 +112,11 @@ def test_app_keys_are_inert_in_the_detail_view(app_factory, tmp_path):
     run_async(scenario())
 
 
-def test_run_settings_shown_compared_and_used(app_factory, tmp_path):
-    runs_dir = tmp_path / "runs"
+def test_run_settings_shown_compared_and_used(app_factory, runs_dir):
     make_runs(runs_dir)  # run-0: 2 epochs, run-1: 3 epochs, same other settings
     run = RunStore(runs_dir).get("run-0")
     run.write_config(build_config({"epochs": 2, "lora_r": 4, "learning_rate": 0.002}))
-    app = app_factory(runs_dir=runs_dir)
+    app = app_factory()
 
     async def scenario():
         async with app.run_test(size=SIZE) as pilot:
@@ -191,15 +167,13 @@ def test_run_settings_shown_compared_and_used(app_factory, tmp_path):
     run_async(scenario())
 
 
-def test_long_model_names_end_in_an_ellipsis(app_factory, tmp_path):
-    runs_dir = tmp_path / "runs"
+def test_long_model_names_end_in_an_ellipsis(app_factory, runs_dir):
     model = "sentence-transformers/paraphrase-multilingual-MiniLM-L12-v2"
     config = build_config({"model": model})
-    store = RunStore(runs_dir)
-    run = store.create(config, run_id=store.new_run_id(config), started_at="2025-01-01T10:00:00+00:00")
+    run = ended_run(runs_dir, RunStore(runs_dir).new_run_id(config), [], config, state="stopped",
+                    started_at="2025-01-01T10:00:00+00:00")
     assert len(run.run_id) > MAX_CELL["run"]
-    run.update_status(state="stopped")
-    app = app_factory(runs_dir=runs_dir)
+    app = app_factory()
 
     async def scenario():
         async with app.run_test(size=SIZE) as pilot:
@@ -219,11 +193,10 @@ def test_long_model_names_end_in_an_ellipsis(app_factory, tmp_path):
     run_async(scenario())
 
 
-def test_detail_shows_test_and_evaluations_apart(app_factory, tmp_path):
+def test_detail_shows_test_and_evaluations_apart(app_factory, runs_dir):
     from lorasent_tui.core.predictions import prediction_set
     from lorasent_tui.core.results import TEST_DIR, evaluation_dir, write_result
 
-    runs_dir = tmp_path / "runs"
     make_runs(runs_dir)
     run = RunStore(runs_dir).get("run-1")
     scored = prediction_set([0, 1], [0, 1], [[0.9, 0.1], [0.4, 0.6]], ["negative", "positive"], ["a", "b"])
@@ -233,14 +206,11 @@ def test_detail_shows_test_and_evaluations_apart(app_factory, tmp_path):
     write_result(evaluation_dir(run.path, "rotten"), {**metrics, "accuracy": 0.75}, {}, scored,
                  {"name": "rotten", "dataset": "rotten_tomatoes", "split": None, "size": 500,
                   "date": "2025-01-03T11:30:00+00:00"})
-    app = app_factory(runs_dir=runs_dir)
+    app = app_factory()
 
     async def scenario():
         async with app.run_test(size=SIZE) as pilot:
-            await pilot.press("f3")
-            await settle(pilot)
-            await pilot.press("enter")
-            await settle(pilot)
+            await open_run_detail(pilot)
             detail = app.screen
             assert isinstance(detail, RunDetailScreen)
             title = str(detail.query_one("#detail-title").render())
@@ -248,5 +218,26 @@ def test_detail_shows_test_and_evaluations_apart(app_factory, tmp_path):
             assert "Evaluation rotten: rotten_tomatoes, n=500, accuracy 0.7500, 2025-01-03 11:30" in title
             table = detail.query_one(MetricsTable)
             assert [str(c) for c in table.get_column("epoch")] == ["1", "2 ★", "3"]  # no test row
+
+    run_async(scenario())
+
+
+def test_the_run_views_footer_shows_every_key_within_80_columns(app_factory, runs_dir):
+    from textual.widgets._footer import FooterKey
+
+    from lorasent_tui.tui.widgets.footer import StableFooter
+
+    make_runs(runs_dir)
+    app = app_factory()
+
+    async def scenario():
+        async with app.run_test(size=(80, 24)) as pilot:
+            await open_run_detail(pilot)
+            footer = app.screen.query_one(StableFooter)
+            every = {binding.description for binding in RunDetailScreen.BINDINGS}
+            await wait_until(pilot, lambda: {key.description for key in footer.query(FooterKey)} == every)
+            await pilot.pause()
+            assert footer.virtual_size.width <= 80
+            assert all(key.region.right <= footer.region.right for key in footer.query(FooterKey))
 
     run_async(scenario())

@@ -2,7 +2,6 @@
 
 from pathlib import Path
 
-from textual.command import CommandPalette
 
 from lorasent_tui.cli import build_tui_parser
 from lorasent_tui.core.config import build_config
@@ -11,7 +10,7 @@ from lorasent_tui.core.store import RunStore
 from lorasent_tui.tui.launch import make_app
 from lorasent_tui.tui.confirm import ConfirmScreen
 from lorasent_tui.tui.settings_file import PathScreen
-from tests.tui.conftest import SIZE, run_async, settle, status_text, wait_until
+from tests.tui.conftest import SIZE, run_async, run_command, settle, status_text, wait_until
 from tests.tui.fakes import FakeDataLoader, FakePredictorFactory, FakeTrainer
 from tests.tui.test_form import type_into
 
@@ -65,11 +64,7 @@ def test_save_then_load_round_trip(app_factory, tmp_path, monkeypatch):
             assert "Settings loaded from lorasent.toml" in status_text(app)
 
             # The palette has both entries; escape cancels the prompt and changes nothing.
-            await pilot.press("ctrl+p")
-            await wait_until(pilot, lambda: CommandPalette.is_open(app))
-            await pilot.press(*"save settings")
-            await pilot.pause(0.3)
-            await pilot.press("enter")
+            await run_command(pilot, "save settings")
             await wait_until(pilot, lambda: isinstance(app.screen, PathScreen))
             await pilot.press("escape")
             await settle(pilot)

@@ -13,15 +13,13 @@ from textual.lazy import Lazy
 from textual.widgets import Input
 
 from lorasent_tui.core.config import build_config
-from lorasent_tui.core.store import RunStore
 from lorasent_tui.tui.launch import make_app
 from lorasent_tui.tui.widgets.lazy_plot import LazyPlot
 from lorasent_tui.tui.widgets.metrics_table import MetricsTable
-from tests.tui.fakes import (
-    THREE_CLASSES, FakeDataLoader, FakePredictorFactory, FakeSweeper, FakeTrainer, make_three_class_run,
+from tests.tui.fakes import THREE_CLASSES, FakeDataLoader, FakePredictorFactory, FakeSweeper, FakeTrainer
+from tests.tui.conftest import (
+    SIZE, calibrated_binary_run, ended_run, make_runs, make_three_class_run, settle, wait_until,
 )
-from tests.tui.conftest import SIZE, settle, wait_until
-from tests.tui.test_runs import make_runs
 
 
 @pytest.fixture
@@ -138,15 +136,9 @@ def test_run_detail(snap_compare, snapshot_app):
 
 def test_run_detail_threshold_and_reliability(snap_compare, snapshot_app):
     """A binary run with saved predictions, calibrated, its threshold chosen by Youden's J."""
-    from lorasent_tui.core.decision import calibrate_run, choose_run_threshold
-    from tests.test_threshold import fake_binary_run
-    from tests.tui.fakes import ROC, epoch_metrics
+    from lorasent_tui.core.decision import choose_run_threshold
 
-    run = fake_binary_run(Path("runs"))
-    run.write_metrics([epoch_metrics(1, 0.8)])
-    run.write_roc({"1": {**ROC, "auc": 0.82}})
-    calibrate_run(run)
-    choose_run_threshold(run, "youden")
+    choose_run_threshold(calibrated_binary_run(Path("runs")), "youden")
 
     async def detail(pilot):
         await show_runs(pilot)
@@ -183,9 +175,8 @@ def make_long_model_runs(runs_dir: Path) -> None:
     """A run of a model with a long hub id (and so a long run id) beside the runs of make_runs."""
     make_runs(runs_dir)
     config = build_config({"model": "sentence-transformers/paraphrase-multilingual-MiniLM-L12-v2"})
-    run = RunStore(runs_dir).create(config, run_id="20250103-100000-paraphrase-multilingual--abcd",
-                                    started_at="2025-01-03T10:00:00+00:00")
-    run.update_status(state="stopped")
+    ended_run(runs_dir, "20250103-100000-paraphrase-multilingual--abcd", [], config, state="stopped",
+              started_at="2025-01-03T10:00:00+00:00")
 
 
 @pytest.mark.parametrize("size", [(80, 24), (120, 40)])

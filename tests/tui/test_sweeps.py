@@ -75,7 +75,8 @@ def test_a_bad_range_waits_then_start_runs_the_trials_and_marks_the_best(app_fac
             request = sweeper.requests[0]
             assert request.study == "s1" and request.trials == 3
             assert request.space.fixed["epochs"] == 3  # the Train form's settings are fixed
-            assert "best trial 1" in status_text(app)
+            # The status line's message bubbles up to the app after the state is shown.
+            await wait_until(pilot, lambda: "best trial 1" in status_text(app))
             assert seen[:3] == ["Starting study s1…", "Study s1 in fake storage", "Trial 0 training: learning_rate=0.000333 lora_r=4 "
                                 "(run s1-trial000)"]
             assert "Trial 0 epoch 1: accuracy 0.7000" in seen

@@ -49,25 +49,19 @@ def test_the_preview_shows_the_unlabeled_pools_size_and_lengths(app_factory):
     run_async(scenario())
 
 
-def test_a_runs_detail_shows_its_pseudo_labels(app_factory, tmp_path):
-    from lorasent_tui.core.store import RunStore
+def test_a_runs_detail_shows_its_pseudo_labels(app_factory, runs_dir):
     from lorasent_tui.tui.run_detail import RunDetailScreen
+    from tests.tui.conftest import ended_run, open_run_detail
     from tests.tui.fakes import epoch_metrics
 
-    runs_dir = tmp_path / "runs"
-    run = RunStore(runs_dir).create(UNLABELED, run_id="self-trained")
     rows = [epoch_metrics(1, 0.8), {**epoch_metrics(2, 0.85), "pseudo_labels": 4,
                                     "pseudo_counts": {"negative": 2, "positive": 2}}]
-    run.write_metrics(rows)
-    run.update_status(state="completed", best_epoch=2, epochs_done=2)
-    app = app_factory(runs_dir=runs_dir)
+    ended_run(runs_dir, "self-trained", rows, UNLABELED)
+    app = app_factory()
 
     async def scenario():
         async with app.run_test(size=SIZE) as pilot:
-            await pilot.press("f3")
-            await settle(pilot)
-            await pilot.press("enter")
-            await settle(pilot)
+            await open_run_detail(pilot)
             assert isinstance(app.screen, RunDetailScreen)
             line = app.screen.query_one("#detail-pseudo-labels")
             assert line.display
