@@ -121,8 +121,9 @@ def test_cached_frozen_layers_give_the_full_models_predictions(tiny_model_dir, t
 
 
 def test_bf16_run_reloads_with_the_same_predictions(tiny_model_dir, tmp_path):
-    """Under bf16 autocast, the unmerged reload computes exactly what validation computed and
-    the merged one agrees to bf16 rounding."""
+    """Under bf16 autocast, the merged reload (predict's) computes exactly what validation
+    computed (validation scores with the adapters merged) and the unmerged one agrees to bf16
+    rounding."""
     from lorasent_tui.core.data import load_splits
     from lorasent_tui.core.metrics import classification_metrics
     from lorasent_tui.core.predict import Predictor
@@ -130,11 +131,11 @@ def test_bf16_run_reloads_with_the_same_predictions(tiny_model_dir, tmp_path):
     cfg, result = _train_tiny(tiny_model_dir("bert"), tmp_path, precision="bf16",
                               head_learning_rate="0.05")
     splits = load_splits(cfg)
-    exact = Predictor.from_run(result.run_id, tmp_path, merge=False)
+    exact = Predictor.from_run(result.run_id, tmp_path, merge=True)
     assert exact.precision == "bf16"
     metrics, _ = classification_metrics(splits.eval_labels, [p.score for p in exact.predict(splits.eval_texts)])
     assert metrics["roc_auc"] == pytest.approx(result.best_metrics["roc_auc"], abs=1e-6)
-    merged = Predictor.from_run(result.run_id, tmp_path, merge=True)
+    unmerged = Predictor.from_run(result.run_id, tmp_path, merge=False)
     a = [p.score for p in exact.predict(splits.eval_texts)]
-    b = [p.score for p in merged.predict(splits.eval_texts)]
+    b = [p.score for p in unmerged.predict(splits.eval_texts)]
     assert max(abs(x - y) for x, y in zip(a, b)) < 0.02

@@ -159,6 +159,10 @@ class SignalModel:
         self.token_id = token_id
         self.calls = 0
         self.torch = torch
+        self.config = SimpleNamespace(_attn_implementation="sdpa")
+
+    def modules(self):
+        return []
 
     def eval(self):
         return self
@@ -183,6 +187,7 @@ def signal_session(texts, train_labels, threshold=0.9):
     run = SimpleNamespace(run_id="r", stop_file=SimpleNamespace(exists=lambda: False))
     return SimpleNamespace(
         config=cfg, model=SignalModel(token_id), tokenizer=tokenizer, prefix=None, pad_multiple=1,
+        scoring_attention="sdpa",
         device=torch.device("cpu"), precision="fp32", run=run, label_names=("negative", "positive"),
         train_labels=train_labels, pseudo=PseudoLabels(), train_ids=[], eval_ids=[],
         unlabeled_views=encode_views(tokenizer, texts, 64, "head_tail", None),

@@ -11,7 +11,7 @@ import threading
 from typing import Any, Callable
 
 from lorasent_tui.core.events import TrainCallbacks
-from lorasent_tui.core.session import Session, autocast, batch_logits, use_attention
+from lorasent_tui.core.session import Session, autocast, batch_logits, merged_adapters, use_attention
 
 
 def score_log_probs(session: Session, views: Any, split: str,
@@ -32,7 +32,7 @@ def score_log_probs(session: Session, views: Any, split: str,
     logits = torch.zeros((len(views.ids), len(session.label_names)))
     batches = sorted_batches([len(ids) for ids in views.ids], session.config.eval_batch_size)
     done = 0
-    with torch.inference_mode(), autocast(session):
+    with merged_adapters(session), torch.inference_mode(), autocast(session):
         for index in batches:
             if before_batch(done):
                 return None
