@@ -69,7 +69,6 @@ def kill_points() -> list[KillPoint]:
         KillPoint("0.3 s after start", "startup", plain=True, delay=0.3),
         KillPoint("inside RunStore.create", "startup", **_kw(_pause("replace:^\\.metrics"))),
         KillPoint("[loading model] line", "data", trigger=r"^\[loading model"),
-        KillPoint("after step 2", "mid-epoch", trigger=r"^@@ step 2 "),
         KillPoint("paused after step 3", "mid-epoch", **_kw(_pause("step:^3 ")), resume=True),
         KillPoint("after step 6", "mid-epoch", trigger=r"^@@ step 6 "),
         KillPoint("paused at eval 2", "eval", **_kw(_pause("eval:^2$")), resume=True),
