@@ -171,6 +171,7 @@ class Zygote:
     def close(self) -> None:
         self.proc.kill()  # its children are reaped; a clean interpreter exit only costs time
         self.proc.wait(timeout=30)
+        self.proc.stdin.close()
         shutil.rmtree(self.fifos, ignore_errors=True)
 
 
