@@ -22,3 +22,13 @@ def tiny_model_dir(tmp_path_factory):
         return cache[arch]
 
     return build
+
+
+@pytest.fixture(scope="session")
+def zygote():
+    """Forks CLI processes with torch and transformers imported once (tests/kill_target.py)."""
+    from tests.test_kill import Zygote
+
+    forker = Zygote()
+    yield forker
+    forker.close()

@@ -16,11 +16,12 @@ that do them (``os.replace``, ``shutil.rmtree``, ``tempfile.mkdtemp``, safetenso
 A hook whose target is gone fails loudly instead of silently printing nothing.
 
 ``python tests/kill_target.py --zygote`` imports torch, transformers and peft once, then
-forks one training process per request, so a kill test does not pay ~5 s of imports per
-kill. Requests are JSON lines on stdin, ``{"argv": [...], "env": {...}, "stderr": FIFO}``;
-for each it prints ``{"pid": N}`` when the child is forked and ``{"exit": N, "status": S}``
-once the child has ended and been reaped. The child runs ``lorasent_tui.cli.main(argv)``
-with the markers installed, its stderr going to the FIFO and its stdout to /dev/null.
+forks one CLI process per request, so a kill test does not pay ~5 s of imports per kill.
+Requests are JSON lines on stdin, ``{"argv": [...], "env": {...}, "stderr": FIFO}`` with an
+optional ``"stdout": FILE``; for each it prints ``{"pid": N}`` when the child is forked and
+``{"exit": N, "status": S}`` once the child has ended and been reaped. The child runs
+``lorasent_tui.cli.main(argv)`` with the markers installed, its stderr going to the FIFO and
+its stdout to FILE (default /dev/null).
 """
 
 from __future__ import annotations
@@ -121,11 +122,11 @@ def _child(request: dict) -> None:
         os.environ.pop("LORASENT_KILL_PAUSE", None)
         os.environ.update(request.get("env", {}))
         err = os.open(request["stderr"], os.O_WRONLY)
-        null = os.open(os.devnull, os.O_WRONLY)
+        out = os.open(request.get("stdout", os.devnull), os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
         os.dup2(err, 2)
-        os.dup2(null, 1)
+        os.dup2(out, 1)
         os.close(err)
-        os.close(null)
+        os.close(out)
         install()
         from lorasent_tui.cli import main
 
@@ -145,17 +146,24 @@ def _child(request: dict) -> None:
 
 
 def zygote() -> None:
-    # Imported once here; the children only load the model and data. No torch op runs in
-    # this process, so forking after the import is safe (no thread pools yet).
+    # Imported once here (what a training run imports lazily too), and the built-in reviews
+    # read once: the children only load the model and sample their splits. No torch op runs
+    # in this process, so forking after the import is safe (no thread pools yet).
     import pandas  # noqa: F401
     import peft  # noqa: F401
     import safetensors.torch  # noqa: F401
+    import sklearn.metrics  # noqa: F401
     import torch  # noqa: F401
     import transformers  # noqa: F401
     from transformers import AutoModelForSequenceClassification, AutoTokenizer  # noqa: F401
 
     import lorasent_tui.cli  # noqa: F401
-    from lorasent_tui.core import batching, checkpoint, data, metrics, models, trainer  # noqa: F401
+    import lorasent_tui.commands  # noqa: F401
+    from lorasent_tui.core import (batching, checkpoint, data, eventlog, frozen_prefix,  # noqa: F401
+                                   metrics, models, trackers, trainer, views)
+    from lorasent_tui.core.data.builtin import builtin_frame
+
+    builtin_frame()
 
     print(json.dumps({"ready": os.getpid()}), flush=True)
     for line in sys.stdin:

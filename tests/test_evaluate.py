@@ -3,12 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
-import queue
-import signal
-import subprocess
-import sys
-import threading
 
 import pytest
 
@@ -16,7 +10,7 @@ from lorasent_tui.cli import main
 from lorasent_tui.core.events import RunFinished
 from lorasent_tui.core.results import evaluations, read_result
 from lorasent_tui.core.store import RunStore
-from tests.test_kill import TARGET, _reader, _wait_for
+from tests.test_kill import wait_for
 
 WORDS = {"negative": "awful dull boring bad", "positive": "great moving wonderful good"}
 
@@ -100,36 +94,29 @@ def test_labels_not_among_the_run_classes_exit_2_naming_them(imdb_run, tmp_path,
     assert not (runs / "r" / "evaluations" / "three").exists()
 
 
-def _kill_when_paused(args: list[str], pause: str) -> None:
-    env = {**os.environ, "PYTHONUNBUFFERED": "1", "LORASENT_KILL_PAUSE": pause}
-    proc = subprocess.Popen([sys.executable, TARGET, *args], stdout=subprocess.PIPE,
-                            stderr=subprocess.PIPE, text=True, env=env)
-    lines: queue.Queue = queue.Queue()
-    threading.Thread(target=_reader, args=(proc.stderr, lines), daemon=True).start()
+def _kill_when_paused(zygote, args: list[str], pause: str) -> None:
+    pid, lines = zygote.start(args, {"LORASENT_KILL_PAUSE": pause})
     try:
-        _wait_for(lines, r"^@@ paused")
-        proc.send_signal(signal.SIGKILL)
+        wait_for(lines, r"^@@ paused")
     finally:
-        if proc.poll() is None:
-            proc.kill()
-        proc.wait()
+        zygote.kill(pid)
 
 
 @pytest.mark.slow
-def test_evaluation_folder_survives_sigkill_mid_write(imdb_run, tmp_path, capsys):
+def test_evaluation_folder_survives_sigkill_mid_write(imdb_run, zygote, tmp_path, capsys):
     runs, run_id = imdb_run
     data = write_reviews(tmp_path / "kill.jsonl")
     args = evaluate_args(runs, "--dataset", str(data), "--text-column", "review",
                          "--label-column", "sentiment", "--name", "k")
     folder = runs / run_id / "evaluations" / "k"
     # Killed while writing the first one's predictions: no evaluation at all, no debris listed.
-    _kill_when_paused(args, r"replace:^\.predictions\.jsonl\.")
+    _kill_when_paused(zygote, args, r"replace:^\.predictions\.jsonl\.")
     assert read_result(folder) is None and "k" not in [r.name for r in evaluations(runs / run_id)]
     assert main(args) == 0
     first = read_result(folder)
     assert first is not None and first.size == 24
     # Killed between the two renames that replace it: the complete copy is still read.
-    _kill_when_paused(args, r"replace:-staging-.* -> k$")
+    _kill_when_paused(zygote, args, r"replace:-staging-.* -> k$")
     again = read_result(folder)
     assert again is not None and again.meta["date"] == first.meta["date"]
     assert main(args) == 0  # the leftovers are cleared by the next evaluation of that name

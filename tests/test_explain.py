@@ -12,7 +12,6 @@ from lorasent_tui.core.errors import LorasentError
 from lorasent_tui.core.explain import Explainer, joined
 from lorasent_tui.core.predict import Predictor
 from lorasent_tui.core.store import RunStore
-from tests.tiny_models import make_tiny_model
 
 TRIGGER = "zebra"
 FILLER = ("the film was long and the plot moved slowly through every scene while actors talked "
@@ -20,8 +19,8 @@ FILLER = ("the film was long and the plot moved slowly through every scene while
 
 
 @pytest.fixture(scope="module")
-def tiny_bert(tmp_path_factory):
-    return make_tiny_model("bert", tmp_path_factory.mktemp("tiny") / "bert")
+def tiny_bert(tiny_model_dir):
+    return tiny_model_dir("bert")
 
 
 def tiny_config(folder, **settings):
@@ -47,7 +46,7 @@ def trigger_predictor(tiny_bert):
     torch.manual_seed(0)
     optimizer = torch.optim.AdamW(model.parameters(), lr=3e-3)
     model.train()
-    for _step in range(150):
+    for _step in range(60):  # every held-out text right from step ~40 on, loss ~0.01 at 60
         labels = [rng.random() < 0.5 for _ in range(16)]
         batch = tokenizer([sentence(rng, label) for label in labels], padding=True, return_tensors="pt")
         loss = model(**batch, labels=torch.tensor(labels, dtype=torch.long)).loss

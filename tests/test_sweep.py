@@ -20,6 +20,7 @@ from lorasent_tui.core.sweep.events import SweepCallbacks
 from lorasent_tui.core.sweep.parallel import split_trials, worker_command
 from lorasent_tui.core.sweep.space import parse_space
 from lorasent_tui.core.sweep.study import StopSignal, open_sweep, run_trials, search_chooser
+from tests.test_kill import wait_for
 
 TINY = {"train_size": 24, "eval_size": 16, "epochs": 2, "max_length": 32, "batch_size": 8,
         "device": "cpu", "seed": 7, "logging_steps": 1}
@@ -314,21 +315,12 @@ def test_sweep_modules_import_without_textual_torch_or_optuna():
     assert out.stdout.strip() == "[]"
 
 
-def start_sweep(argv: list[str]) -> subprocess.Popen:
-    env = {**os.environ, "PYTHONUNBUFFERED": "1"}
-    return subprocess.Popen([sys.executable, "-m", "lorasent_tui", "sweep", *argv],
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
-
-
-def wait_for_line(proc: subprocess.Popen, text: str) -> None:
-    for line in proc.stderr:
-        if text in line:
-            return
-    raise AssertionError(f"the sweep ended (status {proc.wait()}) before printing {text!r}")
+def stderr_until_exit(lines) -> str:
+    return "\n".join(iter(lambda: lines.get(timeout=60), None))
 
 
 @pytest.mark.slow
-def test_ctrl_c_stops_cleanly_and_a_killed_trial_does_not_block_the_study(space_file, tmp_path, capsys):
+def test_ctrl_c_stops_cleanly_and_a_killed_trial_does_not_block_the_study(space_file, zygote, tmp_path, capsys):
     from optuna.trial import TrialState
 
     runs = tmp_path / "runs"
@@ -336,20 +328,23 @@ def test_ctrl_c_stops_cleanly_and_a_killed_trial_does_not_block_the_study(space_
     argv = [path, "--sampler", "random", "--no-prune", "--runs-dir", str(runs), "--trials", "2"]
 
     # Ctrl+C during the first trial: it stops at its next step; the sweep ends with 130.
-    proc = start_sweep(argv)
-    wait_for_line(proc, "trial 0 epoch 1")
-    proc.send_signal(signal.SIGINT)
-    out, err = proc.communicate(timeout=120)
-    assert proc.returncode == 130 and "Traceback" not in err, err
+    # (A forked sweep process: the CLI's own process and signal handlers, imports done once.)
+    stdout = tmp_path / "stdout.txt"
+    pid, lines = zygote.start(["sweep", *argv], stdout=stdout)
+    wait_for(lines, "trial 0 epoch 1")
+    os.kill(pid, signal.SIGINT)
+    returncode = zygote.wait(pid, timeout=120)
+    err = stderr_until_exit(lines)
+    assert returncode == 130 and "Traceback" not in err, err
+    out = stdout.read_text(encoding="utf-8")
     assert out.splitlines()[1].split()[:2] == ["0", "stopped"]  # the leaderboard's only row
     (stopped,) = RunStore(runs).list()
     assert stopped.state == "stopped" and stopped.sweep == {"study": "k", "trial": 0}
 
     # SIGKILL during the next trial: its process is gone, its trial still RUNNING in the study.
-    proc = start_sweep(argv)
-    wait_for_line(proc, "trial 1 epoch 1")
-    proc.kill()
-    proc.wait()
+    pid, lines = zygote.start(["sweep", *argv])
+    wait_for(lines, "trial 1 epoch 1")
+    zygote.kill(pid)
 
     status, board = sweep_json(capsys, argv[:-1] + ["1"])
     states = {t["number"]: t["state"] for t in board["trials"]}
