@@ -104,7 +104,7 @@ def install() -> None:
     _before(store.Run, "write_roc", "roc", lambda self, roc: len(roc))
     _before(store.Run, "update_status", "status", lambda self, **changes: " ".join(
         f"{k}={changes[k]}" for k in ("state", "epochs_done") if k in changes))
-    _before(checkpoint, "save_checkpoint", "checkpoint", lambda folder, m, o, s, state: state["epoch"])
+    _before(checkpoint, "save_checkpoint", "checkpoint", lambda folder, m, o, s, state, *a: state["epoch"])
 
     real_train = trainer.train
 

@@ -57,7 +57,9 @@ def test_two_processes_write_one_run_and_train_like_one_process(tiny_model_dir, 
     for ddp, one in zip(rows, reference):
         # The losses move by ~1e-2 per epoch here; float rounding of the all-reduce is ~1e-6.
         assert ddp["eval_loss"] == pytest.approx(one["eval_loss"], abs=1e-4), ddp["epoch"]
-        assert ddp["roc_auc"] == pytest.approx(one["roc_auc"], abs=1e-4), ddp["epoch"]
+        # An untrained tiny model's scores nearly tie: float rounding may swap one pair's order
+        # (AUC moves by ~2e-3), which the loss above would not hide for a real averaging bug.
+        assert ddp["roc_auc"] == pytest.approx(one["roc_auc"], abs=5e-3), ddp["epoch"]
         assert ddp["accuracy"] == pytest.approx(one["accuracy"], abs=1 / cfg.eval_size), ddp["epoch"]
     # The best epoch's adapters themselves: the same weights up to float rounding.
     # (train_loss is not compared: rank 0 records the mean over its own half of the batches.)
