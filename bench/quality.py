@@ -81,12 +81,13 @@ def one_run(config: Any, sets: dict[str, list], runs_dir: Path) -> dict[str, Any
     wall = time.monotonic() - started
     if not isinstance(result, RunFinished) or result.state != "completed":
         raise SystemExit(f"seed {config.seed}: {getattr(result, 'message', result)}")
-    rows = RunStore(runs_dir).get(result.run_id).metrics()
+    run = RunStore(runs_dir).get(result.run_id)
+    rows = run.metrics()
     predictor = Predictor.from_run(result.run_id, runs_dir)
     curve = [round(r["accuracy"], 4) for r in rows]
     out = {"seed": config.seed, "wall_s": round(wall, 1), "validation": result.best_metrics["accuracy"],
            "validation_per_epoch": curve, "epoch_end_wall_s": epoch_wall,
-           "epoch_times": RunStore(runs_dir).get(result.run_id).status().get("epoch_times"),
+           "epoch_times": run.status().get("epoch_times"),
            "largest_drop": round(max([0.0] + [a - b for a, b in zip(curve, curve[1:])]), 4),
            "pseudo_labels": [r.get("pseudo_labels") for r in rows]}
     out.update({name: round(accuracy(predictor, pairs), 4) for name, pairs in sets.items()})

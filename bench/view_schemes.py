@@ -14,8 +14,6 @@ Schemes (a review no longer than the window is always one view):
 from __future__ import annotations
 
 import argparse
-import json
-import math
 import time
 import warnings
 from pathlib import Path
@@ -23,17 +21,9 @@ from pathlib import Path
 from bench.common import emit, machine
 
 
-def cover_starts(length: int, size: int) -> list[int]:
-    if length <= size:
-        return [0]
-    count = math.ceil(length / size)
-    last = length - size
-    return [round(i * last / (count - 1)) for i in range(count)]
-
-
 def scheme_views(ids: list[int], budget: int, truncation: str) -> dict[str, list[tuple]]:
     """Per scheme: (key, weight) of each view; a key is ("cut",) or ("win", start)."""
-    from lorasent_tui.core.views import window_starts
+    from lorasent_tui.core.views import cover_starts, window_starts
 
     if len(ids) <= budget:
         return {name: [(("cut",), 1.0)] for name in ("cut+half", "half", "cut+cover", "cover", "cut")}
