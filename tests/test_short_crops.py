@@ -29,3 +29,20 @@ def test_a_run_with_short_crops_trains_more_rows_and_validates_the_same_reviews(
     (plain_steps, plain_eval), (crop_steps, crop_eval) = seen[False], seen[True]
     assert crop_steps > plain_steps  # 24 reviews: 6 batches; their crops add batches
     assert crop_eval == plain_eval == 16
+
+
+def test_the_pseudo_label_prior_counts_the_reviews_not_their_crops():
+    from types import SimpleNamespace
+
+    from lorasent_tui.core.config import build_config
+    from lorasent_tui.core.data.rows import Splits
+    from lorasent_tui.core.models import load_tokenizer
+    from lorasent_tui.core.session import prepare_data
+
+    reviews = ["Dull start. But the ending made it all worth it!"] * 3 + ["Bad."] * 3  # positives crop
+    session = SimpleNamespace(
+        config=build_config({"short_crops": True}), splits=Splits(reviews, [1, 1, 1, 0, 0, 0], ["Fine."], [1], "t"),
+        unlabeled_texts=[], run=SimpleNamespace(run_id="r"), tokenizer=load_tokenizer("minilm"),
+        dist=SimpleNamespace(world=1), label_names=("negative", "positive"))
+    prepare_data(session, TrainCallbacks())
+    assert session.train_labels.count(1) == 6 and session.class_counts == [3, 3]

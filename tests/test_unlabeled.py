@@ -174,7 +174,7 @@ class SignalModel:
         return SimpleNamespace(logits=self.torch.stack([-margin, margin], dim=1))
 
 
-def signal_session(texts, train_labels, threshold=0.9):
+def signal_session(texts, class_counts, threshold=0.9):
     import torch
 
     from lorasent_tui.core.models import load_tokenizer
@@ -189,7 +189,7 @@ def signal_session(texts, train_labels, threshold=0.9):
         config=cfg, model=SignalModel(token_id), tokenizer=tokenizer, prefix=None, pad_multiple=1,
         scoring_attention="sdpa",
         device=torch.device("cpu"), precision="fp32", run=run, label_names=("negative", "positive"),
-        train_labels=train_labels, pseudo=PseudoLabels(), train_ids=[], eval_ids=[],
+        class_counts=class_counts, pseudo=PseudoLabels(), train_ids=[], eval_ids=[],
         unlabeled_views=encode_views(tokenizer, texts, 64, "head_tail", None),
         stop_requested=lambda stop: stop.is_set())
 
@@ -199,7 +199,7 @@ def test_pseudo_labels_follow_the_planted_signal_through_the_batched_scoring():
     from lorasent_tui.core.pseudo_labels import record, relabel
 
     texts = [f"a {'great' if i % 3 == 0 else 'dull'} film, take {i}" + " long" * (i % 5) for i in range(30)]
-    session = signal_session(texts, [0, 1] * 8)
+    session = signal_session(texts, [8, 8])
     assert relabel(session, 1, TrainCallbacks(), threading.Event())
     chosen = session.pseudo
     assert session.model.calls == -(-30 // 4)  # batched: eval_batch_size texts per call
@@ -207,7 +207,7 @@ def test_pseudo_labels_follow_the_planted_signal_through_the_batched_scoring():
     assert record(chosen, session.label_names)["pseudo_counts"] == {"negative": 10, "positive": 10}
     # balanced: all 10 'great' texts, and the 10 most confident (longest) 'dull' ones
     assert len(chosen.index) == 20
-    session.train_labels = [0] * 3 + [1]  # a 3:1 labelled prior keeps 3:1 pseudo-labels
+    session.class_counts = [3, 1]  # a 3:1 labelled prior keeps 3:1 pseudo-labels
     relabel(session, 1, TrainCallbacks(), threading.Event())
     assert record(session.pseudo, session.label_names)["pseudo_counts"] == {"negative": 20, "positive": 6}
 
@@ -216,7 +216,7 @@ def test_a_stop_during_pseudo_labelling_keeps_the_selection():
     from lorasent_tui.core.events import TrainCallbacks
     from lorasent_tui.core.pseudo_labels import relabel
 
-    session = signal_session(["a great film", "a dull film"] * 6, [0, 1])
+    session = signal_session(["a great film", "a dull film"] * 6, [1, 1])
     session.pseudo = PseudoLabels([1], [0])
     stop = threading.Event()
     stop.set()

@@ -129,9 +129,7 @@ def relabel(session: Any, epoch: int, callbacks: TrainCallbacks, stop: threading
                              and session.stop_requested(stop))
     if scored is None:
         return False
-    prior = np.bincount(np.asarray(session.train_labels, dtype=np.int64),
-                        minlength=len(session.label_names)).tolist()
-    session.pseudo = select(scored.exp().numpy(), session.config.pseudo_threshold, prior)
+    session.pseudo = select(scored.exp().numpy(), session.config.pseudo_threshold, session.class_counts)
     return True
 
 

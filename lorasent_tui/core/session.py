@@ -31,7 +31,8 @@ class Session:
     optimizer: Any = None
     scheduler: Any = None
     train_ids: list = field(default_factory=list)
-    train_labels: list = field(default_factory=list)
+    train_labels: list = field(default_factory=list)  # with short crops, theirs too
+    class_counts: list = field(default_factory=list)  # labelled train reviews per class, crops not counted
     eval_views: Any = None  # views.Views of the validation texts: ids, owner and weight of each view
     eval_labels: list = field(default_factory=list)
     eval_texts: list = field(default_factory=list)  # kept for the best epoch's predictions.jsonl
@@ -137,6 +138,7 @@ def prepare_data(session: Session, callbacks: TrainCallbacks) -> None:
         callbacks.on_status(StatusUpdate(f"warning: {warning}", session.run.run_id))
     callbacks.on_status(StatusUpdate("tokenizing", session.run.run_id))
     train_texts, train_labels = list(splits.train_texts), list(splits.train_labels)
+    session.class_counts = list(splits.class_counts("train").values())
     if cfg.short_crops:
         from lorasent_tui.core.short_crops import short_crops
 
