@@ -83,6 +83,13 @@ def test_a_run_saved_before_window_layout_and_ema_keeps_its_reading_and_weights(
     assert (old.window_layout, old.ema_decay) == ("overlap", 0.0)
 
 
+def test_a_fast_run_saved_without_the_average_keeps_training_without_it():
+    # The fast preset averages the weights now; a fast run saved before that recorded 0.0.
+    assert build_config({"preset": "fast"}).ema_decay == 0.99
+    saved = json.loads(build_config({"preset": "fast", "ema_decay": 0.0}).to_json())
+    assert config_from_dict(saved).ema_decay == 0.0
+
+
 def test_a_run_saved_before_sliding_windows_keeps_reading_one_view():
     saved = json.loads(build_config({"preset": "fast"}).to_json())
     assert saved.pop("sliding_windows") is True
