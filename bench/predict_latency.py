@@ -3,7 +3,7 @@
     python -m bench.predict_latency [--run RUN] [--runs-dir runs] [--variants ...] [--name NAME]
 
 Per variant: p50/p95 of one typed review (under 64 tokens) and of one 256-token review (one
-view), the throughput over ``--batch`` IMDb validation reviews (read as the run reads them:
+view), the throughput over ``--batch`` of the run's validation reviews (read as it reads them:
 sliding windows included), their accuracy, and the largest probability difference from torch
 fp32. ONNX variants are exported to a temporary folder first. Without --run, trains a tiny
 throwaway run of the bundled model first (a minute on a CPU).
@@ -97,15 +97,18 @@ def main() -> None:
 
     from lorasent_tui.core.config import build_config
     from lorasent_tui.core.data import load_splits
+    from lorasent_tui.core.store import RunStore
     from lorasent_tui.core.trainer import train
 
     with tempfile.TemporaryDirectory() as tmp:
         runs_dir, ref = Path(args.runs_dir), args.run
         if ref is None:
             runs_dir = Path(tmp) / "runs"
-            ref = train(build_config({"train_size": 32, "eval_size": 32, "epochs": 1}), runs_dir=runs_dir).run_id
-        splits = load_splits(build_config({"train_size": 2, "eval_size": args.batch, "seed": 1}))
-        reviews, labels = splits.eval_texts, splits.eval_labels
+            ref = train(build_config({"train_size": 32, "eval_size": args.batch, "epochs": 1}),
+                        runs_dir=runs_dir).run_id
+        # The run's own validation reviews: none of them trained it.
+        splits = load_splits(RunStore(runs_dir).get(ref).config())
+        reviews, labels = splits.eval_texts[:args.batch], splits.eval_labels[:args.batch]
         result = {"bench": "predict_latency", "machine": machine(),
                   "note": args.note, "run": ref, "reviews": len(reviews)}
         reference = None
