@@ -211,10 +211,13 @@ def training_attention(session: Session) -> str:
     On CPUs in bf16, PyTorch's fused attention kernel (SDPA) has a slow backward: a fast-preset
     step costs 17% more at 256 tokens and half again at 128 than with transformers' eager
     attention (bench/results/attention_speed.json), while SDPA stays the faster forward. So
-    training steps there use eager attention and scoring keeps the model's own (what predict uses).
+    training steps there use eager attention, kept in bf16 (core/attention.py), and scoring keeps
+    the model's own (what predict uses).
     """
     if session.device.type == "cpu" and session.precision == "bf16":
-        return "eager"
+        from lorasent_tui.core.attention import register
+
+        return register()
     return session.scoring_attention
 
 
@@ -322,7 +325,15 @@ def lr_schedule(segments: list[int], steps_per_epoch: int, warmup_ratio: float) 
     return factor
 
 
-def autocast(session: Session) -> Any:
+@contextmanager
+def autocast(session: Session) -> Iterator[None]:
+    """The session's precision; in bf16, LoRA layers also skip peft's cast of their input to the
+    fp32 LoRA weights' dtype, a copy of every activation that autocast casts straight back
+    (bf16 to fp32 to bf16 is exact, so the math is the same)."""
+    from peft.helpers import disable_input_dtype_casting
+
     from lorasent_tui.core.precision import autocast as precision_autocast
 
-    return precision_autocast(session.precision, session.device)
+    with precision_autocast(session.precision, session.device), \
+            disable_input_dtype_casting(session.model, active=session.precision == "bf16"):
+        yield
