@@ -64,7 +64,7 @@ def write_onnx_model(model: Any, tokenizer: Any, path: Path) -> None:
 
     # Traced from eager attention, the graph is plain matrix products and a softmax that ONNX
     # Runtime fuses and int8 quantizes well; traced from SDPA, it carries SDPA's masking
-    # (IsNaN/Where) and ran 30% slower in int8 (bench/results/predict_latency.json).
+    # (IsNaN/Where) and served fewer reviews per second in int8 (see the README's serving table).
     model.set_attn_implementation("eager")
     names = graph_inputs(model)
     sample = tokenizer(["a short review", "a somewhat longer review of a film, to trace with"],
