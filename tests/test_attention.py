@@ -59,17 +59,17 @@ def test_bf16_attention_is_eager_attention_in_fp32(tiny_model_dir):
 
 
 @pytest.mark.parametrize("precision, skipped", [("bf16", True), ("fp32", False)])
-def test_session_autocast_skips_peft_input_casts_in_bf16(precision, skipped, tiny_model_dir):
+def test_training_skips_peft_input_casts_in_bf16(precision, skipped, tiny_model_dir):
     import torch
     from peft import LoraConfig, get_peft_model
     from peft.tuners.tuners_utils import BaseTunerLayer
 
-    from lorasent_tui.core.session import autocast
+    from lorasent_tui.core.session import skip_lora_input_casts
 
     model = get_peft_model(_classifier(tiny_model_dir("bert"), "eager"),
                            LoraConfig(r=2, target_modules=["query", "value"], task_type="SEQ_CLS"))
     layers = [m for m in model.modules() if isinstance(m, BaseTunerLayer)]
     session = SimpleNamespace(model=model, precision=precision, device=torch.device("cpu"))
-    with autocast(session):
+    with skip_lora_input_casts(session):
         assert all(layer.cast_input_dtype_enabled is not skipped for layer in layers)
     assert all(layer.cast_input_dtype_enabled for layer in layers)

@@ -325,15 +325,16 @@ def lr_schedule(segments: list[int], steps_per_epoch: int, warmup_ratio: float) 
     return factor
 
 
-@contextmanager
-def autocast(session: Session) -> Iterator[None]:
-    """The session's precision; in bf16, LoRA layers also skip peft's cast of their input to the
-    fp32 LoRA weights' dtype, a copy of every activation that autocast casts straight back
-    (bf16 to fp32 to bf16 is exact, so the math is the same)."""
-    from peft.helpers import disable_input_dtype_casting
-
+def autocast(session: Session) -> Any:
     from lorasent_tui.core.precision import autocast as precision_autocast
 
-    with precision_autocast(session.precision, session.device), \
-            disable_input_dtype_casting(session.model, active=session.precision == "bf16"):
-        yield
+    return precision_autocast(session.precision, session.device)
+
+
+def skip_lora_input_casts(session: Session) -> Any:
+    """For a run's steps in bf16: LoRA layers skip peft's cast of their input to the fp32 LoRA
+    weights' dtype, a copy of every activation that autocast casts straight back (bf16 to fp32
+    to bf16 is exact, so the math is the same). Entered once per run, not per step."""
+    from peft.helpers import disable_input_dtype_casting
+
+    return disable_input_dtype_casting(session.model, active=session.precision == "bf16")

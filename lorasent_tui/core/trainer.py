@@ -33,7 +33,8 @@ from lorasent_tui.core.records import is_better
 from lorasent_tui.core.scoring import keep_validation_predictions, score_test
 from lorasent_tui.core.session import (Session, autocast, batch_logits, build_optimizer,
                                        cache_frozen_layers, pick_device, prepare_data, prepare_model,
-                                       schedule_segments, training_attention, use_attention)
+                                       schedule_segments, skip_lora_input_casts, training_attention,
+                                       use_attention)
 from lorasent_tui.core.store import Run, RunStore, now_iso
 
 
@@ -356,7 +357,8 @@ def train(config: TrainConfig, *, runs_dir: Path, callbacks: TrainCallbacks | No
         callbacks.on_status(StatusUpdate("training", run.run_id, str(session.device),
                                          labels=session.label_names))
         session.started = time.monotonic()
-        state = _run_epochs(session, callbacks, stop_event)
+        with skip_lora_input_casts(session):
+            state = _run_epochs(session, callbacks, stop_event)
         if dist.is_main and state == "completed":
             score_test(session, callbacks, stop_event)
         best = next((r for r in session.history if r["epoch"] == session.best_epoch), None)
