@@ -25,9 +25,11 @@ def bf16_eager_attention(module: Any, query: Any, key: Any, value: Any, attentio
 
     if scaling is None:
         scaling = query.size(-1) ** -0.5
-    scores = torch.matmul(query, key.transpose(2, 3)) * scaling
+    # Scaling the query, not the scores, is an eighth of the work at 256 tokens and 32-wide heads; the mask
+    # goes in place because the product's backward needs its inputs, not its output.
+    scores = torch.matmul(query * scaling, key.transpose(2, 3))
     if attention_mask is not None:
-        scores = scores + attention_mask.to(scores.dtype)
+        scores.add_(attention_mask.to(scores.dtype))
     weights = F.dropout(F.softmax(scores, dim=-1), p=dropout, training=module.training)
     return torch.matmul(weights, value).transpose(1, 2).contiguous(), weights
 

@@ -16,6 +16,7 @@ import time
 from pathlib import Path
 from typing import Any
 
+from lorasent_tui.core.allocator import reuse_freed_memory
 from lorasent_tui.core.config import TrainConfig, validate
 from lorasent_tui.core.decision import decide_after_training
 from lorasent_tui.core.distributed import DistContext, init_distributed
@@ -357,7 +358,7 @@ def train(config: TrainConfig, *, runs_dir: Path, callbacks: TrainCallbacks | No
         callbacks.on_status(StatusUpdate("training", run.run_id, str(session.device),
                                          labels=session.label_names))
         session.started = time.monotonic()
-        with skip_lora_input_casts(session):
+        with skip_lora_input_casts(session), reuse_freed_memory():
             state = _run_epochs(session, callbacks, stop_event)
         if dist.is_main and state == "completed":
             score_test(session, callbacks, stop_event)
