@@ -8,10 +8,12 @@ from __future__ import annotations
 
 import threading
 import unicodedata
+from contextlib import nullcontext
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Sequence
 
+from lorasent_tui.core.allocator import reuse_freed_memory
 from lorasent_tui.core.calibration import saved_temperature
 from lorasent_tui.core.config import TrainConfig
 from lorasent_tui.core.errors import RunError
@@ -194,11 +196,13 @@ class Predictor:
         logits = torch.zeros((len(views.ids), len(self.label_names)))
         batches = sorted_batches([len(ids) for ids in views.ids], batch_size)
         done = 0
-        for index, batch in iter_batches(views.ids, batches, self.tokenizer.pad_token_id):
-            logits[index] = self.backend.logits(batch)
-            done += len(index)
-            if on_batch is not None:
-                on_batch(done, len(views.ids))
+        # Bulk scoring reuses freed activations; one typed text does not pay for the trim after.
+        with reuse_freed_memory() if len(batches) > 1 else nullcontext():
+            for index, batch in iter_batches(views.ids, batches, self.tokenizer.pad_token_id):
+                logits[index] = self.backend.logits(batch)
+                done += len(index)
+                if on_batch is not None:
+                    on_batch(done, len(views.ids))
         log_probs = combine_log_probs(logits, views)
         if self.temperature is not None:
             log_probs = torch.log_softmax(log_probs / self.temperature, dim=-1)
