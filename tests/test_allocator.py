@@ -1,4 +1,4 @@
-"""Training keeps freed memory for reuse (glibc's malloc), and gives it back afterwards."""
+"""Training and bulk scoring keep freed memory for reuse (glibc's malloc), then give it back."""
 
 import platform
 import subprocess
@@ -35,7 +35,7 @@ print(applied, inside, mapped_for(16 << 20))
 
 
 @pytest.mark.skipif(sys.platform != "linux" or platform.libc_ver()[0] != "glibc", reason="glibc only")
-def test_blocks_of_a_few_mb_come_from_the_heap_only_while_training():
+def test_blocks_of_a_few_mb_come_from_the_heap_only_while_in_use():
     # A fresh process: glibc's thresholds at their defaults, not raised by earlier tests.
     out = subprocess.run([sys.executable, "-c", PROBE], capture_output=True, text=True, check=True)
     applied, inside, after = out.stdout.split()

@@ -18,6 +18,7 @@ import sys
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
+from functools import cache
 
 # mallopt parameters (malloc.h) and glibc's defaults for them.
 M_TRIM_THRESHOLD = -1
@@ -33,6 +34,7 @@ _users = 0
 _users_lock = threading.Lock()
 
 
+@cache
 def _glibc() -> ctypes.CDLL | None:
     if not sys.platform.startswith("linux"):
         return None

@@ -25,8 +25,8 @@ def bf16_eager_attention(module: Any, query: Any, key: Any, value: Any, attentio
 
     if scaling is None:
         scaling = query.size(-1) ** -0.5
-    # Scaling the query, not the scores, is an eighth of the work at 256 tokens and 32-wide heads; the mask
-    # goes in place because the product's backward needs its inputs, not its output.
+    # Scaling the query, not the scores, is an eighth of the work at 256 tokens and 32-wide
+    # heads; the mask goes in place because the product's backward needs its inputs, not its output.
     scores = torch.matmul(query * scaling, key.transpose(2, 3))
     if attention_mask is not None:
         scores.add_(attention_mask.to(scores.dtype))
