@@ -67,23 +67,39 @@ def matmul_peak_gflops(device: str = "cpu", size: int = 1024, seconds: float = 3
     return best
 
 
+def _layers(config: Any, layers: int | None) -> int:
+    return layers if layers is not None else (getattr(config, "num_hidden_layers", None) or config.n_layers)
+
+
+def attention_flops_per_token(config: Any, seq_len: float, layers: int | None = None) -> float:
+    """FLOPs per token of attention's two batched products (scores, then the values) forward."""
+    d = getattr(config, "hidden_size", None) or config.dim
+    return _layers(config, layers) * 4 * seq_len * d
+
+
 def forward_flops_per_token(config: Any, seq_len: float, layers: int | None = None) -> float:
     """Matrix-product FLOPs of one encoder forward per token (embeddings and softmax ignored)."""
     d = getattr(config, "hidden_size", None) or config.dim
     ff = getattr(config, "intermediate_size", None) or config.hidden_dim
-    n = layers if layers is not None else (getattr(config, "num_hidden_layers", None) or config.n_layers)
-    per_layer = 2 * (4 * d * d + 2 * d * ff) + 4 * seq_len * d
-    return n * per_layer
+    linear = _layers(config, layers) * 2 * (4 * d * d + 2 * d * ff)
+    return linear + attention_flops_per_token(config, seq_len, layers)
 
 
 def training_flops(config: Any, lengths: list[int], first_adapted_layer: int = 0,
                    cached: bool = False) -> float:
     """FLOPs of one training epoch: forward everywhere it runs, activation gradients above
-    the lowest adapted layer (frozen layers below need none), nothing below when cached."""
+    the lowest adapted layer (frozen layers below need none), nothing below when cached.
+
+    A frozen linear layer's backward is one product (its input's gradient), as much as its
+    forward; attention's products have two activation inputs each, so their backward is two.
+    LoRA's own products are left out (the fast preset's rank 8 on every projection would add
+    about 4%), so the rate is a lower bound."""
     total = 0.0
-    n = getattr(config, "num_hidden_layers", None) or config.n_layers
+    n = _layers(config, None)
     for length in lengths:
-        upper = forward_flops_per_token(config, length, n - first_adapted_layer) * 2
+        adapted = n - first_adapted_layer
+        upper = (forward_flops_per_token(config, length, adapted) * 2
+                 + attention_flops_per_token(config, length, adapted))
         lower = 0.0 if cached else forward_flops_per_token(config, length, first_adapted_layer)
         total += (upper + lower) * length
     return total

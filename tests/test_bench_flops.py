@@ -1,0 +1,23 @@
+"""The training FLOP count behind bench/train_speed's rate against the matrix-product peak."""
+
+from types import SimpleNamespace
+
+from bench.common import attention_flops_per_token, forward_flops_per_token, training_flops
+
+MINILM = SimpleNamespace(hidden_size=384, intermediate_size=1536, num_hidden_layers=6)
+
+
+def test_attention_backward_counts_both_gradient_products():
+    # A frozen linear layer's backward is one product; scores = Q K^T and P V need two each.
+    length = 256
+    forward = forward_flops_per_token(MINILM, length)
+    expected = (2 * forward + attention_flops_per_token(MINILM, length)) * length
+    assert training_flops(MINILM, [length]) == expected
+
+
+def test_cached_frozen_layers_cost_nothing_and_uncached_ones_only_their_forward():
+    length, first = 128, 2
+    upper = (2 * forward_flops_per_token(MINILM, length, 4)
+             + attention_flops_per_token(MINILM, length, 4)) * length
+    assert training_flops(MINILM, [length], first, cached=True) == upper
+    assert training_flops(MINILM, [length], first) == upper + forward_flops_per_token(MINILM, length, 2) * length
