@@ -26,6 +26,7 @@ from lorasent_tui.core.events import (EpochResult, RunFailed, RunFinished, Statu
                                       TrainCallbacks, combine_callbacks)
 from lorasent_tui.core.evaluation import evaluate, evaluation_title
 from lorasent_tui.core.gcfreeze import freeze_long_lived
+from lorasent_tui.core.lora_forward import fused_lora_forward
 from lorasent_tui.core.metrics import preload as preload_metrics
 from lorasent_tui.core.precision import resolve_precision
 from lorasent_tui.core.pseudo_labels import PseudoLabels, pseudo_batches, pseudo_loss, relabel
@@ -358,7 +359,7 @@ def train(config: TrainConfig, *, runs_dir: Path, callbacks: TrainCallbacks | No
         callbacks.on_status(StatusUpdate("training", run.run_id, str(session.device),
                                          labels=session.label_names))
         session.started = time.monotonic()
-        with skip_lora_input_casts(session), reuse_freed_memory():
+        with skip_lora_input_casts(session), fused_lora_forward(session.model), reuse_freed_memory():
             state = _run_epochs(session, callbacks, stop_event)
         if dist.is_main and state == "completed":
             score_test(session, callbacks, stop_event)

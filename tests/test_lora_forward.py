@@ -1,0 +1,100 @@
+"""Training-time LoRA layers that add their update inside the product (core/lora_forward.py)."""
+
+import pytest
+
+from lorasent_tui.core.config import build_config
+from tests.tiny_models import ARCHITECTURES
+
+
+def _lora_model(folder, **settings):
+    import torch
+
+    from lorasent_tui.core import models
+
+    cfg = build_config({"model": str(folder), "preset": "fast", "precision": "fp32", **settings})
+    base, head = models.load_classifier(cfg.model, cfg.seed)
+    model = models.build_lora_model(base, cfg, head)
+    torch.manual_seed(1)
+    for name, param in model.named_parameters():
+        if "lora_B" in name:  # peft starts B at zero, which would hide a missing update
+            param.data.normal_(0, 0.2)
+    return model
+
+
+def _batch(folder):
+    from transformers import AutoTokenizer
+
+    tokenizer = AutoTokenizer.from_pretrained(folder)
+    return tokenizer(["a short one", "a much longer review that needs the padding mask of the other"],
+                     padding=True, return_tensors="pt")
+
+
+def _logits_and_grads(model, batch):
+    model.zero_grad(set_to_none=True)
+    logits = model(**batch).logits
+    logits.float().square().sum().backward()
+    grads = {n: p.grad.clone() for n, p in model.named_parameters() if p.requires_grad}
+    return logits.detach(), grads
+
+
+@pytest.mark.parametrize("arch", ARCHITECTURES)
+def test_fused_layers_compute_peft_s_logits_and_gradients(arch, tiny_model_dir):
+    import torch
+
+    from lorasent_tui.core.lora_forward import fused_lora_forward
+
+    folder = tiny_model_dir(arch)
+    model, batch = _lora_model(folder).train(), _batch(folder)
+    logits, grads = _logits_and_grads(model, batch)
+    with fused_lora_forward(model) as fused:
+        fused_logits, fused_grads = _logits_and_grads(model, batch)
+    assert fused > 0
+    torch.testing.assert_close(fused_logits, logits, atol=1e-5, rtol=1e-5)
+    for name, grad in grads.items():
+        torch.testing.assert_close(fused_grads[name], grad, atol=1e-5, rtol=1e-4, msg=name)
+
+
+def test_fused_layers_under_bf16_autocast_match_within_rounding(tiny_model_dir):
+    import torch
+
+    from lorasent_tui.core.lora_forward import fused_lora_forward
+
+    folder = tiny_model_dir("bert")
+    model, batch = _lora_model(folder), _batch(folder)
+    with torch.autocast("cpu", dtype=torch.bfloat16):
+        logits, _ = _logits_and_grads(model, batch)
+        with fused_lora_forward(model):
+            fused_logits, _ = _logits_and_grads(model, batch)
+    assert fused_logits.dtype == torch.bfloat16
+    torch.testing.assert_close(fused_logits.float(), logits.float(), atol=3e-2, rtol=0)
+
+
+def test_merged_or_disabled_adapters_are_not_added_twice_and_the_layers_are_restored(tiny_model_dir):
+    import torch
+
+    from lorasent_tui.core.lora_forward import fused_lora_forward
+
+    folder = tiny_model_dir("bert")
+    model, batch = _lora_model(folder).eval(), _batch(folder)
+    with torch.no_grad():
+        tuned = model(**batch).logits
+        with model.disable_adapter():
+            base = model(**batch).logits
+        with fused_lora_forward(model):
+            model.merge_adapter()  # how a run's evaluation scores (session.merged_adapters)
+            merged = model(**batch).logits
+            model.unmerge_adapter()
+            with model.disable_adapter():
+                disabled = model(**batch).logits
+    assert not torch.allclose(tuned, base, atol=1e-3)  # the adapters do change the verdicts
+    torch.testing.assert_close(merged, tuned, atol=1e-5, rtol=1e-5)
+    torch.testing.assert_close(disabled, base)
+    assert not any("forward" in vars(m) for m in model.modules())
+
+
+def test_layers_with_lora_dropout_keep_peft_s_forward(tiny_model_dir):
+    from lorasent_tui.core.lora_forward import fused_lora_forward
+
+    model = _lora_model(tiny_model_dir("bert"), lora_dropout=0.1)
+    with fused_lora_forward(model) as fused:
+        assert fused == 0
