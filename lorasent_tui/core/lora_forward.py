@@ -6,8 +6,9 @@ product, a scaling pass and an addition each read and write a whole activation (
 ``addmm(base(x), lora_A(x), B^T, alpha=scaling)`` does the same sum in the product's epilogue, in
 one pass. The parameters, their names, the saved adapter and every other code path stay peft's:
 the faster forward is an instance attribute, set on the plain LoRA layers only for the span of
-``fused_lora_forward`` and removed after it. A layer that is merged, has its adapters disabled,
-or is called with extra arguments runs peft's own forward unchanged.
+``fused_lora_forward`` and removed after it. A layer that is merged (evaluation scores merged),
+has its adapters disabled, is called with extra arguments, or gets an input of another dtype than
+its LoRA weights outside autocast (peft would cast it) runs peft's own forward unchanged.
 """
 
 from __future__ import annotations
@@ -41,12 +42,14 @@ def _fused_forward(layer: Any) -> Any:
     lora_a, lora_b = layer.lora_A[name], layer.lora_B[name]
 
     def forward(x: Any, *args: Any, **kwargs: Any) -> Any:
-        mixed_dtypes = x.dtype != lora_a.weight.dtype and not torch.is_autocast_enabled(x.device.type)
+        mixed_dtypes = (x.dtype != lora_a.weight.dtype
+                        and not torch.is_autocast_enabled(x.device.type))
         if args or kwargs or layer.merged or layer.disable_adapters or mixed_dtypes:
             return peft_forward(x, *args, **kwargs)
         result = layer.base_layer(x)
         low_rank = lora_a(x)
-        summed = torch.addmm(result.reshape(-1, result.shape[-1]), low_rank.reshape(-1, low_rank.shape[-1]),
+        summed = torch.addmm(result.reshape(-1, result.shape[-1]),
+                             low_rank.reshape(-1, low_rank.shape[-1]),
                              lora_b.weight.t(), alpha=layer.scaling[name])
         return summed.view(result.shape)
 
