@@ -71,15 +71,18 @@ def _layers(config: Any, layers: int | None) -> int:
     return layers if layers is not None else (getattr(config, "num_hidden_layers", None) or config.n_layers)
 
 
+def _hidden(config: Any) -> int:
+    return getattr(config, "hidden_size", None) or config.dim  # BERT/ALBERT, DistilBERT
+
+
 def attention_flops_per_token(config: Any, seq_len: float, layers: int | None = None) -> float:
     """FLOPs per token of attention's two batched products (scores, then the values) forward."""
-    d = getattr(config, "hidden_size", None) or config.dim
-    return _layers(config, layers) * 4 * seq_len * d
+    return _layers(config, layers) * 4 * seq_len * _hidden(config)
 
 
 def forward_flops_per_token(config: Any, seq_len: float, layers: int | None = None) -> float:
     """Matrix-product FLOPs of one encoder forward per token (embeddings and softmax ignored)."""
-    d = getattr(config, "hidden_size", None) or config.dim
+    d = _hidden(config)
     ff = getattr(config, "intermediate_size", None) or config.hidden_dim
     linear = _layers(config, layers) * 2 * (4 * d * d + 2 * d * ff)
     return linear + attention_flops_per_token(config, seq_len, layers)

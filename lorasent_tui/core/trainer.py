@@ -359,7 +359,8 @@ def train(config: TrainConfig, *, runs_dir: Path, callbacks: TrainCallbacks | No
         callbacks.on_status(StatusUpdate("training", run.run_id, str(session.device),
                                          labels=session.label_names))
         session.started = time.monotonic()
-        with skip_lora_input_casts(session), fused_lora_forward(session.model), reuse_freed_memory():
+        with (skip_lora_input_casts(session), fused_lora_forward(session.model),
+              reuse_freed_memory()):
             state = _run_epochs(session, callbacks, stop_event)
         if dist.is_main and state == "completed":
             score_test(session, callbacks, stop_event)
