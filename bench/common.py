@@ -88,21 +88,35 @@ def forward_flops_per_token(config: Any, seq_len: float, layers: int | None = No
     return linear + attention_flops_per_token(config, seq_len, layers)
 
 
+def lora_flops_per_token(model: Any) -> float:
+    """FLOPs per token of the LoRA products of a peft model's forward: each adapted projection
+    multiplies by A (in x r) and then B (r x out)."""
+    from peft.tuners.lora import LoraLayer
+
+    total = 0.0
+    for module in model.modules():
+        if isinstance(module, LoraLayer):
+            for name in module.active_adapters:
+                if name in module.r:
+                    total += 2 * module.r[name] * (module.in_features + module.out_features)
+    return total
+
+
 def training_flops(config: Any, lengths: list[int], first_adapted_layer: int = 0,
-                   cached: bool = False) -> float:
+                   cached: bool = False, lora_per_token: float = 0.0) -> float:
     """FLOPs of one training epoch: forward everywhere it runs, activation gradients above
     the lowest adapted layer (frozen layers below need none), nothing below when cached.
 
     A frozen linear layer's backward is one product (its input's gradient), as much as its
     forward; attention's products have two activation inputs each, so their backward is two.
-    LoRA's own products are left out (the fast preset's rank 8 on every projection would add
-    about 4%), so the rate is a lower bound."""
+    LoRA's products (``lora_per_token``, forward) train both factors: their backward is two
+    products for the weights' gradients and two for the activations', twice their forward."""
     total = 0.0
     n = _layers(config, None)
     for length in lengths:
         adapted = n - first_adapted_layer
         upper = (forward_flops_per_token(config, length, adapted) * 2
-                 + attention_flops_per_token(config, length, adapted))
+                 + attention_flops_per_token(config, length, adapted) + 3 * lora_per_token)
         lower = 0.0 if cached else forward_flops_per_token(config, length, first_adapted_layer)
         total += (upper + lower) * length
     return total

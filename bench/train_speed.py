@@ -17,7 +17,7 @@ import tempfile
 import warnings
 from pathlib import Path
 
-from bench.common import emit, machine, matmul_peak_gflops, training_flops
+from bench.common import emit, lora_flops_per_token, machine, matmul_peak_gflops, training_flops
 
 
 def run_preset(preset: str, args: argparse.Namespace, runs_dir: Path, epochs: int) -> dict:
@@ -38,12 +38,13 @@ def run_preset(preset: str, args: argparse.Namespace, runs_dir: Path, epochs: in
     run = RunStore(runs_dir).get(result.run_id)
     status = run.status()
     tokenizer = models.load_tokenizer(cfg.model)
-    base, _ = models.load_classifier(cfg.model, cfg.seed)
+    base, head = models.load_classifier(cfg.model, cfg.seed)
     lengths = [len(x) for x in encode_texts(tokenizer, load_splits(cfg).train_texts, cfg.max_length,
                                             cfg.truncation)]
     first = models.first_adapted_layer(base, cfg.lora_layers)
     cached = first > 0 and can_cache(base, first, lengths)
-    flops = training_flops(base.config, lengths, first, cached)
+    lora = lora_flops_per_token(models.build_lora_model(base, cfg, head))
+    flops = training_flops(base.config, lengths, first, cached, lora)
     times = status["epoch_times"]
     train_s = [t["train_s"] for t in times]
     setup = status.get("setup_times", {})

@@ -98,3 +98,55 @@ def test_layers_with_lora_dropout_keep_peft_s_forward(tiny_model_dir):
     model = _lora_model(tiny_model_dir("bert"), lora_dropout=0.1)
     with fused_lora_forward(model) as fused:
         assert fused == 0
+
+
+def _float32_casts(model, batch):
+    """How many fp32 activations (batch x length x width) are cast to bf16 in a forward."""
+    import torch
+    from torch.utils._python_dispatch import TorchDispatchMode
+
+    activation_rank = batch["input_ids"].dim() + 1
+
+    class CountCasts(TorchDispatchMode):
+        count = 0
+
+        def __torch_dispatch__(self, func, types, args=(), kwargs=None):
+            kwargs = kwargs or {}
+            source = args[0] if args else None
+            if (func is torch.ops.aten._to_copy.default and source.dtype == torch.float32
+                    and source.dim() == activation_rank and kwargs.get("dtype") == torch.bfloat16):
+                CountCasts.count += 1
+            return func(*args, **kwargs)
+
+    with torch.autocast("cpu", dtype=torch.bfloat16), CountCasts():
+        model(**batch)
+    return CountCasts.count
+
+
+def test_under_autocast_each_activation_is_cast_once_for_all_the_layers_that_read_it(tiny_model_dir):
+    from lorasent_tui.core.lora_forward import fused_lora_forward
+
+    folder = tiny_model_dir("bert")
+    model, batch = _lora_model(folder).train(), _batch(folder)
+    layers = model.config.num_hidden_layers
+    with fused_lora_forward(model):
+        shared = _float32_casts(model, batch)
+    # Each layer reads two fp32 activations (attention's input, the feed-forward's), against a
+    # cast for each of query, key, value and the feed-forward input, twice each with LoRA's A.
+    assert shared <= 2 * layers + 2 < _float32_casts(model, batch)
+
+
+def test_a_frozen_weight_changed_inside_the_block_is_read_anew(tiny_model_dir):
+    import torch
+
+    from lorasent_tui.core.lora_forward import fused_lora_forward
+
+    folder = tiny_model_dir("bert")
+    model, batch = _lora_model(folder).eval(), _batch(folder)
+    query = model.base_model.model.bert.encoder.layer[0].attention.self.query.base_layer
+    with torch.no_grad(), torch.autocast("cpu", dtype=torch.bfloat16), fused_lora_forward(model):
+        before = model(**batch).logits
+        query.weight.mul_(3)  # as a checkpoint loaded into the model would
+        after = model(**batch).logits
+        query.weight.div_(3)
+    assert not torch.allclose(before, after)
