@@ -33,7 +33,8 @@ def test_lora_products_count_forward_and_both_factors_gradients(tiny_model_dir):
                         "target_modules": ["query", "ffn_in"]})
     base, head = models.load_classifier(cfg.model, cfg.seed)
     model = models.build_lora_model(base, cfg, head)
-    d, ff, layers = base.config.hidden_size, base.config.intermediate_size, base.config.num_hidden_layers
+    config = base.config
+    d, ff, layers = config.hidden_size, config.intermediate_size, config.num_hidden_layers
     per_token = lora_flops_per_token(model)
     assert per_token == layers * 2 * 4 * ((d + d) + (d + ff))
     length = 16
