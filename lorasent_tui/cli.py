@@ -65,6 +65,9 @@ TRAIN_FLAGS: tuple[tuple[str, str, str], ...] = (
     ("--pseudo-threshold", "pseudo_threshold",
      "confidence (top class probability) an unlabeled text needs for a pseudo-label (default: 0.9)"),
     ("--unlabeled-weight", "unlabeled_weight", "weight of the pseudo-labelled loss (default: 1.0)"),
+    ("--pseudo-noise", "pseudo_noise",
+     "share of tokens dropped from the copy of a pseudo-labelled text the model trains on, after a "
+     "random crop (default: 0.15; 0: no noise)"),
     ("--length-bucketing", "length_bucketing", "batch reviews of similar length: true/false"),
     ("--seed", "seed", "random seed for sampling, initialisation and batch order"),
     ("--device", "device", "auto, cpu, cuda, cuda:N or mps"),

@@ -158,7 +158,7 @@ FIELD_VALUES = {
     "processes": st.integers(1, 64), "logging_steps": st.integers(1, 100_000),
     "unlabeled": st.none() | st.sampled_from(["imdb-unlabeled", "data/unlabeled.csv"]),
     "unlabeled_size": st.integers(1, MAX_ROWS), "pseudo_threshold": _unit().filter(lambda x: x > 0),
-    "unlabeled_weight": st.floats(0, 100),
+    "unlabeled_weight": st.floats(0, 100), "pseudo_noise": _unit(),
 }
 
 

@@ -235,6 +235,53 @@ def test_pseudo_batches_are_seeded_and_cover_the_selection():
     assert pseudo_batches(0, 3, 8, 1, 2) == []
 
 
+def test_noised_copies_keep_the_special_tokens_and_a_seeded_ordered_crop():
+    from lorasent_tui.core.pseudo_labels import MIN_CROP, noised_positions
+
+    copies = [noised_positions(100, 0.15, np.random.default_rng([1, step])) for step in range(200)]
+    for kept in copies:
+        assert kept[0] == 0 and kept[-1] == 99 and kept == sorted(set(kept))
+    inner = np.array([len(k) - 2 for k in copies])
+    # a crop of 49-98 tokens (mean about 73), then 15% dropped
+    assert 0.85 * 98 * MIN_CROP * 0.9 < inner.mean() < 0.85 * 98 * (1 + MIN_CROP) / 2 * 1.1
+    assert len({tuple(k) for k in copies}) == len(copies)
+    assert noised_positions(100, 0.15, np.random.default_rng([1, 7])) == copies[7]
+    crop = noised_positions(100, 0.0, np.random.default_rng(3))[1:-1]
+    assert crop == list(range(crop[0], crop[-1] + 1)) and len(crop) >= 98 * MIN_CROP  # contiguous
+    assert noised_positions(2, 0.5, np.random.default_rng(0)) == [0, 1]
+    assert len(noised_positions(3, 0.99, np.random.default_rng(0))) == 3  # never an empty text
+
+
+def test_the_model_trains_on_noised_copies_of_pseudo_labelled_texts():
+    from lorasent_tui.core.pseudo_labels import pseudo_loss
+
+    texts = [f"a great film, take {i}" + " and more words" * 8 for i in range(6)]
+    seen = []
+
+    class Recording(SignalModel):
+        training = True
+
+        def __call__(self, input_ids, attention_mask):
+            seen.append([row[mask.bool()].tolist() for row, mask in zip(input_ids, attention_mask)])
+            return super().__call__(input_ids, attention_mask)
+
+    session = signal_session(texts, [1, 1])
+    session.model = Recording(session.model.token_id)
+    session.pseudo = PseudoLabels(list(range(6)), [1] * 6)
+    session.global_step = 4
+    originals = [session.unlabeled_views.ids[i] for i in range(6)]
+    for noise in (0.0, 0.0, 0.3, 0.3):
+        session.config = session.config.replace(pseudo_noise=noise, precision="fp32")
+        pseudo_loss(session, list(range(6)))
+    clean, clean_again, noised, noised_again = seen
+    assert clean == clean_again == originals  # pseudo_noise 0: the very texts the teacher scored
+    assert noised == noised_again  # seeded by the run's seed and step
+    assert all(len(n) < len(o) and n[0] == o[0] and n[-1] == o[-1] for n, o in zip(noised, originals))
+    session.global_step = 5
+    pseudo_loss(session, list(range(6)))
+    assert seen[-1] != noised
+
+
 def rank_select(probs, threshold, prior):
     """The tiny random model predicts one class for everything, so the real rule would keep no
     pseudo-labels; this one still follows its scores: the top quarter positive, the bottom negative."""

@@ -92,6 +92,9 @@ class TrainConfig:
     pseudo_threshold: float = 0.9
     # The pseudo-labelled batch's loss, relative to the labelled batch's (FixMatch's lambda_u).
     unlabeled_weight: float = 1.0
+    # The student reads a noised copy of each pseudo-labelled text: a random crop, then this share
+    # of its tokens dropped (core/pseudo_labels.py). 0: the very text the teacher labelled.
+    pseudo_noise: float = 0.15
     length_bucketing: bool = True
     seed: int = 42
     device: str = "auto"
@@ -139,7 +142,7 @@ PRESETS: dict[str, dict[str, Any]] = {
 BEHAVIOUR_BEFORE: dict[str, Any] = {
     "sliding_windows": False, "labels": None, "balance": True, "class_weights": "none",
     "test_size": 0, "ema_decay": 0.0, "window_layout": "overlap",
-    "short_crops": False,
+    "short_crops": False, "pseudo_noise": 0.0,
 }
 
 FIELD_NAMES = tuple(f.name for f in fields(TrainConfig))
@@ -245,6 +248,7 @@ def _check_ranges(cfg: TrainConfig) -> dict[str, str]:
     need("unlabeled_size", 1 <= cfg.unlabeled_size <= MAX_ROWS, f"must be between 1 and {MAX_ROWS:,}")
     need("pseudo_threshold", 0 < cfg.pseudo_threshold < 1, "must be > 0 and < 1")
     need("unlabeled_weight", 0 <= cfg.unlabeled_weight <= 100, "must be between 0 and 100")
+    need("pseudo_noise", 0 <= cfg.pseudo_noise < 1, "must be >= 0 (0: none) and < 1")
     need("seed", 0 <= cfg.seed < 2**32, "must be between 0 and 2**32 - 1")
     need("processes", 1 <= cfg.processes <= 64, "must be between 1 and 64")
     need("precision", cfg.precision in PRECISIONS, f"choose {', '.join(PRECISIONS)}")

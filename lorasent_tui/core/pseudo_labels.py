@@ -11,6 +11,13 @@ texts to its labelled batch, their mean loss weighted by ``unlabeled_weight`` (F
 lambda_u), so an epoch has as many steps (and the learning-rate schedule stays the same) with or
 without unlabeled text. The first epoch trains on labels alone.
 
+The teacher labels a text as it is; the student learns that label from a noised copy: a random
+crop of at least half its tokens, then each token dropped with probability ``pseudo_noise``
+(random deletion, Wei and Zou 2019, "EDA"). Without noise the confident texts are the ones the
+model already gets right and their loss is near zero; a noised copy is harder, which is what
+makes self-training teach (FixMatch's strong augmentation; Xie et al. 2020, "Self-training with
+Noisy Student"). The noise is seeded by the run's seed and step, so a resumed run draws the same.
+
 A selection is saved in the epoch's checkpoint, so a resumed run trains on the same pseudo-labels
 as an uninterrupted one; the epoch's metrics row records how many it used, per class.
 """
@@ -99,19 +106,45 @@ def pseudo_batches(count: int, steps: int, batch_size: int, seed: int, epoch: in
     return [order[i * width:(i + 1) * width].tolist() for i in range(steps)]
 
 
+# A noised copy keeps a contiguous crop of at least this share of a text's tokens.
+MIN_CROP = 0.5
+
+
+def noised_positions(length: int, deletion: float, rng: np.random.Generator) -> list[int]:
+    """The token positions a noised copy of a ``length``-token text keeps, in order: the first and
+    last (the special tokens) always, a random crop of the others, each then dropped with
+    probability ``deletion`` (at least one kept)."""
+    inner = length - 2
+    if inner <= 0:
+        return list(range(length))
+    span = max(1, int(inner * rng.uniform(MIN_CROP, 1.0)))
+    start = 1 + int(rng.integers(0, inner - span + 1))
+    crop = np.arange(start, start + span)
+    kept = crop[rng.random(span) >= deletion]
+    if kept.size == 0:
+        kept = crop[:1]
+    return [0, *kept.tolist(), length - 1]
+
+
 def pseudo_loss(session: Any, positions: list[int]) -> Any:
-    """``unlabeled_weight`` times the mean cross-entropy of one pseudo-labelled batch."""
+    """``unlabeled_weight`` times the mean cross-entropy of one pseudo-labelled batch, read
+    through noised copies when ``pseudo_noise`` is set."""
     import torch
     import torch.nn.functional as F
 
     from lorasent_tui.core.session import batch_logits
 
+    cfg = session.config
     selection = session.pseudo
     index = [selection.index[p] for p in positions]
     targets = torch.tensor([selection.labels[p] for p in positions], dtype=torch.long,
                            device=session.device)
-    logits = batch_logits(session, index, "unlabeled")
-    return session.config.unlabeled_weight * F.cross_entropy(logits.float(), targets)
+    keep = None
+    if cfg.pseudo_noise > 0:
+        rng = np.random.default_rng([cfg.seed % 2**32, session.global_step, 5])
+        keep = [noised_positions(len(session.unlabeled_views.ids[i]), cfg.pseudo_noise, rng) for i in index]
+    logits = batch_logits(session, index, "unlabeled", keep)
+    return cfg.unlabeled_weight * F.cross_entropy(logits.float(), targets)
 
 
 def relabel(session: Any, epoch: int, callbacks: TrainCallbacks, stop: threading.Event) -> bool:
@@ -138,10 +171,13 @@ def card_paragraph(config: Any, rows: Sequence[dict]) -> str:
     if not getattr(config, "unlabeled", None):
         return ""
     used = "; ".join(describe(row) for row in rows if "pseudo_labels" in row) or "none yet"
+    noise = getattr(config, "pseudo_noise", 0.0)
+    read = (f" read through a noised copy (a random crop of at least half the text, "
+            f"{noise:.0%} of its tokens then dropped)" if noise > 0 else "")
     return (f"Besides its labelled reviews, the run self-trained on up to {config.unlabeled_size:,} "
             f"unlabeled texts from `{config.unlabeled}` (none of them in the train, validation or test "
             f"split): after each epoch, those the model classified with probability at least "
             f"{config.pseudo_threshold:g} were pseudo-labelled, class-balanced in the labelled "
-            f"proportions, and trained on in the next epoch with loss weight "
+            f"proportions, and trained on in the next epoch{read} with loss weight "
             f"{config.unlabeled_weight:g}. Pseudo-labels per epoch: {used}. The validation "
             f"metrics above use human labels only.")

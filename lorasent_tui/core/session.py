@@ -7,7 +7,7 @@ import threading
 import time
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from typing import Any, Callable, Iterator
+from typing import Any, Callable, Iterator, Sequence
 
 from lorasent_tui.core.config import TrainConfig
 from lorasent_tui.core.distributed import DistContext
@@ -256,18 +256,25 @@ def use_attention(session: Session, implementation: str) -> None:
         base.set_attn_implementation(implementation)
 
 
-def batch_logits(session: Session, index: list[int], split: str) -> Any:
+def batch_logits(session: Session, index: list[int], split: str,
+                 keep: Sequence[Sequence[int]] | None = None) -> Any:
     """Logits for the texts at ``index`` of a split ("train", "eval" or "unlabeled"), through
-    the cache when there is one."""
+    the cache when there is one; ``keep``: for each text, the token positions it is read with."""
     from lorasent_tui.core.batching import collate
 
     if session.prefix is not None:
         states = {"train": session.train_states, "eval": session.eval_states,
                   "unlabeled": session.unlabeled_states}[split]
-        return session.prefix.logits([states[i] for i in index], session.device, session.pad_multiple)
+        rows = [states[i] for i in index]
+        if keep is not None:
+            rows = [state[list(positions)] for state, positions in zip(rows, keep)]
+        return session.prefix.logits(rows, session.device, session.pad_multiple)
     encoded = {"train": session.train_ids, "eval": session.eval_ids,
                "unlabeled": session.unlabeled_views.ids if split == "unlabeled" else []}[split]
-    batch = collate([encoded[i] for i in index], session.tokenizer.pad_token_id, session.pad_multiple)
+    rows = [encoded[i] for i in index]
+    if keep is not None:
+        rows = [[ids[p] for p in positions] for ids, positions in zip(rows, keep)]
+    batch = collate(rows, session.tokenizer.pad_token_id, session.pad_multiple)
     batch = {k: v.to(session.device, non_blocking=True) for k, v in batch.items()}
     return session.model(**batch).logits
 
