@@ -309,6 +309,7 @@ def test_a_run_stopped_mid_epoch_resumes_with_the_same_pseudo_labels(tiny_model_
     assert [r["pseudo_labels"] for r in rows] == [0, 12]
     card = (expected.path / "README.md").read_text(encoding="utf-8")
     assert "self-trained on up to 24 unlabeled texts from `imdb-unlabeled`" in card
+    assert "15% of its tokens then dropped" in card
 
     stop = threading.Event()
 

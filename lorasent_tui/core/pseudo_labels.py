@@ -172,7 +172,7 @@ def card_paragraph(config: Any, rows: Sequence[dict]) -> str:
         return ""
     used = "; ".join(describe(row) for row in rows if "pseudo_labels" in row) or "none yet"
     noise = getattr(config, "pseudo_noise", 0.0)
-    read = (f" read through a noised copy (a random crop of at least half the text, "
+    read = (f" read through a noised copy (a random crop of at least {MIN_CROP:.0%} of the text, "
             f"{noise:.0%} of its tokens then dropped)" if noise > 0 else "")
     return (f"Besides its labelled reviews, the run self-trained on up to {config.unlabeled_size:,} "
             f"unlabeled texts from `{config.unlabeled}` (none of them in the train, validation or test "
