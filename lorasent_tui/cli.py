@@ -65,6 +65,8 @@ TRAIN_FLAGS: tuple[tuple[str, str, str], ...] = (
     ("--pseudo-threshold", "pseudo_threshold",
      "confidence (top class probability) an unlabeled text needs for a pseudo-label (default: 0.9)"),
     ("--unlabeled-weight", "unlabeled_weight", "weight of the pseudo-labelled loss (default: 1.0)"),
+    ("--unlabeled-ratio", "unlabeled_ratio",
+     "pseudo-labelled texts per labelled text in each training step (default: 1)"),
     ("--pseudo-noise", "pseudo_noise",
      "share of tokens dropped from the copy of a pseudo-labelled text the model trains on, after a "
      "random crop (default: 0.15; 0: no noise)"),

@@ -159,6 +159,7 @@ FIELD_VALUES = {
     "unlabeled": st.none() | st.sampled_from(["imdb-unlabeled", "data/unlabeled.csv"]),
     "unlabeled_size": st.integers(1, MAX_ROWS), "pseudo_threshold": _unit().filter(lambda x: x > 0),
     "unlabeled_weight": st.floats(0, 100), "pseudo_noise": _unit(),
+    "unlabeled_ratio": st.integers(1, 16),
 }
 
 

@@ -328,6 +328,26 @@ def test_a_run_stopped_mid_epoch_resumes_with_the_same_pseudo_labels(tiny_model_
     assert_same_tensors(adapter_tensors(run.path), adapter_tensors(expected.path))
 
 
+def test_each_step_trains_on_unlabeled_ratio_times_the_labelled_batch(tiny_model_dir, tmp_path, monkeypatch):
+    from lorasent_tui.core import pseudo_labels, trainer
+    from tests.test_resume import tiny_config
+
+    monkeypatch.setattr(pseudo_labels, "select", rank_select)
+    widths = []
+    real_loss = trainer.pseudo_loss
+
+    def recording_loss(session, positions):
+        widths.append(len(positions))
+        return real_loss(session, positions)
+
+    monkeypatch.setattr(trainer, "pseudo_loss", recording_loss)
+    config = tiny_config(tiny_model_dir("bert"), unlabeled=UNLABELED_BUILTIN, unlabeled_size=40,
+                         epochs=2, unlabeled_ratio=2)
+    finished = trainer.train(config, runs_dir=tmp_path)
+    assert finished.state == "completed", finished
+    assert widths and set(widths) == {2 * config.batch_size}  # 20 pseudo-labels, 16 a step
+
+
 def test_the_benchs_held_out_sets_exclude_what_runs_see_and_short_reviews_are_last_sentences():
     from bench.short_reviews import held_out
     from lorasent_tui.core.short_crops import MAX_WORDS, MIN_WORDS, last_sentence

@@ -92,6 +92,8 @@ class TrainConfig:
     pseudo_threshold: float = 0.9
     # The pseudo-labelled batch's loss, relative to the labelled batch's (FixMatch's lambda_u).
     unlabeled_weight: float = 1.0
+    # Pseudo-labelled texts per labelled text in a step (FixMatch's mu).
+    unlabeled_ratio: int = 1
     # The student reads a noised copy of each pseudo-labelled text: a random crop, then this share
     # of its tokens dropped (core/pseudo_labels.py). 0: the very text the teacher labelled.
     pseudo_noise: float = 0.15
@@ -249,6 +251,7 @@ def _check_ranges(cfg: TrainConfig) -> dict[str, str]:
     need("pseudo_threshold", 0 < cfg.pseudo_threshold < 1, "must be > 0 and < 1")
     need("unlabeled_weight", 0 <= cfg.unlabeled_weight <= 100, "must be between 0 and 100")
     need("pseudo_noise", 0 <= cfg.pseudo_noise < 1, "must be >= 0 (0: none) and < 1")
+    need("unlabeled_ratio", 1 <= cfg.unlabeled_ratio <= 16, "must be between 1 and 16")
     need("seed", 0 <= cfg.seed < 2**32, "must be between 0 and 2**32 - 1")
     need("processes", 1 <= cfg.processes <= 64, "must be between 1 and 64")
     need("precision", cfg.precision in PRECISIONS, f"choose {', '.join(PRECISIONS)}")

@@ -6,9 +6,9 @@ least ``pseudo_threshold`` is confident (the confidence threshold of FixMatch, S
 the most confident ones of each class are kept in the labelled train split's class proportions
 (class-balanced self-training, as in Zou et al. 2018), so a model that leans to one class does not
 teach itself to lean further: with balanced labels, every class keeps as many as the class with
-the fewest confident texts has. Each step of the next epoch then adds a batch of pseudo-labelled
-texts to its labelled batch, their mean loss weighted by ``unlabeled_weight`` (FixMatch's
-lambda_u), so an epoch has as many steps (and the learning-rate schedule stays the same) with or
+the fewest confident texts has. Each step of the next epoch then adds ``unlabeled_ratio`` times
+as many pseudo-labelled texts as its labelled batch has (FixMatch's mu), their mean loss weighted
+by ``unlabeled_weight`` (FixMatch's lambda_u), so an epoch has as many steps (and the learning-rate schedule stays the same) with or
 without unlabeled text. The first epoch trains on labels alone.
 
 The teacher labels a text as it is; the student learns that label from a noised copy: a random
@@ -171,13 +171,14 @@ def card_paragraph(config: Any, rows: Sequence[dict]) -> str:
     if not getattr(config, "unlabeled", None):
         return ""
     used = "; ".join(describe(row) for row in rows if "pseudo_labels" in row) or "none yet"
-    noise = getattr(config, "pseudo_noise", 0.0)
+    noise = config.pseudo_noise
     read = (f" read through a noised copy (a random crop of at least {MIN_CROP:.0%} of the text, "
             f"{noise:.0%} of its tokens then dropped)" if noise > 0 else "")
     return (f"Besides its labelled reviews, the run self-trained on up to {config.unlabeled_size:,} "
             f"unlabeled texts from `{config.unlabeled}` (none of them in the train, validation or test "
             f"split): after each epoch, those the model classified with probability at least "
             f"{config.pseudo_threshold:g} were pseudo-labelled, class-balanced in the labelled "
-            f"proportions, and trained on in the next epoch{read} with loss weight "
+            f"proportions, and trained on in the next epoch{read}, {config.unlabeled_ratio} for "
+            f"each labelled review in a step, with loss weight "
             f"{config.unlabeled_weight:g}. Pseudo-labels per epoch: {used}. The validation "
             f"metrics above use human labels only.")

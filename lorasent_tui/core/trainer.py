@@ -139,7 +139,8 @@ def _train_epoch(session: Session, epoch: int, callbacks: TrainCallbacks,
     every_batch = bucketed_batches(lengths, cfg.batch_size, cfg.seed + epoch, cfg.length_bucketing)
     batches = session.dist.shard(every_batch)
     count = len(session.pseudo.index) if session.pseudo is not None else 0
-    pseudo = session.dist.shard(pseudo_batches(count, len(every_batch), cfg.batch_size, cfg.seed, epoch))
+    pseudo = session.dist.shard(pseudo_batches(count, len(every_batch), cfg.batch_size * cfg.unlabeled_ratio,
+                                               cfg.seed, epoch))
     trainable = [p for p in session.model.parameters() if p.requires_grad]
     labels_all = torch.tensor(session.train_labels, dtype=torch.long)
     total_loss = torch.zeros((), device=session.device)

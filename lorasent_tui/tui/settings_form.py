@@ -109,6 +109,8 @@ FIELDS: tuple[FieldSpec, ...] = (
               "for a pseudo-label", advanced=True),
     FieldSpec("unlabeled_weight", "Unlabeled wt", "weight of the pseudo-labelled loss",
               advanced=True),
+    FieldSpec("unlabeled_ratio", "Unlab. ratio", "pseudo-labelled texts per labelled text in a step",
+              advanced=True),
     FieldSpec("pseudo_noise", "Pseudo noise", "share of tokens dropped from the cropped copy of a "
               "pseudo-labelled text trained on; 0: none", advanced=True),
 )
