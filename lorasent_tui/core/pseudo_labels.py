@@ -8,8 +8,9 @@ the most confident ones of each class are kept in the labelled train split's cla
 teach itself to lean further: with balanced labels, every class keeps as many as the class with
 the fewest confident texts has. Each step of the next epoch then adds ``unlabeled_ratio`` times
 as many pseudo-labelled texts as its labelled batch has (FixMatch's mu), their mean loss weighted
-by ``unlabeled_weight`` (FixMatch's lambda_u), so an epoch has as many steps (and the learning-rate schedule stays the same) with or
-without unlabeled text. The first epoch trains on labels alone.
+by ``unlabeled_weight`` (FixMatch's lambda_u), so an epoch has as many steps (and the
+learning-rate schedule stays the same) with or without unlabeled text. The first epoch trains on
+labels alone.
 
 The teacher labels a text as it is; the student learns that label from a noised copy: a random
 crop of at least half its tokens, then each token dropped with probability ``pseudo_noise``
