@@ -1,4 +1,5 @@
-"""Training-time LoRA layers that add their update inside the product (core/lora_forward.py)."""
+"""Training-time LoRA layers: the update added inside the product (core/lora_forward.py) and the
+frozen base weights held in bf16 for bf16 steps (core/precision.py)."""
 
 import pytest
 
@@ -98,3 +99,45 @@ def test_layers_with_lora_dropout_keep_peft_s_forward(tiny_model_dir):
     model = _lora_model(tiny_model_dir("bert"), lora_dropout=0.1)
     with fused_lora_forward(model) as fused:
         assert fused == 0
+
+
+def _bf16_logits_and_grads(model, batch):
+    import torch
+
+    with torch.autocast("cpu", dtype=torch.bfloat16):
+        return _logits_and_grads(model, batch)
+
+
+def test_bf16_frozen_bases_train_the_same_bits_and_give_the_fp32_weights_back(tiny_model_dir):
+    import torch
+
+    from lorasent_tui.core.precision import bf16_frozen_bases
+
+    folder = tiny_model_dir("bert")
+    model, batch = _lora_model(folder).train(), _batch(folder)
+    frozen = {n: p.detach().clone() for n, p in model.named_parameters() if "base_layer" in n}
+    logits, grads = _bf16_logits_and_grads(model, batch)
+    with bf16_frozen_bases(model, "bf16") as layers:
+        held = {n: p.dtype for n, p in model.named_parameters() if "base_layer" in n}
+        copied_logits, copied_grads = _bf16_logits_and_grads(model, batch)
+    assert layers > 0 and set(held.values()) == {torch.bfloat16}
+    assert torch.equal(copied_logits, logits)
+    for name, grad in grads.items():
+        assert torch.equal(copied_grads[name], grad), name
+    for name, param in model.named_parameters():
+        if name in frozen:
+            assert param.dtype == torch.float32 and torch.equal(param, frozen[name]), name
+
+
+def test_bf16_frozen_bases_restore_after_an_error_and_leave_fp32_runs_alone(tiny_model_dir):
+    import torch
+
+    from lorasent_tui.core.precision import bf16_frozen_bases
+
+    model = _lora_model(tiny_model_dir("bert"))
+    with bf16_frozen_bases(model, "fp32") as layers:
+        assert layers == 0
+        assert all(p.dtype == torch.float32 for p in model.parameters())
+    with pytest.raises(RuntimeError), bf16_frozen_bases(model, "bf16"):
+        raise RuntimeError("a failed step")
+    assert all(p.dtype == torch.float32 for p in model.parameters())

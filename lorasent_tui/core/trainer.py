@@ -28,7 +28,7 @@ from lorasent_tui.core.evaluation import evaluate, evaluation_title
 from lorasent_tui.core.gcfreeze import freeze_long_lived
 from lorasent_tui.core.lora_forward import fused_lora_forward
 from lorasent_tui.core.metrics import preload as preload_metrics
-from lorasent_tui.core.precision import resolve_precision
+from lorasent_tui.core.precision import bf16_frozen_bases, resolve_precision
 from lorasent_tui.core.pseudo_labels import PseudoLabels, pseudo_batches, pseudo_loss, relabel
 from lorasent_tui.core.pseudo_labels import record as pseudo_record
 from lorasent_tui.core.records import is_better
@@ -127,9 +127,6 @@ def _restore(session: Session) -> None:
 def _train_epoch(session: Session, epoch: int, callbacks: TrainCallbacks,
                  stop: threading.Event) -> float | None:
     """One pass over the training data; the mean loss, or None when stopped midway."""
-    import torch
-    import torch.nn.functional as F
-
     from lorasent_tui.core.batching import bucketed_batches
 
     cfg = session.config
@@ -141,6 +138,16 @@ def _train_epoch(session: Session, epoch: int, callbacks: TrainCallbacks,
     count = len(session.pseudo.index) if session.pseudo is not None else 0
     pseudo = session.dist.shard(pseudo_batches(count, len(every_batch), cfg.batch_size * cfg.unlabeled_ratio,
                                                cfg.seed, epoch))
+    with bf16_frozen_bases(session.model, session.precision):
+        return _train_steps(session, epoch, batches, pseudo, callbacks, stop)
+
+
+def _train_steps(session: Session, epoch: int, batches: list, pseudo: list, callbacks: TrainCallbacks,
+                 stop: threading.Event) -> float | None:
+    """The epoch's ``batches`` (and pseudo-labelled ``pseudo`` ones), as ``_train_epoch`` returns."""
+    import torch
+    import torch.nn.functional as F
+
     trainable = [p for p in session.model.parameters() if p.requires_grad]
     labels_all = torch.tensor(session.train_labels, dtype=torch.long)
     total_loss = torch.zeros((), device=session.device)
