@@ -48,9 +48,9 @@ def bf16_frozen_bases(model: Any, precision: str) -> Iterator[int]:
     Autocast keeps its bf16 copy of a weight only for tensors that require grad, so it casts
     every frozen base weight anew at each use: 10.6 million values read and written a step in
     the fast preset. A copy made once holds the same bits (the same rounding), so training is
-    unchanged; a fixed-shape fast-preset step is 5% shorter (bench/results/
-    train_speed_fast_cpu_bf16bases_*.json). Scoring merges the LoRA weights into the fp32
-    originals, so it runs outside the block."""
+    unchanged; a fixed-shape fast-preset step is 5% shorter (whole epochs, within the machine's
+    noise: README, "Measured"). Scoring merges the LoRA weights into the fp32 originals, so it
+    runs outside the block."""
     from peft.tuners.lora import LoraLayer
 
     if precision != "bf16":
