@@ -32,11 +32,16 @@ def machine() -> dict[str, Any]:
     info = {"cpu": platform.processor() or platform.machine(), "cores": os.cpu_count(),
             "torch_threads": torch.get_num_threads(), "python": platform.python_version(),
             "torch": torch.__version__}
+    # Virtual machines often name every EPYC "AMD EPYC": the family tells Zen 4 (25) from Zen 5
+    # (26), whose bf16 products run twice as fast.
+    fields = {"model name": "cpu", "cpu family": "cpu_family", "model": "cpu_model"}
     try:
         for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                info["cpu"] = line.split(":", 1)[1].strip()
-                break
+            if not line.strip():
+                break  # the first processor's block names them all
+            key, _, value = line.partition(":")
+            if key.strip() in fields:
+                info[fields[key.strip()]] = value.strip()
     except OSError:
         pass
     info["cpu_flags"] = cpu_flags()  # the CPU varies between sessions: every figure names its flags
