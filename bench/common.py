@@ -17,13 +17,29 @@ RESULTS = Path(__file__).resolve().parent / "results"
 SPEED_FLAGS = ("avx2", "avx512f", "avx512_vnni", "avx_vnni", "avx512_bf16", "amx_bf16", "amx_int8")
 
 
-def cpu_flags() -> list[str]:
-    try:
-        lines = Path("/proc/cpuinfo").read_text().splitlines()
-    except OSError:
-        return []
-    flags = next((line.split(":", 1)[1].split() for line in lines if line.startswith("flags")), [])
-    return [flag for flag in SPEED_FLAGS if flag in flags]
+def cpuinfo_fields(text: str) -> dict[str, str]:
+    """The first processor's block of /proc/cpuinfo, key to value (every core repeats it)."""
+    fields: dict[str, str] = {}
+    for line in text.splitlines():
+        if not line.strip():
+            if fields:
+                break
+            continue
+        key, _, value = line.partition(":")
+        fields[key.strip()] = value.strip()
+    return fields
+
+
+def cpu_identity(fields: dict[str, str]) -> dict[str, Any]:
+    """Name, family, model and speed-relevant flags of a CPU, from ``cpuinfo_fields``.
+
+    Virtual machines often name every EPYC "AMD EPYC": the family tells Zen 4 (25) from Zen 5
+    (26), whose bf16 products run twice as fast."""
+    names = {"model name": "cpu", "cpu family": "cpu_family", "model": "cpu_model"}
+    identity: dict[str, Any] = {names[key]: value for key, value in fields.items() if key in names}
+    flags = fields.get("flags", "").split()
+    identity["cpu_flags"] = [flag for flag in SPEED_FLAGS if flag in flags]
+    return identity
 
 
 def machine() -> dict[str, Any]:
@@ -32,19 +48,12 @@ def machine() -> dict[str, Any]:
     info = {"cpu": platform.processor() or platform.machine(), "cores": os.cpu_count(),
             "torch_threads": torch.get_num_threads(), "python": platform.python_version(),
             "torch": torch.__version__}
-    # Virtual machines often name every EPYC "AMD EPYC": the family tells Zen 4 (25) from Zen 5
-    # (26), whose bf16 products run twice as fast.
-    fields = {"model name": "cpu", "cpu family": "cpu_family", "model": "cpu_model"}
     try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if not line.strip():
-                break  # the first processor's block names them all
-            key, _, value = line.partition(":")
-            if key.strip() in fields:
-                info[fields[key.strip()]] = value.strip()
+        cpuinfo = Path("/proc/cpuinfo").read_text()
     except OSError:
-        pass
-    info["cpu_flags"] = cpu_flags()  # the CPU varies between sessions: every figure names its flags
+        cpuinfo = ""
+    # The CPU varies between sessions: every figure names it and its flags.
+    info.update(cpu_identity(cpuinfo_fields(cpuinfo)))
     if torch.cuda.is_available():
         info["gpu"] = torch.cuda.get_device_name(0)
     return info
