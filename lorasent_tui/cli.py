@@ -70,6 +70,9 @@ TRAIN_FLAGS: tuple[tuple[str, str, str], ...] = (
     ("--pseudo-noise", "pseudo_noise",
      "share of tokens dropped from the copy of a pseudo-labelled text the model trains on, after a "
      "random crop (default: 0.15; 0: no noise)"),
+    ("--teacher", "teacher",
+     "a finished run (id, folder or latest) whose best epoch pseudo-labels the unlabeled texts "
+     "before the first epoch (default: none; the first epoch trains on labels alone)"),
     ("--length-bucketing", "length_bucketing", "batch reviews of similar length: true/false"),
     ("--seed", "seed", "random seed for sampling, initialisation and batch order"),
     ("--device", "device", "auto, cpu, cuda, cuda:N or mps"),

@@ -13,8 +13,8 @@ from pathlib import Path
 
 from lorasent_tui.core.display import MISSING, format_duration, format_metric
 from lorasent_tui.core.errors import LorasentError
-from lorasent_tui.core.events import (EpochResult, RunFailed, RunFinished, StatusUpdate,
-                                      StepProgress, TrainCallbacks)
+from lorasent_tui.core.events import (SCORING_PHASES, EpochResult, RunFailed, RunFinished,
+                                      StatusUpdate, StepProgress, TrainCallbacks)
 from lorasent_tui.core.pseudo_labels import describe as describe_pseudo_labels
 from lorasent_tui.core.records import metric_columns, row_classes
 
@@ -35,10 +35,6 @@ def format_row(row: dict) -> str:
 
 def table_header(n_classes: int = 2) -> str:
     return "  ".join(header.rjust(width) for _key, header, width in table_columns(n_classes))
-
-
-# What a progress line says for the phases that score a set once (core/events.StepProgress).
-SCORING_PHASES = {"test": "testing the best epoch", "evaluate": "scoring"}
 
 
 class ConsoleReporter:

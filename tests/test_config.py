@@ -160,13 +160,14 @@ FIELD_VALUES = {
     "unlabeled_size": st.integers(1, MAX_ROWS), "pseudo_threshold": _unit().filter(lambda x: x > 0),
     "unlabeled_weight": st.floats(0, 100), "pseudo_noise": _unit(),
     "unlabeled_ratio": st.integers(1, 16),
+    "teacher": st.none() | st.sampled_from(["latest", "20261204-191545-minilm-e057", "/runs/a run"]),
 }
 
 
 def test_the_strategy_covers_every_setting():
     assert set(FIELD_VALUES) == set(FIELD_NAMES) - {"preset"}
     assert set(OPTIONAL_FIELDS) == {"head_learning_rate", "lora_layers", "model_dropout", "labels",
-                                     "unlabeled"}
+                                     "unlabeled", "teacher"}
 
 
 @st.composite
@@ -177,6 +178,8 @@ def valid_configs(draw):
     for name in OPTIONAL_FIELDS:  # unset often: that is where presets used to win
         if draw(st.integers(0, 2)) == 0:
             changes[name] = None
+    if changes.get("teacher") and not changes.get("unlabeled"):  # a teacher labels unlabeled texts
+        changes["unlabeled"] = "imdb-unlabeled"
     return validate(config.replace(**changes))
 
 

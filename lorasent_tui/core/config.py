@@ -97,6 +97,10 @@ class TrainConfig:
     # The student reads a noised copy of each pseudo-labelled text: a random crop, then this share
     # of its tokens dropped (core/pseudo_labels.py). 0: the very text the teacher labelled.
     pseudo_noise: float = 0.15
+    # A finished run (id, or path to its folder) whose best epoch pseudo-labels the unlabeled texts
+    # before the first epoch, so that the run self-trains from its first step (Noisy Student's
+    # teacher); None: the first epoch trains on labels alone.
+    teacher: str | None = None
     length_bucketing: bool = True
     seed: int = 42
     device: str = "auto"
@@ -252,6 +256,8 @@ def _check_ranges(cfg: TrainConfig) -> dict[str, str]:
     need("unlabeled_weight", 0 <= cfg.unlabeled_weight <= 100, "must be between 0 and 100")
     need("pseudo_noise", 0 <= cfg.pseudo_noise < 1, "must be >= 0 (0: none) and < 1")
     need("unlabeled_ratio", 1 <= cfg.unlabeled_ratio <= 16, "must be between 1 and 16")
+    need("teacher", cfg.teacher is None or bool(cfg.unlabeled),
+         "needs unlabeled texts to label (--unlabeled)")
     need("seed", 0 <= cfg.seed < 2**32, "must be between 0 and 2**32 - 1")
     need("processes", 1 <= cfg.processes <= 64, "must be between 1 and 64")
     need("precision", cfg.precision in PRECISIONS, f"choose {', '.join(PRECISIONS)}")

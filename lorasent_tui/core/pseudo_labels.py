@@ -10,7 +10,10 @@ the fewest confident texts has. Each step of the next epoch then adds ``unlabele
 as many pseudo-labelled texts as its labelled batch has (FixMatch's mu), their mean loss weighted
 by ``unlabeled_weight`` (FixMatch's lambda_u), so an epoch has as many steps (and the
 learning-rate schedule stays the same) with or without unlabeled text. The first epoch trains on
-labels alone.
+labels alone, unless the run has a ``teacher``: a finished run whose best epoch labels the pool
+before the first epoch (``teach``), the same rule choosing, so that the run trains on
+pseudo-labels from its first step (Noisy Student's teacher and student, Xie et al. 2020); after
+that the run relabels with its own model as above.
 
 The teacher labels a text as it is; the student learns that label from a noised copy: a random
 crop of at least half its tokens, then each token dropped with probability ``pseudo_noise``
@@ -25,12 +28,15 @@ as an uninterrupted one; the epoch's metrics row records how many it used, per c
 
 from __future__ import annotations
 
+import dataclasses
 import threading
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any, Sequence
 
 import numpy as np
 
+from lorasent_tui.core.errors import RunError
 from lorasent_tui.core.events import StatusUpdate, TrainCallbacks
 
 @dataclass
@@ -167,11 +173,66 @@ def relabel(session: Any, epoch: int, callbacks: TrainCallbacks, stop: threading
     return True
 
 
+def resolve_teacher(config: Any, runs_dir: Path) -> Any:
+    """``config`` with its teacher fixed to the run found now: its id when it is in ``runs_dir``,
+    else its folder's absolute path, so that ``latest`` names the same run when this one resumes.
+    Raises ``RunError`` when that run cannot teach this one (no saved epoch, other classes)."""
+    from lorasent_tui.core.labels import run_label_names
+    from lorasent_tui.core.store import RunStore
+
+    if not config.teacher:
+        return config
+    teacher = RunStore(runs_dir).get(config.teacher)
+    if teacher.complete_adapter_dir() is None:
+        raise RunError(f"teacher run {teacher.run_id} has no saved adapter yet (no finished epoch); "
+                       "pass a run with at least one epoch as --teacher")
+    theirs, ours = run_label_names(teacher.config().labels), run_label_names(config.labels)
+    if theirs != ours:
+        raise RunError(f"teacher run {teacher.run_id} predicts {', '.join(theirs)}; this run's classes "
+                       f"are {', '.join(ours)}: pass a teacher trained on the same classes")
+    inside = teacher.path.resolve().parent == Path(runs_dir).resolve()
+    return dataclasses.replace(config, teacher=teacher.run_id if inside else str(teacher.path.resolve()))
+
+
+def teach(session: Any, callbacks: TrainCallbacks, stop: threading.Event) -> bool:
+    """Before the first epoch of a run with a ``teacher``: that run's best epoch scores the
+    unlabeled texts, each read as ``predict`` reads it with that run, and ``select`` chooses the
+    first epoch's pseudo-labels; False when a stop interrupted it (the selection is then empty)."""
+    from lorasent_tui.core.scoring import ScoringStopped, run_predictor
+    from lorasent_tui.core.store import RunStore
+
+    cfg, texts = session.config, session.unlabeled_texts
+    if not cfg.teacher or not texts:
+        return True
+    teacher = RunStore(session.run.path.parent).get(cfg.teacher)
+    callbacks.on_status(StatusUpdate(f"pseudo-labelling {len(texts):,} unlabeled texts with teacher run "
+                                     f"{teacher.run_id}", session.run.run_id))
+    predictor = run_predictor(teacher, session.device, decision=False)
+    before = session.progress(1)
+
+    def on_batch(views_done: int, views: int) -> None:
+        if views_done < views and session.stop_requested(stop):
+            raise ScoringStopped
+        callbacks.on_progress(dataclasses.replace(before, phase="teach", eta=None, eval_total=len(texts),
+                                                  eval_done=views_done * len(texts) // max(1, views)))
+
+    try:
+        probs = predictor.class_probs(texts, cfg.eval_batch_size, on_batch)
+    except ScoringStopped:
+        return False
+    session.pseudo = select(np.asarray(probs), cfg.pseudo_threshold, session.class_counts)
+    session.unlabeled_texts = None
+    return True
+
+
 def card_paragraph(config: Any, rows: Sequence[dict]) -> str:
     """What a run learnt from unlabeled text, for its model card ("" when it had none)."""
     if not getattr(config, "unlabeled", None):
         return ""
     used = "; ".join(describe(row) for row in rows if "pseudo_labels" in row) or "none yet"
+    taught = (f" Before the first epoch, teacher run `{config.teacher}` (its best epoch) "
+              "pseudo-labelled them the same way, so the run trained on pseudo-labels from its "
+              "first step." if getattr(config, "teacher", None) else "")
     noise = config.pseudo_noise
     read = (f" read through a noised copy (a random crop of at least {MIN_CROP:.0%} of the text, "
             f"{noise:.0%} of its tokens then dropped)" if noise > 0 else "")
@@ -181,5 +242,5 @@ def card_paragraph(config: Any, rows: Sequence[dict]) -> str:
             f"{config.pseudo_threshold:g} were pseudo-labelled, class-balanced in the labelled "
             f"proportions, and trained on in the next epoch{read}, {config.unlabeled_ratio} for "
             f"each labelled review in a step, with loss weight "
-            f"{config.unlabeled_weight:g}. Pseudo-labels per epoch: {used}. The validation "
+            f"{config.unlabeled_weight:g}.{taught} Pseudo-labels per epoch: {used}. The validation "
             f"metrics above use human labels only.")

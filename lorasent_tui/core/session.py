@@ -56,7 +56,9 @@ class Session:
     estimate: Any = None  # eta.WorkEstimate, once the data is tokenized
     class_weights: Any = None  # per-class loss weights (a tensor on the device), None: equal
     started: float = 0.0  # time.monotonic() when this process began the epochs
-    unlabeled_texts: Any = None  # the unlabeled pool loaded before the run folder was created (rank 0)
+    # The unlabeled pool loaded before the run folder was created (rank 0); after prepare_data,
+    # kept only for a teacher run to label (pseudo_labels.teach).
+    unlabeled_texts: Any = None
     unlabeled_views: Any = None  # views.Views of the unlabeled pool (one per text); None: no pool
     unlabeled_states: list = field(default_factory=list)
     pseudo: Any = None  # pseudo_labels.PseudoLabels of the epoch in progress; None: no pool
@@ -133,7 +135,9 @@ def prepare_data(session: Session, callbacks: TrainCallbacks) -> None:
         from lorasent_tui.core.data.unlabeled import unlabeled_pool
 
         pool = unlabeled_pool(cfg, splits)
-    session.splits = session.unlabeled_texts = None  # the tokenized ids below are what the run keeps
+    session.splits = None  # the tokenized ids below are what the run keeps
+    # A teacher run reads the texts its own way (it may be another model); nothing else does.
+    session.unlabeled_texts = pool if cfg.teacher else None
     for warning in splits.warnings:
         callbacks.on_status(StatusUpdate(f"warning: {warning}", session.run.run_id))
     callbacks.on_status(StatusUpdate("tokenizing", session.run.run_id))

@@ -29,7 +29,8 @@ from lorasent_tui.core.gcfreeze import freeze_long_lived
 from lorasent_tui.core.lora_forward import fused_lora_forward
 from lorasent_tui.core.metrics import preload as preload_metrics
 from lorasent_tui.core.precision import bf16_frozen_bases, resolve_precision
-from lorasent_tui.core.pseudo_labels import PseudoLabels, pseudo_batches, pseudo_loss, relabel
+from lorasent_tui.core.pseudo_labels import (PseudoLabels, pseudo_batches, pseudo_loss, relabel,
+                                             resolve_teacher, teach)
 from lorasent_tui.core.pseudo_labels import record as pseudo_record
 from lorasent_tui.core.records import is_better
 from lorasent_tui.core.scoring import keep_validation_predictions, score_test
@@ -229,6 +230,8 @@ def _record_epoch(session: Session, row: dict, roc: dict, callbacks: TrainCallba
 def _run_epochs(session: Session, callbacks: TrainCallbacks, stop: threading.Event) -> str:
     """Train and evaluate the remaining epochs; a stop ends it without recording the epoch
     in progress, so the last recorded epoch stays the resumable one."""
+    if session.start_epoch == 1 and not teach(session, callbacks, stop):
+        return "stopped"
     for epoch in range(session.start_epoch, session.config.epochs + 1):
         started = time.monotonic()
         train_loss = _train_epoch(session, epoch, callbacks, stop)
@@ -263,7 +266,7 @@ def _start(config: TrainConfig, runs_dir: Path, resume: str | None, run_id: str 
         try:
             if resume is None:
                 splits, pool = _check_inputs(config, callbacks)
-                config = _with_data_labels(config, splits)
+                config = resolve_teacher(_with_data_labels(config, splits), runs_dir)
             opened = _open_run(config, runs_dir, resume, run_id, epochs)
         except LorasentError as exc:
             error = str(exc)

@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 from lorasent_tui.core.display import format_duration
-from lorasent_tui.core.events import StepProgress
+from lorasent_tui.core.events import SCORING_PHASES, StepProgress
 
 
 def progress_line(p: StepProgress, stopping: bool = False) -> str:
     """Where the run is; while stopping no ETA, since the run ends after this step."""
-    if p.phase in ("eval", "test") and p.eval_total:
-        what = "testing the best epoch" if p.phase == "test" else f"evaluating epoch {p.epoch}/{p.epochs}"
+    if p.phase != "train" and p.eval_total:
+        what = SCORING_PHASES.get(p.phase) or f"evaluating epoch {p.epoch}/{p.epochs}"
         where = f"{what}: {p.eval_done or 0}/{p.eval_total} reviews"
     else:
         where = f"epoch {p.epoch}/{p.epochs} · step {p.step}/{p.total}"

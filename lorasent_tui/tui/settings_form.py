@@ -113,6 +113,8 @@ FIELDS: tuple[FieldSpec, ...] = (
               advanced=True),
     FieldSpec("pseudo_noise", "Pseudo noise", "share of tokens dropped from the cropped copy of a "
               "pseudo-labelled text trained on; 0: none", advanced=True),
+    FieldSpec("teacher", "Teacher run", "a finished run (id or latest) that pseudo-labels the "
+              "unlabeled texts before epoch 1; empty: none", advanced=True),
 )
 FORM_FIELDS = tuple(spec.name for spec in FIELDS)
 SPECS = {spec.name: spec for spec in FIELDS}
