@@ -68,3 +68,25 @@ def test_a_runs_detail_shows_its_pseudo_labels(app_factory, runs_dir):
             assert "epoch 2: 4 pseudo-labels (2 negative / 2 positive)" in str(line.render())
 
     run_async(scenario())
+
+
+def test_a_teacher_without_unlabeled_texts_is_flagged_and_one_with_them_starts(app_factory):
+    from tests.tui.test_form import error_of, type_into
+
+    app = app_factory()
+
+    async def scenario():
+        async with app.run_test(size=SIZE) as pilot:
+            await type_into(pilot, "teacher", "latest")
+            assert "needs unlabeled texts" in error_of(app, "teacher")
+            await pilot.press("ctrl+s")
+            await settle(pilot)
+            assert app.services.trainer.calls == []
+            await type_into(pilot, "unlabeled", "imdb-unlabeled")
+            assert error_of(app, "teacher") == ""
+            await pilot.click("#start")
+            await settle(pilot)
+            (config,) = app.services.trainer.calls
+            assert config.teacher == "latest" and config.unlabeled == "imdb-unlabeled"
+
+    run_async(scenario())
