@@ -38,6 +38,7 @@ import numpy as np
 
 from lorasent_tui.core.errors import RunError
 from lorasent_tui.core.events import StatusUpdate, TrainCallbacks
+from lorasent_tui.core.views import texts_scored
 
 @dataclass
 class PseudoLabels:
@@ -214,7 +215,7 @@ def teach(session: Any, callbacks: TrainCallbacks, stop: threading.Event) -> boo
         if views_done < views and session.stop_requested(stop):
             raise ScoringStopped
         callbacks.on_progress(dataclasses.replace(before, phase="teach", eta=None, eval_total=len(texts),
-                                                  eval_done=views_done * len(texts) // max(1, views)))
+                                                  eval_done=texts_scored(views_done, views, len(texts))))
 
     try:
         probs = predictor.class_probs(texts, cfg.eval_batch_size, on_batch)

@@ -16,6 +16,7 @@ from lorasent_tui.core.predict import Predictor, load_trained, run_decision
 from lorasent_tui.core.results import TEST_DIR, ScoredResult, read_result, write_result
 from lorasent_tui.core.session import Session
 from lorasent_tui.core.store import Run, now_iso
+from lorasent_tui.core.views import texts_scored
 
 Progress = Callable[[int, int], None]  # (texts scored, texts)
 
@@ -47,7 +48,7 @@ def score_labelled(predictor: Predictor, texts: Sequence[str], labels: Sequence[
     def on_batch(views_done: int, views: int) -> None:
         # Reported in texts; views (windows of long texts) advance it evenly.
         if on_progress is not None:
-            on_progress(total if views_done == views else views_done * total // max(1, views), total)
+            on_progress(texts_scored(views_done, views, total), total)
 
     if on_progress is not None:
         on_progress(0, total)

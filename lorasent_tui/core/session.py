@@ -15,6 +15,7 @@ from lorasent_tui.core.errors import RunError
 from lorasent_tui.core.events import StatusUpdate, StepProgress, TrainCallbacks
 from lorasent_tui.core.labels import run_label_names
 from lorasent_tui.core.store import Run
+from lorasent_tui.core.views import texts_scored
 
 
 @dataclass
@@ -91,8 +92,7 @@ class Session:
         evaluating = eval_views is not None
         fraction, eta = self.estimate.progress(self.global_step, epoch - 1, eval_views or 0)
         texts, views = len(self.eval_labels), len(self.eval_ids)
-        # Reported in texts (what the user asked for); views advance it evenly, windows included.
-        done = (texts if eval_views == views else eval_views * texts // max(1, views)) if evaluating else None
+        done = texts_scored(eval_views, views, texts) if evaluating else None
         return StepProgress(self.global_step, self.total_steps, epoch, self.config.epochs,
                             time.monotonic() - self.started, eta, loss, str(self.device),
                             phase="eval" if evaluating else "train", fraction=fraction,

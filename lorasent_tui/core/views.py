@@ -40,6 +40,12 @@ class Views:
         return len(self.ids) == self.count
 
 
+def texts_scored(views_done: int, views: int, texts: int) -> int:
+    """Progress in texts (what the user asked for) when ``views_done`` of ``views`` are scored:
+    views (windows of long texts) advance it evenly, and all views done is every text."""
+    return texts if views_done == views else views_done * texts // max(1, views)
+
+
 # A pasted book would otherwise be read as thousands of windows. Up to 16 half-overlapping
 # windows cover 2,159 tokens (with 254-token windows), beyond the longest IMDb review (about 1,600);
 # longer texts get 16 windows spread evenly, which still cover them up to 16 windows' length.
