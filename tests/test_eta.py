@@ -1,4 +1,4 @@
-"""The ETA and the progress fraction count evaluation as well as training."""
+"""The ETA and the progress fraction count evaluation and pseudo-labelling as well as training."""
 
 from __future__ import annotations
 
@@ -11,13 +11,13 @@ from lorasent_tui.core.events import StepProgress, TrainCallbacks
 def estimate_after_epoch_1(train_s=10.0, eval_s=20.0, steps=10, views=100, epochs=3):
     est = WorkEstimate(steps_per_epoch=steps, epochs=epochs, eval_views=views, batch_size=8)
     est.add_training(train_s, steps)
-    est.add_evaluation(eval_s)
+    est.add_scoring(eval_s, views)
     return est
 
 
 def test_eta_after_one_epoch_includes_the_remaining_evaluations():
     est = estimate_after_epoch_1()
-    fraction, eta = est.progress(step=10, evaluations_done=1)
+    fraction, eta = est.progress(step=10, views_scored=est.views_before(2))
     assert eta == pytest.approx(2 * (10 + 20))  # training alone would say 20
     assert fraction == pytest.approx(1 / 3)
 
@@ -25,12 +25,12 @@ def test_eta_after_one_epoch_includes_the_remaining_evaluations():
 def test_eta_during_an_evaluation_counts_its_unscored_views():
     est = estimate_after_epoch_1()
     # Epoch 2 trained, its evaluation half done: half an evaluation plus a whole epoch left.
-    fraction, eta = est.progress(step=20, evaluations_done=1, views_done=50)
+    fraction, eta = est.progress(step=20, views_scored=est.views_before(2) + 50)
     assert eta == pytest.approx(10 + 10 + 20)
     assert fraction == pytest.approx(50 / 90)
     # The bar keeps moving through the evaluation instead of waiting at the end of training.
-    before, _ = est.progress(step=20, evaluations_done=1, views_done=0)
-    after, _ = est.progress(step=20, evaluations_done=1, views_done=100)
+    before, _ = est.progress(step=20, views_scored=est.views_before(2))
+    after, _ = est.progress(step=20, views_scored=est.views_before(2) + 100)
     assert before < fraction < after
 
 
@@ -38,7 +38,7 @@ def test_first_guess_before_any_evaluation_scales_with_views():
     est = WorkEstimate(steps_per_epoch=10, epochs=2, eval_views=300, batch_size=8)
     est.add_training(5.0, 5)  # one second per step of 8 texts
     per_view = 1.0 / 8 * FORWARD_SHARE_OF_A_STEP
-    _, eta = est.progress(step=5, evaluations_done=0)
+    _, eta = est.progress(step=5, views_scored=0)
     assert eta == pytest.approx(15 * 1.0 + 2 * 300 * per_view)
     windows = WorkEstimate(steps_per_epoch=10, epochs=2, eval_views=900, batch_size=8)
     windows.add_training(5.0, 5)
@@ -48,8 +48,34 @@ def test_first_guess_before_any_evaluation_scales_with_views():
 def test_a_resumed_run_starts_from_its_recorded_epoch_times():
     est = WorkEstimate(steps_per_epoch=10, epochs=3, eval_views=100, batch_size=8)
     est.seed([{"epoch": 1, "train_s": 10.0, "eval_s": 20.0}])
-    fraction, eta = est.progress(step=10, evaluations_done=1)
+    fraction, eta = est.progress(step=10, views_scored=est.views_before(2))
     assert eta == pytest.approx(2 * (10 + 20)) and fraction == pytest.approx(1 / 3)
+
+
+def test_eta_counts_the_pseudo_labelling_after_every_epoch_but_the_last():
+    # 100 validation views, 400 pool views, 0.2 s a view; training 10 s an epoch.
+    est = WorkEstimate(steps_per_epoch=10, epochs=3, eval_views=100, batch_size=8, pool_views=400)
+    est.add_training(10.0, 10)
+    est.add_scoring(20.0, 100)
+    assert [est.relabels_after(e) for e in (1, 2, 3)] == [True, True, False]
+    assert est.views_before(2) == 100 + 400
+    # Epoch 1 evaluated, its pseudo-labelling half done: 200 pool views, then two epochs of
+    # training and evaluation and one more pseudo-labelling.
+    fraction, eta = est.progress(step=10, views_scored=100 + 200)
+    assert eta == pytest.approx(200 * 0.2 + 2 * (10 + 20) + 400 * 0.2)
+    assert fraction == pytest.approx((10 + 300 * 0.2) / (10 + 300 * 0.2 + eta))
+    # After the last epoch's evaluation nothing is left: the pool is not labelled again.
+    assert est.progress(step=30, views_scored=est.views_before(4))[1] == pytest.approx(0.0)
+
+
+def test_a_teachers_labelling_comes_before_the_first_epoch():
+    est = WorkEstimate(steps_per_epoch=10, epochs=2, eval_views=100, batch_size=8, pool_views=400,
+                       taught=True)
+    assert [est.views_before(e) for e in (1, 2, 3)] == [400, 900, 1000]
+    est.add_scoring(40.0, 400)  # the teacher's 400 views took 40 s
+    est.add_training(10.0, 10)
+    _, eta = est.progress(step=10, views_scored=est.views_before(1))
+    assert eta == pytest.approx(100 * 0.1 + 400 * 0.1 + 10 + 100 * 0.1)
 
 
 def test_nothing_measured_yet_has_no_eta():
@@ -97,3 +123,25 @@ def test_a_real_run_reports_evaluation_in_reviews(tiny_model_dir, tmp_path):
     assert evals[-1].fraction == pytest.approx(1.0) and evals[-1].eta == pytest.approx(0.0)
     (title,) = [m for m in statuses if m.startswith("evaluating epoch 1")]
     assert title.startswith("evaluating epoch 1: 12 reviews (") and title.endswith(" windows)")
+
+
+def test_a_run_with_unlabeled_texts_reports_its_pseudo_labelling(tiny_model_dir, tmp_path):
+    from lorasent_tui.core.data.unlabeled import UNLABELED_BUILTIN
+    from lorasent_tui.core.store import RunStore
+    from lorasent_tui.core.trainer import train
+    from tests.test_resume import tiny_config
+
+    events = []
+    config = tiny_config(tiny_model_dir("bert"), unlabeled=UNLABELED_BUILTIN, unlabeled_size=40,
+                         epochs=2, eval_batch_size=8)
+    result = train(config, runs_dir=tmp_path, callbacks=TrainCallbacks(on_progress=events.append))
+    assert result.state == "completed", result
+    relabels = [e for e in events if e.phase == "relabel"]
+    # After epoch 1 only (the last epoch's model labels nothing), in texts, to the end.
+    assert {(e.epoch, e.eval_total) for e in relabels} == {(1, 40)}
+    assert [e.eval_done for e in relabels][0] == 0 and relabels[-1].eval_done == 40
+    fractions = [e.fraction for e in events]
+    assert all(a <= b + 1e-9 for a, b in zip(fractions, fractions[1:]))
+    assert relabels[-1].eta > 0 and events[-1].eta == pytest.approx(0.0)
+    times = RunStore(tmp_path).get(result.run_id).status()["epoch_times"]
+    assert ["relabel_s" in t for t in times] == [True, False]

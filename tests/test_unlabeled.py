@@ -191,7 +191,7 @@ def signal_session(texts, class_counts, threshold=0.9):
         device=torch.device("cpu"), precision="fp32", run=run, label_names=("negative", "positive"),
         class_counts=class_counts, pseudo=PseudoLabels(), train_ids=[], eval_ids=[],
         unlabeled_views=encode_views(tokenizer, texts, 64, "head_tail", None),
-        stop_requested=lambda stop: stop.is_set())
+        stop_requested=lambda stop: stop.is_set(), labelling_progress=lambda *where: where)
 
 
 def test_pseudo_labels_follow_the_planted_signal_through_the_batched_scoring():

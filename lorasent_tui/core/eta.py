@@ -1,7 +1,9 @@
-"""How much of a run is done and how long the rest takes: training steps and evaluations.
+"""How much of a run is done and how long the rest takes: training steps and scoring.
 
 Both kinds of work are counted in one unit, estimated seconds, so the progress fraction keeps
-moving while the model is evaluated and the ETA includes the evaluations still to come.
+moving while the model scores texts and the ETA includes the scoring still to come: each epoch's
+evaluation and, in a run with unlabeled texts, the pool's pseudo-labelling after every epoch but
+the last (and the teacher's, before the first).
 Pure arithmetic over measured times: the trainer feeds it, tests feed it synthetic timings.
 """
 
@@ -25,10 +27,12 @@ class WorkEstimate:
     epochs: int
     eval_views: int  # views scored per evaluation (texts, or more with sliding windows)
     batch_size: int
+    pool_views: int = 0  # views scored per pseudo-labelling of the unlabeled pool (0: no pool)
+    taught: bool = False  # a teacher run labels the pool once more, before the first epoch
     train_s: float = 0.0  # training time measured in this process
     train_steps: int = 0  # steps it covered
     prior_step_s: float | None = None  # seconds per step recorded by earlier sessions (resume)
-    view_s: float | None = None  # seconds per view of the last evaluation
+    view_s: float | None = None  # seconds per view of the last scoring
 
     def seed(self, epoch_times: list[dict]) -> None:
         """Start from a resumed run's recorded epochs (``status.json`` ``epoch_times``)."""
@@ -44,9 +48,20 @@ class WorkEstimate:
         self.train_s += seconds
         self.train_steps += steps
 
-    def add_evaluation(self, seconds: float) -> None:
-        if self.eval_views:
-            self.view_s = seconds / self.eval_views
+    def add_scoring(self, seconds: float, views: int) -> None:
+        if views:
+            self.view_s = seconds / views
+
+    def relabels_after(self, epoch: int) -> bool:
+        """Whether the pool is pseudo-labelled again after ``epoch`` (core/pseudo_labels.relabel)."""
+        return self.pool_views > 0 and epoch < self.epochs
+
+    def views_before(self, epoch: int) -> int:
+        """Views the run has scored when ``epoch``'s training is over: the teacher's labelling,
+        the earlier epochs' evaluations and the pseudo-labelling after each of them."""
+        relabellings = sum(self.relabels_after(e) for e in range(1, epoch))
+        return ((self.pool_views if self.taught else 0) + (epoch - 1) * self.eval_views
+                + relabellings * self.pool_views)
 
     def step_seconds(self) -> float | None:
         if self.train_steps:
@@ -61,16 +76,15 @@ class WorkEstimate:
             return None
         return step_s / max(1, self.batch_size) * FORWARD_SHARE_OF_A_STEP
 
-    def progress(self, step: int, evaluations_done: int, views_done: int = 0) -> tuple[float, float | None]:
-        """(fraction of the whole run done, seconds left or None) after ``step`` training steps,
-        ``evaluations_done`` whole evaluations and ``views_done`` views of the current one."""
+    def progress(self, step: int, views_scored: int) -> tuple[float, float | None]:
+        """(fraction of the whole run done, seconds left or None) after ``step`` training steps
+        and ``views_scored`` views of all the run's scoring (see ``views_before``)."""
         total_steps = self.steps_per_epoch * self.epochs
         step_s, view_s = self.step_seconds(), self.view_seconds()
         if step_s is None or view_s is None:
             return (step / total_steps if total_steps else 0.0), None
-        views_scored = evaluations_done * self.eval_views + views_done
         done = step * step_s + views_scored * view_s
         left = (max(0, total_steps - step) * step_s
-                + max(0, self.epochs * self.eval_views - views_scored) * view_s)
+                + max(0, self.views_before(self.epochs + 1) - views_scored) * view_s)
         total = done + left
         return (done / total if total > 0 else 1.0), left

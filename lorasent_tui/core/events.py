@@ -24,7 +24,9 @@ class StatusUpdate:
 class StepProgress:
     """Where a run is: a training step, or (phase "eval") how far an evaluation has got, or
     (phase "teach", before the first epoch) how far a teacher run's labelling of the unlabeled
-    texts has got, or (phase "test", after the last epoch) how far the test split's scoring has got."""
+    texts has got, or (phase "relabel", after an epoch's evaluation) how far the run's own
+    pseudo-labelling of them has got, or (phase "test", after the last epoch) how far the test
+    split's scoring has got."""
 
     step: int
     total: int
@@ -34,16 +36,16 @@ class StepProgress:
     eta: float | None  # seconds left for the whole run: training steps and evaluations
     loss: float | None  # mean training loss over the last logging window
     device: str = "cpu"
-    phase: str = "train"  # "train", "eval", "teach", "test"; the evaluate command: "evaluate"
+    phase: str = "train"  # "train", "eval", "teach", "relabel", "test"; the evaluate command: "evaluate"
     fraction: float | None = None  # of the whole run's work (training and evaluation), 0..1
     eval_done: int | None = None  # the scoring phases: texts scored so far
     eval_total: int | None = None
 
 
-# What a progress line says for the phases that score a set once (StepProgress.phase); "eval"
+# What a progress line says for the scoring phases (StepProgress.phase) but "eval", whose line
 # names its epoch instead.
-SCORING_PHASES = {"teach": "the teacher pseudo-labelling", "test": "testing the best epoch",
-                  "evaluate": "scoring"}
+SCORING_PHASES = {"teach": "the teacher pseudo-labelling", "relabel": "pseudo-labelling",
+                  "test": "testing the best epoch", "evaluate": "scoring"}
 
 
 @dataclass(frozen=True)

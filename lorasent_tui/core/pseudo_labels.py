@@ -38,7 +38,6 @@ import numpy as np
 
 from lorasent_tui.core.errors import RunError
 from lorasent_tui.core.events import StatusUpdate, TrainCallbacks
-from lorasent_tui.core.views import texts_scored
 
 @dataclass
 class PseudoLabels:
@@ -162,12 +161,15 @@ def relabel(session: Any, epoch: int, callbacks: TrainCallbacks, stop: threading
 
     if session.unlabeled_views is None or epoch >= session.config.epochs:
         return True
-    texts = session.unlabeled_views.count
+    texts, views = session.unlabeled_views.count, len(session.unlabeled_views.ids)
     callbacks.on_status(StatusUpdate(f"pseudo-labelling {texts:,} unlabeled texts after epoch {epoch}",
                                      session.run.run_id))
-    scored = score_log_probs(session, session.unlabeled_views, "unlabeled",
-                             lambda done: done < len(session.unlabeled_views.ids)
-                             and session.stop_requested(stop))
+
+    def before_batch(done: int) -> bool:
+        callbacks.on_progress(session.labelling_progress(epoch, done, views))
+        return done < views and session.stop_requested(stop)
+
+    scored = score_log_probs(session, session.unlabeled_views, "unlabeled", before_batch)
     if scored is None:
         return False
     session.pseudo = select(scored.exp().numpy(), session.config.pseudo_threshold, session.class_counts)
@@ -209,13 +211,11 @@ def teach(session: Any, callbacks: TrainCallbacks, stop: threading.Event) -> boo
     callbacks.on_status(StatusUpdate(f"pseudo-labelling {len(texts):,} unlabeled texts with teacher run "
                                      f"{teacher.run_id}", session.run.run_id))
     predictor = run_predictor(teacher, session.device, decision=False)
-    before = session.progress(1)
 
     def on_batch(views_done: int, views: int) -> None:
         if views_done < views and session.stop_requested(stop):
             raise ScoringStopped
-        callbacks.on_progress(dataclasses.replace(before, phase="teach", eta=None, eval_total=len(texts),
-                                                  eval_done=texts_scored(views_done, views, len(texts))))
+        callbacks.on_progress(session.labelling_progress(0, views_done, views))
 
     try:
         probs = predictor.class_probs(texts, cfg.eval_batch_size, on_batch)

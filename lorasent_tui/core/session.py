@@ -90,13 +90,27 @@ class Session:
     def progress(self, epoch: int, loss: float | None = None, eval_views: int | None = None) -> StepProgress:
         """Where the run is; ``eval_views`` (views scored so far) makes it an evaluation's progress."""
         evaluating = eval_views is not None
-        fraction, eta = self.estimate.progress(self.global_step, epoch - 1, eval_views or 0)
+        fraction, eta = self.estimate.progress(self.global_step,
+                                               self.estimate.views_before(epoch) + (eval_views or 0))
         texts, views = len(self.eval_labels), len(self.eval_ids)
         done = texts_scored(eval_views, views, texts) if evaluating else None
         return StepProgress(self.global_step, self.total_steps, epoch, self.config.epochs,
                             time.monotonic() - self.started, eta, loss, str(self.device),
                             phase="eval" if evaluating else "train", fraction=fraction,
                             eval_done=done, eval_total=texts if evaluating else None)
+
+    def labelling_progress(self, epoch: int, views_done: int, views: int) -> StepProgress:
+        """Where the run is while the unlabeled pool is pseudo-labelled after ``epoch`` (phase
+        "relabel"), or by the teacher before the first epoch (``epoch`` 0, phase "teach"):
+        ``views_done`` of the ``views`` it is read as are scored."""
+        estimate, texts = self.estimate, self.unlabeled_views.count
+        before = estimate.views_before(epoch) + estimate.eval_views if epoch else 0
+        fraction, eta = estimate.progress(self.global_step,
+                                          before + views_done * estimate.pool_views // max(1, views))
+        return StepProgress(self.global_step, self.total_steps, max(epoch, 1), self.config.epochs,
+                            time.monotonic() - self.started, eta, None, str(self.device),
+                            phase="relabel" if epoch else "teach", fraction=fraction,
+                            eval_done=texts_scored(views_done, views, texts), eval_total=texts)
 
 
     def averaged(self) -> Any:

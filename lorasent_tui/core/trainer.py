@@ -230,8 +230,13 @@ def _record_epoch(session: Session, row: dict, roc: dict, callbacks: TrainCallba
 def _run_epochs(session: Session, callbacks: TrainCallbacks, stop: threading.Event) -> str:
     """Train and evaluate the remaining epochs; a stop ends it without recording the epoch
     in progress, so the last recorded epoch stays the resumable one."""
-    if session.start_epoch == 1 and not teach(session, callbacks, stop):
-        return "stopped"
+    estimate = session.estimate
+    if session.start_epoch == 1:
+        started = time.monotonic()
+        if not teach(session, callbacks, stop):
+            return "stopped"
+        if estimate.taught:
+            estimate.add_scoring(time.monotonic() - started, estimate.pool_views)
     for epoch in range(session.start_epoch, session.config.epochs + 1):
         started = time.monotonic()
         train_loss = _train_epoch(session, epoch, callbacks, stop)
@@ -244,12 +249,16 @@ def _run_epochs(session: Session, callbacks: TrainCallbacks, stop: threading.Eve
             if evaluated is None:
                 return "stopped"
             evaluated[0].update(pseudo_record(session.pseudo, session.label_names))
+            eval_s = time.monotonic() - trained
+            estimate.add_scoring(eval_s, estimate.eval_views)
             if not relabel(session, epoch, callbacks, stop):
                 return "stopped"
-        eval_s = time.monotonic() - trained
-        session.estimate.add_evaluation(eval_s)
-        session.epoch_times.append({"epoch": epoch, "train_s": round(trained - started, 3),
-                                    "eval_s": round(eval_s, 3)})
+        times = {"epoch": epoch, "train_s": round(trained - started, 3), "eval_s": round(eval_s, 3)}
+        if estimate.relabels_after(epoch):
+            relabel_s = time.monotonic() - trained - eval_s
+            estimate.add_scoring(relabel_s, estimate.pool_views)
+            times["relabel_s"] = round(relabel_s, 3)
+        session.epoch_times.append(times)
         _record_epoch(session, *evaluated, callbacks)
         if session.stop_requested(stop) and epoch < session.config.epochs:
             return "stopped"
@@ -292,8 +301,11 @@ def _setup(session: Session, callbacks: TrainCallbacks) -> None:
         session.pseudo = PseudoLabels()  # the first epoch trains on labels alone
     if session.dist.is_main:
         session.run.update_status(setup_times=session.setup_times)
+    pool = session.unlabeled_views
     session.estimate = WorkEstimate(session.steps_per_epoch, session.config.epochs,
-                                    len(session.eval_ids), session.config.batch_size)
+                                    len(session.eval_ids), session.config.batch_size,
+                                    pool_views=len(pool.ids) if pool is not None else 0,
+                                    taught=pool is not None and bool(session.config.teacher))
     build_optimizer(session)
     if session.config.ema_decay:
         from lorasent_tui.core.weight_average import WeightAverage
