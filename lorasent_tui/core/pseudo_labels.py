@@ -222,7 +222,6 @@ def teach(session: Any, callbacks: TrainCallbacks, stop: threading.Event) -> boo
     except ScoringStopped:
         return False
     session.pseudo = select(np.asarray(probs), cfg.pseudo_threshold, session.class_counts)
-    session.unlabeled_texts = None
     return True
 
 
