@@ -13,8 +13,8 @@ from pathlib import Path
 
 from lorasent_tui.core.display import MISSING, format_duration, format_metric
 from lorasent_tui.core.errors import LorasentError
-from lorasent_tui.core.events import (SCORING_PHASES, EpochResult, RunFailed, RunFinished,
-                                      StatusUpdate, StepProgress, TrainCallbacks)
+from lorasent_tui.core.events import (EpochResult, RunFailed, RunFinished, StatusUpdate, StepProgress,
+                                      TrainCallbacks, scoring_title)
 from lorasent_tui.core.pseudo_labels import describe as describe_pseudo_labels
 from lorasent_tui.core.records import metric_columns, row_classes
 
@@ -67,8 +67,7 @@ class ConsoleReporter:
             return
         self.last_print, self.last_phase = now, event.phase
         if evaluating:
-            what = SCORING_PHASES.get(event.phase) or f"evaluating epoch {event.epoch}"
-            where = f"{what}: {event.eval_done:,}/{event.eval_total:,} reviews"
+            where = f"{scoring_title(event)}: {event.eval_done:,}/{event.eval_total:,} reviews"
         else:
             loss = "" if event.loss is None else f" loss {event.loss:.4f}"
             where = f"step {event.step}/{event.total} epoch {event.epoch}/{event.epochs}{loss}"

@@ -140,5 +140,5 @@ def test_console_status_lines_show_the_whole_runs_eta_and_evaluation_in_reviews(
                                    eval_done=1000, eval_total=1000))
     lines = capsys.readouterr().err.splitlines()
     assert lines == ["step 10/30 epoch 1/3 loss 0.5000 20% elapsed 0:12 eta 1:35 [cpu]",
-                     "evaluating epoch 1: 0/1,000 reviews 21% elapsed 0:13 eta 1:34 [cpu]",
-                     "evaluating epoch 1: 1,000/1,000 reviews 30% elapsed 0:20 eta 1:20 [cpu]"]
+                     "evaluating epoch 1/3: 0/1,000 reviews 21% elapsed 0:13 eta 1:34 [cpu]",
+                     "evaluating epoch 1/3: 1,000/1,000 reviews 30% elapsed 0:20 eta 1:20 [cpu]"]

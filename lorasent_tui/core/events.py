@@ -42,10 +42,12 @@ class StepProgress:
     eval_total: int | None = None
 
 
-# What a progress line says for the scoring phases (StepProgress.phase) but "eval", whose line
-# names its epoch instead.
-SCORING_PHASES = {"teach": "the teacher pseudo-labelling", "relabel": "pseudo-labelling",
-                  "test": "testing the best epoch", "evaluate": "scoring"}
+def scoring_title(progress: StepProgress) -> str:
+    """What is being scored, for the progress line of a phase other than "train"."""
+    epoch = f"epoch {progress.epoch}/{progress.epochs}"
+    return {"eval": f"evaluating {epoch}", "relabel": f"pseudo-labelling after {epoch}",
+            "teach": "the teacher pseudo-labelling", "test": "testing the best epoch",
+            "evaluate": "scoring"}.get(progress.phase, progress.phase)
 
 
 @dataclass(frozen=True)

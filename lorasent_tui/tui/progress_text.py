@@ -3,14 +3,13 @@
 from __future__ import annotations
 
 from lorasent_tui.core.display import format_duration
-from lorasent_tui.core.events import SCORING_PHASES, StepProgress
+from lorasent_tui.core.events import StepProgress, scoring_title
 
 
 def progress_line(p: StepProgress, stopping: bool = False) -> str:
     """Where the run is; while stopping no ETA, since the run ends after this step."""
     if p.phase != "train" and p.eval_total:
-        what = SCORING_PHASES.get(p.phase) or f"evaluating epoch {p.epoch}/{p.epochs}"
-        where = f"{what}: {p.eval_done or 0}/{p.eval_total} reviews"
+        where = f"{scoring_title(p)}: {p.eval_done or 0}/{p.eval_total} reviews"
     else:
         where = f"epoch {p.epoch}/{p.epochs} · step {p.step}/{p.total}"
     left = "stopping after this step" if stopping else f"ETA {format_duration(p.eta)}"

@@ -195,6 +195,9 @@ def test_progress_line_says_where_the_run_is():
     testing = StepProgress(45, 45, 3, 3, elapsed=90.0, eta=None, loss=None, phase="test",
                            fraction=1.0, eval_done=400, eval_total=1000)
     assert progress_line(testing).startswith("testing the best epoch: 400/1000 reviews · elapsed 1:30")
+    labelling = StepProgress(15, 45, 1, 3, elapsed=50.0, eta=70.0, loss=None, phase="relabel",
+                             fraction=0.4, eval_done=1200, eval_total=4000)
+    assert progress_line(labelling).startswith("pseudo-labelling after epoch 1/3: 1200/4000 reviews · elapsed 0:50")
 
 
 def test_progress_moves_through_evaluation_and_no_eta_survives_stop(app_factory):
