@@ -24,12 +24,12 @@ def test_eta_after_one_epoch_includes_the_remaining_evaluations():
 
 def test_eta_during_an_evaluation_counts_its_unscored_views():
     est = estimate_after_epoch_1()
+    # The bar keeps moving through the evaluation instead of waiting at the end of training.
+    before, _ = est.progress(step=20, views_scored=est.views_before(2))
     # Epoch 2 trained, its evaluation half done: half an evaluation plus a whole epoch left.
     fraction, eta = est.progress(step=20, views_scored=est.views_before(2) + 50)
     assert eta == pytest.approx(10 + 10 + 20)
     assert fraction == pytest.approx(50 / 90)
-    # The bar keeps moving through the evaluation instead of waiting at the end of training.
-    before, _ = est.progress(step=20, views_scored=est.views_before(2))
     after, _ = est.progress(step=20, views_scored=est.views_before(2) + 100)
     assert before < fraction < after
 
@@ -76,6 +76,14 @@ def test_a_teachers_labelling_comes_before_the_first_epoch():
     est.add_training(10.0, 10)
     _, eta = est.progress(step=10, views_scored=est.views_before(1))
     assert eta == pytest.approx(100 * 0.1 + 400 * 0.1 + 10 + 100 * 0.1)
+
+
+def test_the_fraction_never_moves_back_when_the_estimate_grows():
+    est = estimate_after_epoch_1()
+    before, _ = est.progress(step=15, views_scored=est.views_before(2))
+    est.add_scoring(200.0, 100)  # a scoring ten times slower: more work is left than thought
+    after, eta = est.progress(step=15, views_scored=est.views_before(2))
+    assert after == before and eta > 0
 
 
 def test_nothing_measured_yet_has_no_eta():

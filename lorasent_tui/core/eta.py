@@ -33,6 +33,9 @@ class WorkEstimate:
     train_steps: int = 0  # steps it covered
     prior_step_s: float | None = None  # seconds per step recorded by earlier sessions (resume)
     view_s: float | None = None  # seconds per view of the last scoring
+    # The largest fraction reported: a re-estimate (a slower scoring than guessed) holds the bar
+    # where it is until the work catches up, instead of moving it back.
+    reported: float = 0.0
 
     def seed(self, epoch_times: list[dict]) -> None:
         """Start from a resumed run's recorded epochs (``status.json`` ``epoch_times``)."""
@@ -82,9 +85,11 @@ class WorkEstimate:
         total_steps = self.steps_per_epoch * self.epochs
         step_s, view_s = self.step_seconds(), self.view_seconds()
         if step_s is None or view_s is None:
-            return (step / total_steps if total_steps else 0.0), None
-        done = step * step_s + views_scored * view_s
-        left = (max(0, total_steps - step) * step_s
-                + max(0, self.views_before(self.epochs + 1) - views_scored) * view_s)
-        total = done + left
-        return (done / total if total > 0 else 1.0), left
+            fraction, left = (step / total_steps if total_steps else 0.0), None
+        else:
+            done = step * step_s + views_scored * view_s
+            left = (max(0, total_steps - step) * step_s
+                    + max(0, self.views_before(self.epochs + 1) - views_scored) * view_s)
+            fraction = done / (done + left) if done + left > 0 else 1.0
+        self.reported = max(self.reported, fraction)
+        return self.reported, left
