@@ -33,11 +33,11 @@ class StepProgress:
     epoch: int  # 1-based epoch the step belongs to
     epochs: int
     elapsed: float
-    eta: float | None  # seconds left for the whole run: training steps and evaluations
+    eta: float | None  # seconds left for the whole run: training steps and scoring
     loss: float | None  # mean training loss over the last logging window
     device: str = "cpu"
     phase: str = "train"  # "train", "eval", "teach", "relabel", "test"; the evaluate command: "evaluate"
-    fraction: float | None = None  # of the whole run's work (training and evaluation), 0..1
+    fraction: float | None = None  # of the whole run's work (training and scoring), 0..1
     eval_done: int | None = None  # the scoring phases: texts scored so far
     eval_total: int | None = None
 

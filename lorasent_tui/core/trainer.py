@@ -237,7 +237,7 @@ def _run_epochs(session: Session, callbacks: TrainCallbacks, stop: threading.Eve
             return "stopped"
         if estimate.taught:
             estimate.add_scoring(time.monotonic() - started, estimate.pool_views)
-    session.unlabeled_texts = None  # only the teacher reads them (a run resumed after epoch 1 was taught)
+    session.unlabeled_texts = None  # only a teacher reads them; a run resumed past epoch 1 was taught
     for epoch in range(session.start_epoch, session.config.epochs + 1):
         started = time.monotonic()
         train_loss = _train_epoch(session, epoch, callbacks, stop)
