@@ -58,7 +58,8 @@ def eta_accuracy(run_dir: Path) -> dict[str, Any]:
     return {
         "run": run_dir.name, "state": status.get("state"), "device": status.get("device"),
         "settings": {k: config.get(k) for k in ("model", "preset", "dataset", "train_size", "eval_size",
-                                                "epochs", "max_length", "sliding_windows", "batch_size")},
+                                                "epochs", "max_length", "sliding_windows", "batch_size",
+                                                "unlabeled", "unlabeled_size", "teacher")},
         "epoch_times": status.get("epoch_times"), "run_s": round(end, 1), "points": points,
     }
 
@@ -69,7 +70,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--output", type=Path)
     parser.add_argument("--note", help="what the numbers need to be read with (the machine, its load)")
     args = parser.parse_args(argv)
-    result = eta_accuracy(args.run_dir)
+    from bench.common import machine
+
+    result = {**eta_accuracy(args.run_dir), "machine": machine()}
     if args.note:
         result["note"] = args.note
     text = json.dumps(result, indent=2)
