@@ -78,6 +78,17 @@ def test_a_teachers_labelling_comes_before_the_first_epoch():
     assert eta == pytest.approx(100 * 0.1 + 400 * 0.1 + 10 + 100 * 0.1)
 
 
+def test_an_epoch_on_pseudo_labels_predicts_the_rest_at_its_own_pace():
+    est = estimate_after_epoch_1(train_s=10.0, steps=40)  # 0.25 s a step on labels alone
+    est.start_epoch()
+    est.add_training(15.0, 30)  # 0.5 s a step with a pseudo-labelled batch beside each one
+    _, eta = est.progress(step=70, views_scored=est.views_before(2))
+    assert eta == pytest.approx(50 * 0.5 + 2 * 20)  # not the run's mean pace, 0.36 s a step
+    est.start_epoch()
+    est.add_training(5.0, 10)  # too few steps of the new epoch to say: the run's pace
+    assert est.step_seconds() == pytest.approx(30.0 / 80)
+
+
 def test_the_fraction_never_moves_back_when_the_estimate_grows():
     est = estimate_after_epoch_1()
     before, _ = est.progress(step=15, views_scored=est.views_before(2))

@@ -17,6 +17,10 @@ from dataclasses import dataclass
 # guessed at a third of a training step's cost per text. Sliding windows are accounted for by
 # multiplying by the number of views, not texts.
 FORWARD_SHARE_OF_A_STEP = 1 / 3
+# Steps of the epoch in progress after which its own pace predicts the rest: an epoch that trains
+# on pseudo-labels costs (1 + unlabeled_ratio) times one that does not, so the run's mean pace
+# would underestimate every epoch after the first selection.
+PACE_STEPS = 20
 
 
 @dataclass
@@ -31,6 +35,8 @@ class WorkEstimate:
     taught: bool = False  # a teacher run labels the pool once more, before the first epoch
     train_s: float = 0.0  # training time measured in this process
     train_steps: int = 0  # steps it covered
+    epoch_s: float = 0.0  # training time of the epoch in progress
+    epoch_steps: int = 0
     prior_step_s: float | None = None  # seconds per step recorded by earlier sessions (resume)
     view_s: float | None = None  # seconds per view of the last scoring
     # The largest fraction reported: a re-estimate (a slower scoring than guessed) holds the bar
@@ -47,9 +53,14 @@ class WorkEstimate:
         if self.eval_views and last.get("eval_s"):
             self.view_s = float(last["eval_s"]) / self.eval_views
 
+    def start_epoch(self) -> None:
+        self.epoch_s, self.epoch_steps = 0.0, 0
+
     def add_training(self, seconds: float, steps: int) -> None:
         self.train_s += seconds
         self.train_steps += steps
+        self.epoch_s += seconds
+        self.epoch_steps += steps
 
     def add_scoring(self, seconds: float, views: int) -> None:
         if views:
@@ -67,6 +78,8 @@ class WorkEstimate:
                 + relabellings * self.pool_views)
 
     def step_seconds(self) -> float | None:
+        if self.epoch_steps >= PACE_STEPS:
+            return self.epoch_s / self.epoch_steps
         if self.train_steps:
             return self.train_s / self.train_steps
         return self.prior_step_s

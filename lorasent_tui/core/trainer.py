@@ -131,6 +131,7 @@ def _train_epoch(session: Session, epoch: int, callbacks: TrainCallbacks,
     from lorasent_tui.core.batching import bucketed_batches
 
     cfg = session.config
+    session.estimate.start_epoch()
     session.model.train()
     use_attention(session, training_attention(session))
     lengths = [len(ids) for ids in session.train_ids]
