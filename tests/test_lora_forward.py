@@ -141,3 +141,23 @@ def test_bf16_frozen_bases_restore_after_an_error_and_leave_fp32_runs_alone(tiny
     with pytest.raises(RuntimeError), bf16_frozen_bases(model, "bf16"):
         raise RuntimeError("a failed step")
     assert all(p.dtype == torch.float32 for p in model.parameters())
+
+
+def test_scoring_merges_the_adapters_and_restores_the_base_weights_bit_for_bit(tiny_model_dir):
+    from types import SimpleNamespace
+
+    import torch
+
+    from lorasent_tui.core.session import merged_adapters
+
+    folder = tiny_model_dir("bert")
+    model, batch = _lora_model(folder).eval(), _batch(folder)
+    before = {n: p.detach().clone() for n, p in model.named_parameters()}
+    with torch.no_grad():
+        tuned = model(**batch).logits
+        with merged_adapters(SimpleNamespace(model=model)):
+            merged = model(**batch).logits
+            changed = [n for n, p in model.named_parameters() if not torch.equal(p, before[n])]
+    torch.testing.assert_close(merged, tuned, atol=1e-5, rtol=1e-5)
+    assert changed and all("base_layer" in n for n in changed)  # merged into the frozen weights
+    assert all(torch.equal(p, before[n]) for n, p in model.named_parameters())

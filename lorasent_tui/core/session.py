@@ -246,7 +246,9 @@ def merged_adapters(session: Session) -> Iterator[None]:
     Unmerged, every adapted layer adds two small products and passes over its activations (in
     fp32, PEFT's dtype): a third of an evaluation's time on a CPU (fast preset, bf16, 256 tokens:
     32 against 21 ms per view on the AMD EPYC of bench/results/time_to_quality_after_auto.json).
-    The base weights are restored exactly afterwards (a copy, not a subtraction that would drift).
+    The base weights are restored exactly afterwards (a copy, not a subtraction that would drift);
+    the copy is kept in host memory, so that scoring on a GPU does not hold the adapted layers'
+    weights twice in its memory.
     """
     import torch
     from peft.tuners.lora import LoraLayer
@@ -256,7 +258,8 @@ def merged_adapters(session: Session) -> Iterator[None]:
     if not layers or not hasattr(tuner, "merge_adapter"):
         yield
         return
-    saved = [(layer.get_base_layer().weight, layer.get_base_layer().weight.detach().clone()) for layer in layers]
+    saved = [(layer.get_base_layer().weight, layer.get_base_layer().weight.detach().to("cpu", copy=True))
+             for layer in layers]
     tuner.merge_adapter()
     try:
         yield
