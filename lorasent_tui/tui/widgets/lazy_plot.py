@@ -54,6 +54,7 @@ class LazyPlot(Widget):
         height: 1fr;
         min-height: 8;
         min-width: 20;
+        padding-right: 1;  /* side by side, one chart's caption and frame never touch the next's */
     }
     LazyPlot.-empty { content-align: center middle; color: $text-muted; }
     """
