@@ -60,9 +60,10 @@ def test_eta_counts_the_pseudo_labelling_after_every_epoch_but_the_last():
     assert [est.relabels_after(e) for e in (1, 2, 3)] == [True, True, False]
     assert est.views_before(2) == 100 + 400
     # Epoch 1 evaluated, its pseudo-labelling half done: 200 pool views, then two epochs of
-    # training and evaluation and one more pseudo-labelling.
+    # training (beside pseudo-labelled batches: guessed at twice the steps' cost) and evaluation
+    # and one more pseudo-labelling.
     fraction, eta = est.progress(step=10, views_scored=100 + 200)
-    assert eta == pytest.approx(200 * 0.2 + 2 * (10 + 20) + 400 * 0.2)
+    assert eta == pytest.approx(200 * 0.2 + 2 * (2 * 10 + 20) + 400 * 0.2)
     assert fraction == pytest.approx((10 + 300 * 0.2) / (10 + 300 * 0.2 + eta))
     # After the last epoch's evaluation nothing is left: the pool is not labelled again.
     assert est.progress(step=30, views_scored=est.views_before(4))[1] == pytest.approx(0.0)
@@ -73,20 +74,33 @@ def test_a_teachers_labelling_comes_before_the_first_epoch():
                        taught=True)
     assert [est.views_before(e) for e in (1, 2, 3)] == [400, 900, 1000]
     est.add_scoring(40.0, 400)  # the teacher's 400 views took 40 s
+    est.start_epoch(1, pseudo=True)  # the teacher's pseudo-labels from the first step
     est.add_training(10.0, 10)
     _, eta = est.progress(step=10, views_scored=est.views_before(1))
     assert eta == pytest.approx(100 * 0.1 + 400 * 0.1 + 10 + 100 * 0.1)
 
 
-def test_an_epoch_on_pseudo_labels_predicts_the_rest_at_its_own_pace():
-    est = estimate_after_epoch_1(train_s=10.0, steps=40)  # 0.25 s a step on labels alone
-    est.start_epoch()
-    est.add_training(15.0, 30)  # 0.5 s a step with a pseudo-labelled batch beside each one
-    _, eta = est.progress(step=70, views_scored=est.views_before(2))
-    assert eta == pytest.approx(50 * 0.5 + 2 * 20)  # not the run's mean pace, 0.36 s a step
-    est.start_epoch()
-    est.add_training(5.0, 10)  # too few steps of the new epoch to say: the run's pace
-    assert est.step_seconds() == pytest.approx(30.0 / 80)
+def test_steps_beside_pseudo_labelled_batches_are_timed_apart():
+    # 10 steps an epoch, 100 validation and 400 pool views; ratio 1: a step with a pseudo-labelled
+    # batch is first guessed at twice a labelled step (0.25 s measured in epoch 1).
+    est = WorkEstimate(steps_per_epoch=10, epochs=3, eval_views=100, batch_size=8, pool_views=400,
+                       unlabeled_ratio=1)
+    est.start_epoch(1, pseudo=False)
+    est.add_training(2.5, 10)
+    est.add_scoring(20.0, 100)  # 0.2 s a view
+    assert [est.trains_on_pseudo_labels(e) for e in (1, 2, 3)] == [False, True, True]
+    _, eta = est.progress(step=10, views_scored=100)  # epoch 1 evaluated
+    assert eta == pytest.approx(400 * 0.2 + 20 * 0.5 + 200 * 0.2 + 400 * 0.2)
+    # Epoch 2 trains beside its pseudo-labels at 0.6 s a step: the rest is predicted at that pace,
+    # not at the run's mean (0.43 s) nor at epoch 1's.
+    est.start_epoch(2, pseudo=True)
+    est.add_training(3.0, 5)
+    _, eta = est.progress(step=15, views_scored=500)
+    assert eta == pytest.approx(15 * 0.6 + 200 * 0.2 + 400 * 0.2)
+    assert est.step_seconds(pseudo=False) == pytest.approx(0.25)
+    # A pool that gave no pseudo-labels: the epoch trains (and is timed) as a labelled one.
+    est.start_epoch(3, pseudo=False)
+    assert est.training_seconds(20)[1] == pytest.approx(10 * 0.25)
 
 
 def test_the_fraction_never_moves_back_when_the_estimate_grows():

@@ -9,7 +9,7 @@ Pure arithmetic over measured times: the trainer feeds it, tests feed it synthet
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 # Before the first evaluation of a run there is no measured cost per evaluated view. A training
 # step is a forward and a backward pass over ``batch_size`` texts, and the backward pass costs
@@ -17,12 +17,6 @@ from dataclasses import dataclass
 # guessed at a third of a training step's cost per text. Sliding windows are accounted for by
 # multiplying by the number of views, not texts.
 FORWARD_SHARE_OF_A_STEP = 1 / 3
-# Steps of the epoch in progress after which its own pace predicts the rest: an epoch that trains
-# on pseudo-labels costs (1 + unlabeled_ratio) times one that does not, so the run's mean pace
-# would underestimate every epoch after the first selection.
-PACE_STEPS = 20
-
-
 @dataclass
 class WorkEstimate:
     """The run's work in estimated seconds; fed with this run's measured times."""
@@ -33,10 +27,14 @@ class WorkEstimate:
     batch_size: int
     pool_views: int = 0  # views scored per pseudo-labelling of the unlabeled pool (0: no pool)
     taught: bool = False  # a teacher run labels the pool once more, before the first epoch
-    train_s: float = 0.0  # training time measured in this process
-    train_steps: int = 0  # steps it covered
-    epoch_s: float = 0.0  # training time of the epoch in progress
-    epoch_steps: int = 0
+    # A step with a pseudo-labelled batch beside its labelled one (unlabeled_ratio times as many
+    # texts) costs more, so the two kinds of step are timed apart; until one kind is measured,
+    # it is guessed from the other at (1 + unlabeled_ratio) times the cost.
+    unlabeled_ratio: int = 1
+    # Training time measured in this process and the steps it covered, by kind (with pseudo-labels).
+    timed: dict = field(default_factory=lambda: {False: [0.0, 0], True: [0.0, 0]})
+    epoch_now: int = 0  # the epoch being trained (or last trained) in this process
+    pseudo_now: bool = False  # whether it trains with pseudo-labelled batches
     prior_step_s: float | None = None  # seconds per step recorded by earlier sessions (resume)
     view_s: float | None = None  # seconds per view of the last scoring
     # The largest fraction reported: a re-estimate (a slower scoring than guessed) holds the bar
@@ -53,14 +51,18 @@ class WorkEstimate:
         if self.eval_views and last.get("eval_s"):
             self.view_s = float(last["eval_s"]) / self.eval_views
 
-    def start_epoch(self) -> None:
-        self.epoch_s, self.epoch_steps = 0.0, 0
+    def start_epoch(self, epoch: int, pseudo: bool) -> None:
+        self.epoch_now, self.pseudo_now = epoch, pseudo
 
     def add_training(self, seconds: float, steps: int) -> None:
-        self.train_s += seconds
-        self.train_steps += steps
-        self.epoch_s += seconds
-        self.epoch_steps += steps
+        timed = self.timed[self.pseudo_now]
+        timed[0] += seconds
+        timed[1] += steps
+
+    def trains_on_pseudo_labels(self, epoch: int) -> bool:
+        """Whether ``epoch`` is expected to train with pseudo-labelled batches: every epoch after
+        the first selection (after epoch 1, or the teacher's before it)."""
+        return self.pool_views > 0 and (epoch > 1 or self.taught)
 
     def add_scoring(self, seconds: float, views: int) -> None:
         if views:
@@ -77,17 +79,34 @@ class WorkEstimate:
         return ((self.pool_views if self.taught else 0) + (epoch - 1) * self.eval_views
                 + relabellings * self.pool_views)
 
-    def step_seconds(self) -> float | None:
-        if self.epoch_steps >= PACE_STEPS:
-            return self.epoch_s / self.epoch_steps
-        if self.train_steps:
-            return self.train_s / self.train_steps
+    def step_seconds(self, pseudo: bool = False) -> float | None:
+        """Seconds per step of that kind: measured, else from the other kind, else the prior."""
+        seconds, steps = self.timed[pseudo]
+        if steps:
+            return seconds / steps
+        seconds, steps = self.timed[not pseudo]
+        if steps:
+            factor = 1 + self.unlabeled_ratio
+            return seconds / steps * (factor if pseudo else 1 / factor)
         return self.prior_step_s
+
+    def training_seconds(self, step: int) -> tuple[float, float] | None:
+        """(seconds of training done, seconds left) after ``step`` steps, or None (unmeasured)."""
+        done = left = 0.0
+        for epoch in range(1, self.epochs + 1):
+            pseudo = self.pseudo_now if epoch == self.epoch_now else self.trains_on_pseudo_labels(epoch)
+            pace = self.step_seconds(pseudo)
+            if pace is None:
+                return None
+            steps_done = min(self.steps_per_epoch, max(0, step - (epoch - 1) * self.steps_per_epoch))
+            done += steps_done * pace
+            left += (self.steps_per_epoch - steps_done) * pace
+        return done, left
 
     def view_seconds(self) -> float | None:
         if self.view_s is not None:
             return self.view_s
-        step_s = self.step_seconds()
+        step_s = self.step_seconds(pseudo=False)
         if step_s is None:
             return None
         return step_s / max(1, self.batch_size) * FORWARD_SHARE_OF_A_STEP
@@ -96,13 +115,12 @@ class WorkEstimate:
         """(fraction of the whole run done, seconds left or None) after ``step`` training steps
         and ``views_scored`` views of all the run's scoring (see ``views_before``)."""
         total_steps = self.steps_per_epoch * self.epochs
-        step_s, view_s = self.step_seconds(), self.view_seconds()
-        if step_s is None or view_s is None:
+        training, view_s = self.training_seconds(step), self.view_seconds()
+        if training is None or view_s is None:
             fraction, left = (step / total_steps if total_steps else 0.0), None
         else:
-            done = step * step_s + views_scored * view_s
-            left = (max(0, total_steps - step) * step_s
-                    + max(0, self.views_before(self.epochs + 1) - views_scored) * view_s)
+            done = training[0] + views_scored * view_s
+            left = training[1] + max(0, self.views_before(self.epochs + 1) - views_scored) * view_s
             fraction = done / (done + left) if done + left > 0 else 1.0
         self.reported = max(self.reported, fraction)
         return self.reported, left

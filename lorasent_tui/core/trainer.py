@@ -131,13 +131,13 @@ def _train_epoch(session: Session, epoch: int, callbacks: TrainCallbacks,
     from lorasent_tui.core.batching import bucketed_batches
 
     cfg = session.config
-    session.estimate.start_epoch()
     session.model.train()
     use_attention(session, training_attention(session))
     lengths = [len(ids) for ids in session.train_ids]
     every_batch = bucketed_batches(lengths, cfg.batch_size, cfg.seed + epoch, cfg.length_bucketing)
     batches = session.dist.shard(every_batch)
     count = len(session.pseudo.index) if session.pseudo is not None else 0
+    session.estimate.start_epoch(epoch, pseudo=count > 0)
     pseudo = session.dist.shard(pseudo_batches(count, len(every_batch), cfg.batch_size * cfg.unlabeled_ratio,
                                                cfg.seed, epoch))
     with bf16_frozen_bases(session.model, session.precision):
@@ -307,7 +307,8 @@ def _setup(session: Session, callbacks: TrainCallbacks) -> None:
     session.estimate = WorkEstimate(session.steps_per_epoch, session.config.epochs,
                                     len(session.eval_ids), session.config.batch_size,
                                     pool_views=len(pool.ids) if pool is not None else 0,
-                                    taught=pool is not None and bool(session.config.teacher))
+                                    taught=pool is not None and bool(session.config.teacher),
+                                    unlabeled_ratio=session.config.unlabeled_ratio)
     build_optimizer(session)
     if session.config.ema_decay:
         from lorasent_tui.core.weight_average import WeightAverage
