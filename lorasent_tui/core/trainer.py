@@ -7,7 +7,6 @@ batches and cached tokenization, all of which are simpler to own than to hook in
 
 from __future__ import annotations
 
-import dataclasses
 import gc
 import os
 import socket
@@ -17,10 +16,10 @@ from pathlib import Path
 from typing import Any
 
 from lorasent_tui.core.allocator import reuse_freed_memory
-from lorasent_tui.core.config import TrainConfig, validate
+from lorasent_tui.core.config import TrainConfig
 from lorasent_tui.core.decision import decide_after_training
 from lorasent_tui.core.distributed import DistContext, init_distributed
-from lorasent_tui.core.errors import LorasentError, RunError, describe_exception
+from lorasent_tui.core.errors import LorasentError, describe_exception
 from lorasent_tui.core.eta import WorkEstimate
 from lorasent_tui.core.events import (EpochResult, RunFailed, RunFinished, StatusUpdate,
                                       TrainCallbacks, combine_callbacks)
@@ -29,74 +28,15 @@ from lorasent_tui.core.gcfreeze import freeze_long_lived
 from lorasent_tui.core.lora_forward import fused_lora_forward
 from lorasent_tui.core.metrics import preload as preload_metrics
 from lorasent_tui.core.precision import bf16_frozen_bases, resolve_precision
-from lorasent_tui.core.pseudo_labels import (PseudoLabels, pseudo_batches, pseudo_loss, relabel,
-                                             resolve_teacher, teach)
+from lorasent_tui.core.pseudo_labels import PseudoLabels, pseudo_batches, pseudo_loss, relabel, teach
 from lorasent_tui.core.pseudo_labels import record as pseudo_record
 from lorasent_tui.core.records import is_better
+from lorasent_tui.core.run_start import start_session
 from lorasent_tui.core.scoring import keep_validation_predictions, score_test
 from lorasent_tui.core.session import (Session, autocast, batch_logits, build_optimizer,
                                        cache_frozen_layers, pick_device, prepare_data, prepare_model,
-                                       schedule_segments, skip_lora_input_casts, training_attention,
-                                       use_attention)
-from lorasent_tui.core.store import Run, RunStore, now_iso
-
-
-def _check_inputs(config: TrainConfig, callbacks: TrainCallbacks) -> tuple[Any, list[str]]:
-    """Load the data and resolve the model before a run folder exists, so that a typo fails
-    without leaving a failed run behind; the loaded splits and unlabeled pool are handed on to
-    the session."""
-    from lorasent_tui.core.data import load_splits
-    from lorasent_tui.core.data.unlabeled import unlabeled_pool
-    from lorasent_tui.core.models import check_model
-
-    pick_device(config.device)
-    callbacks.on_status(StatusUpdate("loading data"))
-    splits = load_splits(config)
-    pool = unlabeled_pool(config, splits)
-    check_model(config.model)
-    return splits, pool
-
-
-def _with_data_labels(config: TrainConfig, splits: Any) -> TrainConfig:
-    """The config the run records: the data's class names fixed (see labels.recorded_labels),
-    so that resuming, predicting and exporting use the class ids it was trained with."""
-    from lorasent_tui.core.labels import recorded_labels
-
-    if config.labels is not None:
-        return config
-    return dataclasses.replace(config, labels=recorded_labels(splits.label_names))
-
-
-def _open_run(config: TrainConfig, runs_dir: Path, resume: str | None, run_id: str | None,
-              epochs: int | None) -> tuple[TrainConfig, Run, list[int]]:
-    """The run to train and its learning-rate segments; a resume reads the run's own config."""
-    from lorasent_tui.core.checkpoint import checkpoint_state
-
-    store = RunStore(runs_dir)
-    if resume is None:
-        return config, store.create(config, run_id=run_id), [config.epochs]
-    run = store.get(resume)
-    state = run.effective_state()
-    if state == "running":
-        raise RunError(f"run {run.run_id} is still running (pid {run.status().get('pid')})")
-    saved = run.config()
-    target = saved.epochs if epochs is None else epochs
-    if target < saved.epochs:
-        raise RunError(f"run {run.run_id} has {saved.epochs} epochs; --epochs can extend a run, "
-                       f"not shorten it")
-    if state == "completed" and target == saved.epochs:
-        raise RunError(f"run {run.run_id} is already completed; nothing to resume "
-                       f"(pass --epochs above {saved.epochs} to train it further)")
-    if state == "completed" and checkpoint_state(run.checkpoint_dir) is None:
-        raise RunError(f"run {run.run_id} has no resumable checkpoint, so it cannot be extended")
-    recorded = run.status().get("schedule_epochs") or [saved.epochs]
-    segments = schedule_segments(recorded, target)
-    if target != saved.epochs:
-        config = validate(dataclasses.replace(saved, epochs=target))
-        run.update_status(epochs=target, schedule_epochs=segments)
-        run.write_config(config)
-        return config, run, segments
-    return saved, run, segments
+                                       skip_lora_input_casts, training_attention, use_attention)
+from lorasent_tui.core.store import Run, now_iso
 
 
 def _restore(session: Session) -> None:
@@ -267,33 +207,6 @@ def _run_epochs(session: Session, callbacks: TrainCallbacks, stop: threading.Eve
     return "completed"
 
 
-def _start(config: TrainConfig, runs_dir: Path, resume: str | None, run_id: str | None,
-           epochs: int | None, dist: DistContext, callbacks: TrainCallbacks) -> Session:
-    """Rank 0 checks the inputs and creates (or reopens) the run folder; the others join it."""
-    error = None
-    opened: tuple | None = None
-    splits = pool = None
-    if dist.is_main:
-        try:
-            if resume is None:
-                splits, pool = _check_inputs(config, callbacks)
-                config = resolve_teacher(_with_data_labels(config, splits), runs_dir)
-            opened = _open_run(config, runs_dir, resume, run_id, epochs)
-        except LorasentError as exc:
-            error = str(exc)
-    shared = dist.broadcast((error, str(opened[1].path) if opened else None,
-                             opened[0].to_dict() if opened else None, opened[2] if opened else None))
-    if shared[0] is not None:
-        raise RunError(shared[0])
-    if opened is None:
-        from lorasent_tui.core.config import config_from_dict
-
-        opened = (config_from_dict(shared[2]), Run(Path(shared[1])), shared[3])
-    config, run, segments = opened
-    return Session(config=config, run=run, device=None, dist=dist, splits=splits,
-                   unlabeled_texts=pool, schedule_epochs=list(segments))
-
-
 def _setup(session: Session, callbacks: TrainCallbacks) -> None:
     for phase in (prepare_model, prepare_data, cache_frozen_layers):
         started = time.monotonic()
@@ -366,7 +279,7 @@ def train(config: TrainConfig, *, runs_dir: Path, callbacks: TrainCallbacks | No
         dist = init_distributed()
         if not dist.is_main:
             callbacks = TrainCallbacks()
-        session = _start(config, Path(runs_dir), resume, run_id, epochs, dist, callbacks)
+        session = start_session(config, Path(runs_dir), resume, run_id, epochs, dist, callbacks)
         run = session.run
         if dist.is_main:
             callbacks = combine_callbacks(callbacks, EventLog(run.path / "events.jsonl").callbacks())
