@@ -118,9 +118,18 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument("--print-config", action="store_true", help="print the resolved config and exit")
     train.add_argument("--quiet", action="store_true", help="no progress line")
 
-    predict = sub.add_parser("predict", help="classify texts with a trained run",
-                             description="Classify texts (arguments, or one per line on stdin).")
+    predict = sub.add_parser("predict", help="classify texts or a data file with a trained run",
+                             description="Classify texts (arguments, or one per line on stdin), or "
+                                         "every text of a data file into a new file (--input, --output).")
     predict.add_argument("texts", nargs="*", metavar="TEXT")
+    predict.add_argument("--input", metavar="FILE",
+                         help="score every text of this CSV, TSV, JSONL, JSON or Parquet file "
+                              "(its text column; a label column is ignored)")
+    predict.add_argument("--output", metavar="FILE",
+                         help="with --input: write row, text, label, score and each class's "
+                              "probability here (.csv, .tsv, .jsonl or .parquet; never replaces a file)")
+    predict.add_argument("--text-column", metavar="COL",
+                         help="the text column of --input (default: the run's, usually 'text')")
     predict.add_argument("--run", default="latest", help="run id, run folder or 'latest' (default)")
     predict.add_argument("--base", action="store_true", help="use the untrained base model instead")
     predict.add_argument("--json", action="store_true", help="print a JSON list of {text, label, score}")

@@ -10,6 +10,7 @@ import sys
 import threading
 import time
 from pathlib import Path
+from typing import Callable
 
 from lorasent_tui.core.display import MISSING, format_duration, format_metric
 from lorasent_tui.core.errors import LorasentError
@@ -176,6 +177,8 @@ def cmd_predict(args: argparse.Namespace) -> int:
     from lorasent_tui.core.onnx_backend import load_predictor
     from lorasent_tui.core.predict import Predictor
 
+    if args.input or args.output:
+        return _predict_file(args)
     texts = _read_texts(args)
     if args.base:
         predictor = Predictor.from_base(_base_config(args), device=args.device)
@@ -191,6 +194,39 @@ def cmd_predict(args: argparse.Namespace) -> int:
             print(f"{p.label:<8}  {p.score:.3f}  {p.text}")
             if e is not None:
                 print(_explanation_lines(e))
+    return 0
+
+
+def _predict_file(args: argparse.Namespace) -> int:
+    """``predict --input FILE --output OUT``: every text of a data file, scored into OUT."""
+    from lorasent_tui.core.batch_predict import (check_output, class_probs_in_chunks, prediction_rows,
+                                                 read_texts, write_predictions)
+    from lorasent_tui.core.data.pipeline import plural
+    from lorasent_tui.core.onnx_backend import load_predictor
+    from lorasent_tui.core.predict import Predictor
+
+    if not (args.input and args.output):
+        raise LorasentError("--input and --output go together: predict --input FILE --output OUT")
+    if args.texts or args.explain or args.json:
+        raise LorasentError("--input scores a file into --output; leave out TEXT, --json and --explain")
+    output = check_output(args.output)
+    reporter = ConsoleReporter()
+    config = _base_config(args)
+    reporter.status(StatusUpdate(f"loading data {args.input}"))
+    texts = read_texts(args.input, args.text_column or config.text_column)
+    reporter.status(StatusUpdate("loading the base model" if args.base else f"loading run {args.run}"))
+    predictor = (Predictor.from_base(config, device=args.device) if args.base else
+                 load_predictor(args.run, args.runs_dir, device=args.device, backend=args.backend))
+    started = time.monotonic()
+    probs = class_probs_in_chunks(predictor, texts, _scoring_progress(reporter, args.device, "predict"))
+    if reporter.tty:
+        print(file=sys.stderr)
+    write_predictions(output, prediction_rows(texts, probs, predictor.label_names, predictor.threshold))
+    blank = probs.count(None)
+    print(f"{len(texts) - blank:,} texts scored with {predictor.name} in "
+          f"{format_duration(time.monotonic() - started)}"
+          + (f"; {plural(blank, 'blank row')} left without a verdict" if blank else "")
+          + f"; saved to {output}")
     return 0
 
 
@@ -216,6 +252,22 @@ def _explanation_lines(explanation) -> str:
     return "\n".join(lines)
 
 
+def _scoring_progress(reporter: ConsoleReporter, device: str, phase: str) -> Callable[[int, int], None]:
+    """A ``progress(texts_done, texts)`` callback that reports scoring as StepProgress events;
+    its clock starts at the first call, so loading the model is not in the ETA."""
+    started = [time.monotonic()]
+
+    def progress(done: int, total: int) -> None:
+        if done == 0:
+            started[0] = time.monotonic()
+        elapsed = time.monotonic() - started[0]
+        eta = elapsed * (total - done) / done if done else None
+        reporter.progress(StepProgress(done, total, 1, 1, elapsed, eta, None, device, phase=phase,
+                                       fraction=done / max(1, total), eval_done=done, eval_total=total))
+
+    return progress
+
+
 def cmd_evaluate(args: argparse.Namespace) -> int:
     from lorasent_tui.core.evaluate import evaluate_run, evaluation_data
     from lorasent_tui.core.results import check_name, summary_line
@@ -236,18 +288,7 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
         reporter.status(StatusUpdate(f"warning: {warning}"))
     reporter.status(StatusUpdate(f"loading run {run.run_id}"))
     started = time.monotonic()
-    scoring_started = [started]  # set when scoring starts, so loading the model is not in the ETA
-
-    def progress(done: int, total: int) -> None:
-        if done == 0:
-            scoring_started[0] = time.monotonic()
-        elapsed = time.monotonic() - scoring_started[0]
-        eta = elapsed * (total - done) / done if done else None
-        reporter.progress(StepProgress(done, total, 1, 1, elapsed, eta, None, args.device,
-                                       phase="evaluate", fraction=done / max(1, total),
-                                       eval_done=done, eval_total=total))
-
-    result = evaluate_run(run, data, name, args.device, progress)
+    result = evaluate_run(run, data, name, args.device, _scoring_progress(reporter, args.device, "evaluate"))
     if reporter.tty:
         print(file=sys.stderr)
     if args.json:

@@ -36,7 +36,7 @@ class StepProgress:
     eta: float | None  # seconds left for the whole run: training steps and scoring
     loss: float | None  # mean training loss over the last logging window
     device: str = "cpu"
-    phase: str = "train"  # "train", "eval", "teach", "relabel", "test"; the evaluate command: "evaluate"
+    phase: str = "train"  # "train", "eval", "teach", "relabel", "test"; scoring commands: "evaluate", "predict"
     fraction: float | None = None  # of the whole run's work (training and scoring), 0..1
     eval_done: int | None = None  # the scoring phases: texts scored so far
     eval_total: int | None = None
@@ -47,7 +47,7 @@ def scoring_title(progress: StepProgress) -> str:
     epoch = f"epoch {progress.epoch}/{progress.epochs}"
     return {"eval": f"evaluating {epoch}", "relabel": f"pseudo-labelling after {epoch}",
             "teach": "the teacher pseudo-labelling", "test": "testing the best epoch",
-            "evaluate": "scoring"}.get(progress.phase, progress.phase)
+            "evaluate": "scoring", "predict": "predicting"}.get(progress.phase, progress.phase)
 
 
 @dataclass(frozen=True)
