@@ -127,7 +127,8 @@ def build_parser() -> argparse.ArgumentParser:
                               "(its text column; a label column is ignored)")
     predict.add_argument("--output", metavar="FILE",
                          help="with --input: write row, text, label, score and each class's "
-                              "probability here (.csv, .tsv, .jsonl or .parquet; never replaces a file)")
+                              "probability here (.csv, .tsv, .jsonl or .parquet; never replaces a file; "
+                              "default: NAME.predictions.csv beside the input)")
     predict.add_argument("--text-column", metavar="COL",
                          help="the text column of --input (default: the run's, usually 'text')")
     predict.add_argument("--run", default="latest", help="run id, run folder or 'latest' (default)")

@@ -198,35 +198,30 @@ def cmd_predict(args: argparse.Namespace) -> int:
 
 
 def _predict_file(args: argparse.Namespace) -> int:
-    """``predict --input FILE --output OUT``: every text of a data file, scored into OUT."""
-    from lorasent_tui.core.batch_predict import (check_output, class_probs_in_chunks, prediction_rows,
-                                                 read_texts, write_predictions)
+    """``predict --input FILE [--output OUT]``: every text of a data file, scored into OUT."""
+    from lorasent_tui.core.batch_predict import check_output, default_output, score_file
     from lorasent_tui.core.data.pipeline import plural
     from lorasent_tui.core.onnx_backend import load_predictor
     from lorasent_tui.core.predict import Predictor
 
-    if not (args.input and args.output):
-        raise LorasentError("--input and --output go together: predict --input FILE --output OUT")
+    if not args.input:
+        raise LorasentError("--output goes with --input: predict --input FILE --output OUT")
     if args.texts or args.explain or args.json:
         raise LorasentError("--input scores a file into --output; leave out TEXT, --json and --explain")
-    output = check_output(args.output)
+    output = check_output(args.output or default_output(args.input))
     reporter = ConsoleReporter()
     config = _base_config(args)
-    reporter.status(StatusUpdate(f"loading data {args.input}"))
-    texts = read_texts(args.input, args.text_column or config.text_column)
     reporter.status(StatusUpdate("loading the base model" if args.base else f"loading run {args.run}"))
     predictor = (Predictor.from_base(config, device=args.device) if args.base else
                  load_predictor(args.run, args.runs_dir, device=args.device, backend=args.backend))
-    started = time.monotonic()
-    probs = class_probs_in_chunks(predictor, texts, _scoring_progress(reporter, args.device, "predict"))
+    reporter.status(StatusUpdate(f"scoring {args.input}"))
+    done = score_file(predictor, args.input, output, args.text_column or config.text_column,
+                      _scoring_progress(reporter, args.device, "predict"))
     if reporter.tty:
         print(file=sys.stderr)
-    write_predictions(output, prediction_rows(texts, probs, predictor.label_names, predictor.threshold))
-    blank = probs.count(None)
-    print(f"{len(texts) - blank:,} texts scored with {predictor.name} in "
-          f"{format_duration(time.monotonic() - started)}"
-          + (f"; {plural(blank, 'blank row')} left without a verdict" if blank else "")
-          + f"; saved to {output}")
+    blank = f"; {plural(done.blank, 'blank row')} left without a verdict" if done.blank else ""
+    print(f"{done.scored:,} texts scored with {predictor.name} in {format_duration(done.seconds)}"
+          f"{blank}; saved to {done.output}")
     return 0
 
 

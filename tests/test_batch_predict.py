@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import json
+import threading
 
 import pandas as pd
 import pytest
 
 from lorasent_tui.cli import main
-from lorasent_tui.core.batch_predict import class_probs_in_chunks
+from lorasent_tui.core.batch_predict import ScoringStopped, class_probs_in_chunks, score_file
 from lorasent_tui.core.events import RunFinished
 from lorasent_tui.core.predict import Predictor
 
@@ -127,10 +128,39 @@ def test_a_failure_while_scoring_leaves_no_output_file(run, tmp_path, monkeypatc
 
 
 @pytest.mark.parametrize("extra, message", [
-    (["--output", "x.csv"], "--input and --output go together"),
+    (["--output", "x.csv"], "--output goes with --input"),
     (["--input", "x.csv", "--output", "y.csv", "--json"], "leave out TEXT, --json and --explain"),
 ])
 def test_flags_that_do_not_go_with_a_file_are_refused(run, capsys, extra, message):
     runs, _ = run
     assert main(["predict", "--runs-dir", str(runs), *extra]) == 2
     assert message in capsys.readouterr().err
+
+
+def test_without_output_the_predictions_go_beside_the_input_never_over_a_file(run, tmp_path):
+    runs, _ = run
+    source = tmp_path / "reviews.jsonl"
+    source.write_text("".join(json.dumps({"text": t}) + "\n" for t in TEXTS))
+    taken = tmp_path / "reviews.predictions.csv"
+    taken.write_text("keep me\n")
+    assert main(["predict", "--run", "r", "--runs-dir", str(runs), "--input", str(source)]) == 0
+    assert taken.read_text() == "keep me\n"
+    assert pd.read_csv(tmp_path / "reviews.predictions-2.csv")["row"].tolist() == list(range(len(TEXTS)))
+
+
+def test_a_stop_ends_the_scoring_after_its_batch_and_writes_nothing(run, tmp_path):
+    runs, _ = run
+    source = tmp_path / "reviews.csv"
+    pd.DataFrame({"text": TEXTS * 40}).to_csv(source, index=False)
+    stop = threading.Event()
+    seen = []
+
+    def progress(done, total):
+        seen.append(done)
+        if done:
+            stop.set()
+
+    with pytest.raises(ScoringStopped):
+        score_file(Predictor.from_run("r", runs), str(source), tmp_path / "out.csv", "text", progress, stop)
+    assert max(seen) < 160 and not (tmp_path / "out.csv").exists()
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["reviews.csv"]

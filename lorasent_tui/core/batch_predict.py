@@ -1,19 +1,25 @@
-"""Scoring a whole data file with a run: ``lorasent-tui predict --input FILE --output OUT``.
+"""Scoring a whole data file with a run: ``predict --input FILE [--output OUT]`` and the Predict
+tab's "Score a file".
 
 The texts come through the data readers (CSV, TSV, JSONL, JSON or Parquet; the text column, any
 label column ignored) and are read exactly as ``predict`` reads one text: the run's cut view or
 sliding windows, its decision threshold and calibration. They are scored a chunk at a time, so a
 file of hundreds of thousands of texts is never tokenized whole, and the output is written once,
-at the end, as a staged file that is fsynced and renamed over OUT: an interrupted scoring leaves
-no half-written file. One output row per input row, in input order: ``row`` (the text's position
-in the input, from 0, pandas' default index, to join other columns back), ``text``, ``label``,
-``score`` (as ``predict`` prints it: P(positive) for two classes, else the label's probability)
-and one probability column per class. A blank text gets no verdict: empty cells (JSON nulls).
+at the end, as a staged file that is fsynced and renamed into place: a stopped or interrupted
+scoring leaves no half-written file, and an existing file is never replaced (OUT defaults to
+``NAME.predictions.csv`` beside FILE, numbered when taken). One output row per input row, in
+input order: ``row`` (the text's position in the input, from 0, pandas' default index, to join
+other columns back), ``text``, ``label``, ``score`` (as ``predict`` prints it: P(positive) for
+two classes, else the label's probability) and one probability column per class. A blank text
+gets no verdict: empty cells (JSON nulls).
 """
 
 from __future__ import annotations
 
 import json
+import threading
+import time
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable, Sequence
 
@@ -28,6 +34,29 @@ OUTPUT_FORMATS = {".csv": "CSV", ".tsv": "TSV", ".jsonl": "JSONL", ".parquet": "
 # Texts tokenized and scored at a time: bounds the memory of token ids and views whatever the
 # file's size, and is many batches, so the batching by length still finds similar lengths.
 CHUNK_TEXTS = 2048
+
+
+class ScoringStopped(Exception):
+    """The scoring's stop event was set; nothing was written."""
+
+
+@dataclass(frozen=True)
+class FileScored:
+    output: Path
+    scored: int  # texts with a verdict
+    blank: int  # rows left without one
+    seconds: float  # scoring and writing, not loading
+
+
+def default_output(source: str | Path) -> Path:
+    """``NAME.predictions.csv`` beside the input; ``NAME.predictions-2.csv``… when that exists."""
+    path = Path(source)
+    stem = path.name[:-len(path.suffix)] if path.suffix else path.name
+    candidate, number = path.with_name(f"{stem}.predictions.csv"), 1
+    while candidate.exists():
+        number += 1
+        candidate = path.with_name(f"{stem}.predictions-{number}.csv")
+    return candidate
 
 
 def check_output(output: str | Path) -> Path:
@@ -51,9 +80,10 @@ def read_texts(name: str, text_column: str) -> list[str]:
 
 def class_probs_in_chunks(predictor: Any, texts: Sequence[str],
                           on_progress: Callable[[int, int], None] | None = None,
+                          stop: threading.Event | None = None,
                           chunk: int = CHUNK_TEXTS) -> list[list[float] | None]:
     """Each text's class probabilities (None for a blank text); ``on_progress(texts_done,
-    texts)`` as batches finish."""
+    texts)`` as batches finish; raises ScoringStopped after the batch in which ``stop`` is set."""
     scored = [i for i, text in enumerate(texts) if text.strip()]
     probs: list[list[float] | None] = [None] * len(texts)
     total = len(scored)
@@ -63,6 +93,8 @@ def class_probs_in_chunks(predictor: Any, texts: Sequence[str],
         index = scored[start:start + chunk]
 
         def on_batch(views_done: int, views: int, start: int = start, size: int = len(index)) -> None:
+            if stop is not None and stop.is_set():
+                raise ScoringStopped
             if on_progress is not None:
                 on_progress(start + texts_scored(views_done, views, size), total)
 
@@ -102,3 +134,15 @@ def write_predictions(path: Path, rows: list[dict[str, Any]]) -> None:
             handle.write(text.encode("utf-8"))
 
     atomic_write(path, write)
+
+
+def score_file(predictor: Any, source: str, output: Path, text_column: str,
+               on_progress: Callable[[int, int], None] | None = None,
+               stop: threading.Event | None = None) -> FileScored:
+    """Every text of ``source`` scored by ``predictor`` into ``output`` (see the module's doc)."""
+    texts = read_texts(source, text_column)
+    started = time.monotonic()
+    probs = class_probs_in_chunks(predictor, texts, on_progress, stop)
+    write_predictions(output, prediction_rows(texts, probs, predictor.label_names, predictor.threshold))
+    blank = probs.count(None)
+    return FileScored(output, len(texts) - blank, blank, time.monotonic() - started)
