@@ -14,8 +14,8 @@ from typing import Callable
 
 from lorasent_tui.core.display import MISSING, format_duration, format_metric
 from lorasent_tui.core.errors import LorasentError
-from lorasent_tui.core.events import (EpochResult, RunFailed, RunFinished, StatusUpdate, StepProgress,
-                                      TrainCallbacks, scoring_title)
+from lorasent_tui.core.events import (EpochResult, RunFailed, RunFinished, ScoringClock, StatusUpdate,
+                                      StepProgress, TrainCallbacks, scoring_title)
 from lorasent_tui.core.pseudo_labels import describe as describe_pseudo_labels
 from lorasent_tui.core.records import metric_columns, row_classes
 
@@ -248,19 +248,9 @@ def _explanation_lines(explanation) -> str:
 
 
 def _scoring_progress(reporter: ConsoleReporter, device: str, phase: str) -> Callable[[int, int], None]:
-    """A ``progress(texts_done, texts)`` callback that reports scoring as StepProgress events;
-    its clock starts at the first call, so loading the model is not in the ETA."""
-    started = [time.monotonic()]
-
-    def progress(done: int, total: int) -> None:
-        if done == 0:
-            started[0] = time.monotonic()
-        elapsed = time.monotonic() - started[0]
-        eta = elapsed * (total - done) / done if done else None
-        reporter.progress(StepProgress(done, total, 1, 1, elapsed, eta, None, device, phase=phase,
-                                       fraction=done / max(1, total), eval_done=done, eval_total=total))
-
-    return progress
+    """A ``progress(texts_done, texts)`` callback that reports on the console."""
+    clock = ScoringClock(device, phase)
+    return lambda done, total: reporter.progress(clock.progress(done, total))
 
 
 def cmd_evaluate(args: argparse.Namespace) -> int:

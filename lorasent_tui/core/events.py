@@ -5,8 +5,10 @@ The TUI wraps each one in a Textual message; the CLI prints them. Nothing here k
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass, field
 from typing import Any, Callable
+
 
 @dataclass(frozen=True)
 class StatusUpdate:
@@ -48,6 +50,24 @@ def scoring_title(progress: StepProgress) -> str:
     return {"eval": f"evaluating {epoch}", "relabel": f"pseudo-labelling after {epoch}",
             "teach": "the teacher pseudo-labelling", "test": "testing the best epoch",
             "evaluate": "scoring", "predict": "predicting"}.get(progress.phase, progress.phase)
+
+
+class ScoringClock:
+    """StepProgress events of a scoring that is not part of a run (the evaluate command, a file
+    scored by predict): elapsed time and ETA count from the first report, so that loading the
+    model is not in the ETA."""
+
+    def __init__(self, device: str, phase: str) -> None:
+        self.device, self.phase = device, phase
+        self.started = time.monotonic()
+
+    def progress(self, done: int, total: int) -> StepProgress:
+        if done == 0:
+            self.started = time.monotonic()
+        elapsed = time.monotonic() - self.started
+        eta = elapsed * (total - done) / done if done else None
+        return StepProgress(done, total, 1, 1, elapsed, eta, None, self.device, phase=self.phase,
+                            fraction=done / max(1, total), eval_done=done, eval_total=total)
 
 
 @dataclass(frozen=True)

@@ -24,6 +24,7 @@ from lorasent_tui.core.errors import describe_exception
 from lorasent_tui.core.fsutil import atomic_write_text
 from lorasent_tui.core.store import SCREENSHOTS_DIR
 from lorasent_tui.tui.commands import LorasentCommands
+from lorasent_tui.tui.file_scoring import FileScoring
 from lorasent_tui.tui.messages import RunEnded, ShowStatus
 from lorasent_tui.tui.panel_commands import PanelCommands
 from lorasent_tui.tui.predict_panel import PredictPanel
@@ -212,9 +213,10 @@ class LorasentApp(PanelCommands, App[int]):
         self.notify(str(path), title="Screenshot saved", timeout=6)
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
-        # Dim Stop in the footer when it would do nothing. Start stays live while a run
+        # Dim Stop in the footer when it would do nothing (no run, sweep or file scoring). Start stays live while a run
         # trains: pressing it says why nothing starts.
-        running = self.training_session is not None and self.training_session.running
+        running = ((self.training_session is not None and self.training_session.running)
+                   or any(line.running for line in self.query(FileScoring)))
         if action == "stop_training" and not running:
             return None
         return True

@@ -39,6 +39,8 @@ COMMAND_LIST: tuple[Command, ...] = (
             "switch_backend", "predict-backend", "Predict tab"),
     Command("Export ONNX for this run", "Export the loaded run as ONNX int8 (RUN/onnx), then predict with it",
             "export_onnx", "predict-export-onnx", "Predict tab"),
+    Command("Score a file…", "Score every text of a data file with the loaded run, into NAME.predictions.csv",
+            "score_file", "predict-score-file", "Predict tab"),
     Command("Explain the verdict", "Colour the typed review's words by how they pushed its label; rank them",
             "explain", "predict-explain", "Predict tab"),
     Command("Show Runs tab", "All runs under the runs folder", "show_tab('runs')", "tab-runs"),

@@ -11,6 +11,7 @@ from __future__ import annotations
 from typing import Any, Callable
 
 from lorasent_tui.core.config import build_config
+from lorasent_tui.tui.file_scoring import FileScoring
 from lorasent_tui.tui.messages import ResumeRun, RunDeleted, RunReady, RunsChanged, UseSettings
 from lorasent_tui.tui.predict_panel import PredictPanel
 from lorasent_tui.tui.queue_prompt import queue_settings
@@ -27,7 +28,8 @@ class PanelCommands:
         self.train_panel.start_training()
 
     def action_stop_training(self) -> None:
-        stopped = self.train_panel.stop_training() or any(p.stop_sweep() for p in self.query(SweepsPanel))
+        stopped = (self.train_panel.stop_training() or any(p.stop_sweep() for p in self.query(SweepsPanel))
+                   or any(line.stop() for line in self.query(FileScoring)))
         if not stopped:
             self.show_status("No training is running.", "warning")
 
@@ -82,6 +84,10 @@ class PanelCommands:
     def action_export_onnx(self) -> None:
         self.action_show_tab("predict")
         self.predict_panel.action_export_onnx()
+
+    def action_score_file(self) -> None:
+        self.action_show_tab("predict")
+        self.predict_panel.action_score_file()
 
     def action_explain(self) -> None:
         self.action_show_tab("predict")

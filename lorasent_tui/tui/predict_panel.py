@@ -17,25 +17,19 @@ from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
 from textual.timer import Timer
 from textual.message import Message
-from textual.widgets import DataTable, Input, Label, Static
+from textual.widgets import Input, Label, Static
 
 from lorasent_tui.core.config import TrainConfig
 from lorasent_tui.core.errors import LorasentError, describe_exception
 from lorasent_tui.core.predict import mostly_non_latin
 from lorasent_tui.core.store import RunStore
-from lorasent_tui.tui.messages import ExamplesReady, PredictionsReady, PredictorsLoaded, ShowStatus
+from lorasent_tui.tui.file_scoring import FileScoring
+from lorasent_tui.tui.messages import PredictionsReady, PredictorsLoaded, ShowStatus
+from lorasent_tui.tui.widgets.examples_table import ExamplesTable
 from lorasent_tui.tui.widgets.explanation import ExplanationView
-from lorasent_tui.tui.widgets.prob_bar import ProbBar, verdict_text
+from lorasent_tui.tui.widgets.prob_bar import ProbBar
 
-EXAMPLES = (
-    "It was good.",
-    "Not a fan, don't recommend.",
-    "Better than the first one.",
-    "This is not worth watching even once.",
-    "This one is a pass.",
-)
 DEBOUNCE_SECONDS = 0.3
-EXAMPLE_BAR = 8  # cells of the bars in the examples table
 NO_RUN_HINT = "train a model, or pick a run on the Runs tab (p)"
 EXPLAIN_HINT = "ctrl+e explains the verdict: the words that pushed it."
 NON_LATIN_NOTE = ("Mostly non-Latin script: the bundled model was trained on English text, "
@@ -70,6 +64,7 @@ class PredictPanel(Vertical):
         # the line above the verdicts names this key instead.
         Binding("ctrl+o", "switch_backend", "Backend", show=False, id="predict-backend"),
         Binding("ctrl+g", "export_onnx", "Export ONNX", show=False, id="predict-export-onnx"),
+        Binding("ctrl+f", "score_file", "Score a file", show=False, id="predict-score-file"),
         # Priority: the review Input, focused here, has ctrl+e for End (the End key still does that).
         Binding("ctrl+e", "explain", "Explain", show=False, id="predict-explain", priority=True),
     ]
@@ -100,7 +95,6 @@ class PredictPanel(Vertical):
         self._base_key: tuple[Any, ...] | None = None
         self._load_request = 0
         self._predict_request = 0
-        self._examples_request = 0
         self._loading = False
         self._debounce: Timer | None = None
         # Predictors are shared by overlapping workers (exclusive only flags old threads).
@@ -120,17 +114,10 @@ class PredictPanel(Vertical):
                 yield ProbBar(id="trained-bar")
         yield ExplanationView(EXPLAIN_HINT, id="explanation")
         yield Label("Reference examples: the predicted class and its probability", classes="section-title")
-        yield DataTable(id="examples", cursor_type="row", zebra_stripes=True)
+        yield ExamplesTable(id="examples")
+        yield FileScoring(id="file-scoring")
 
     def on_mount(self) -> None:
-        table = self.query_one("#examples", DataTable)
-        table.add_column("Text", key="text")
-        # Fixed widths: widening a column on update left stale, cut-off rows on screen.
-        width = verdict_text("negative", 0.5, EXAMPLE_BAR, compact=True).cell_len
-        table.add_column("Untrained", key="base", width=width)
-        table.add_column("Fine-tuned", key="trained", width=width)
-        for index, text in enumerate(EXAMPLES):
-            table.add_row(text, "–", "–", key=f"ex{index}")
         self.query_one("#trained-bar", ProbBar).clear(NO_RUN_HINT)
 
     # -- loading -------------------------------------------------------------------------
@@ -202,8 +189,7 @@ class PredictPanel(Vertical):
 
     def _rescore(self) -> None:
         self._show_predictors()
-        self._examples_request += 1
-        self._run_examples(self._examples_request)
+        self.query_one(ExamplesTable).score(self._predict_one, self.base, self.trained)
         self.predict_now()
 
     def _show_predictors(self, note: str = "") -> None:
@@ -284,6 +270,12 @@ class PredictPanel(Vertical):
         if message.run_id == self.run_id and self.backend != "torch" and not self._loading:
             self.load_run(message.run_id)  # auto and onnx now run on the export
 
+    def action_score_file(self) -> None:
+        if self.run_id is None:
+            self.app.show_status(f"No fine-tuned run is loaded to score a file with: {NO_RUN_HINT}.", "warning")
+            return
+        self.query_one(FileScoring).ask(self.run_id, self.backend)
+
     def forget_run(self, run_id: str, why: str) -> None:
         """Run ``run_id`` is gone (``why``: e.g. "deleted"): stop loading or scoring with it."""
         if self._loading_run == run_id:
@@ -297,10 +289,7 @@ class PredictPanel(Vertical):
     def _unload(self, note: str) -> None:
         self.trained, self.run_id = None, None
         self._show_predictors(note)
-        self._examples_request += 1  # scores of the unloaded model still on their way are dropped
-        table = self.query_one("#examples", DataTable)
-        for index in range(len(EXAMPLES)):
-            table.update_cell(f"ex{index}", "trained", "–")
+        self.query_one(ExamplesTable).clear_trained()
         self.predict_now()  # the base's verdict stays meaningful; the other bar is cleared
 
     # -- predicting ----------------------------------------------------------------------
@@ -375,24 +364,3 @@ class PredictPanel(Vertical):
             if pred is not None:
                 self.query_one(bar_id, ProbBar).show(pred.label, pred.score, pred.scores)
         self.query_one("#reading-note", Static).update(message.note)
-
-    @work(thread=True, exclusive=True, group="examples", exit_on_error=False, name="examples")
-    def _run_examples(self, request: int) -> None:
-        try:
-            base = self._predict_one(self.base, list(EXAMPLES))
-            trained = self._predict_one(self.trained, list(EXAMPLES))
-        except Exception as exc:
-            self.post_message(ShowStatus(f"Prediction failed: {describe_exception(exc)}", "error"))
-            return
-        self.post_message(ExamplesReady(base, trained, request))
-
-    def on_examples_ready(self, message: ExamplesReady) -> None:
-        message.stop()
-        if message.request != self._examples_request:
-            return
-        table = self.query_one("#examples", DataTable)
-        for column, preds in (("base", message.base), ("trained", message.trained)):
-            for index, pred in enumerate(preds or []):
-                table.update_cell(f"ex{index}", column,
-                                  verdict_text(pred.label, pred.score, EXAMPLE_BAR, compact=True,
-                                               scores=pred.scores))

@@ -198,11 +198,27 @@ class KeywordPredictor:
     NEGATIVE = ("not", "don't", "pass", "bad", "boring")
     POSITIVE = ("good", "better", "great", "love")
 
-    def __init__(self, trained: bool, classes=None):
+    def __init__(self, trained: bool, classes=None, hold: threading.Event | None = None):
         self.trained = trained
         self.classes = tuple(classes) if classes else None
         self.backend = SimpleNamespace(name="torch")  # as core.predict.Predictor's
         self.precision = "fp32"
+        self.name = "keywords"
+        self.label_names = self.classes or ("negative", "positive")
+        self.threshold = 0.5
+        self.hold = hold  # class_probs waits for it before each text, when set
+
+    def class_probs(self, texts, batch_size=32, on_batch=None):
+        """As core.predict.Predictor's, one text a batch: every class's probability per text."""
+        probs = []
+        for done, prediction in enumerate(self.predict(texts), 1):
+            if self.hold is not None:
+                self.hold.wait(5)
+            probs.append([prediction.scores[n] for n in self.label_names] if prediction.scores
+                         else [1 - prediction.score, prediction.score])
+            if on_batch is not None:
+                on_batch(done, len(texts))
+        return probs
 
     def predict(self, texts):
         out = []
@@ -244,11 +260,12 @@ class FakePredictorFactory:
         self.explainers: list = []  # (predictor, run_id) of every explainer made
         self.explained: list[str] = []  # every text explained
         self.explain_hold: threading.Event | None = None
+        self.score_hold: threading.Event | None = None  # the predictors' class_probs wait for it
 
     def from_run(self, ref, runs_dir, backend="auto"):
         self.loaded_runs.append(ref)
         self.backends.append(backend)
-        predictor = KeywordPredictor(trained=True, classes=self.classes)
+        predictor = KeywordPredictor(trained=True, classes=self.classes, hold=self.score_hold)
         if backend != "torch":
             folder = onnx_model_dir(RunStore(runs_dir).get(ref), required=backend == "onnx")
             if folder is not None:

@@ -1,7 +1,8 @@
 import pytest
 from textual.app import App
 
-from lorasent_tui.tui.predict_panel import EXAMPLES, NO_RUN_HINT
+from lorasent_tui.tui.predict_panel import NO_RUN_HINT
+from lorasent_tui.tui.widgets.examples_table import EXAMPLES
 from lorasent_tui.tui.confirm import ConfirmScreen
 from lorasent_tui.tui.predict_panel import NON_LATIN_NOTE
 from lorasent_tui.tui.widgets.prob_bar import ProbBar
