@@ -64,6 +64,11 @@ class FileScoring(Static):
         self.update("Stopping the file's scoring after this batch…")
         return True
 
+    def on_unmount(self) -> None:
+        # The app is closing: a thread worker cannot be cancelled, only asked to stop.
+        if self.stop_event is not None:
+            self.stop_event.set()
+
     @work(thread=True, exclusive=True, group="score-file", exit_on_error=False, name="score file")
     def _score(self, run_id: str, backend: str, source: Path, stop: threading.Event) -> None:
         from lorasent_tui.core.batch_predict import ScoringStopped, check_output, default_output, score_file

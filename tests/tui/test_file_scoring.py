@@ -109,3 +109,27 @@ def test_a_bad_file_is_one_status_line_and_the_app_goes_on(app_factory, runs_dir
             assert isinstance(app.screen, PathScreen)
 
     run_async(scenario())
+
+
+def test_quitting_while_a_file_is_scored_stops_the_scoring(app_factory, runs_dir, tmp_path):
+    app = app_factory()
+    source = write_reviews(tmp_path)
+    hold = threading.Event()
+    app.services.predictors.score_hold = hold
+    events = []
+
+    async def scenario():
+        async with app.run_test(size=SIZE) as pilot:
+            await load_run_and_ask(app, pilot, runs_dir)
+            await enter_path(pilot, source)
+            line = app.query_one(FileScoring)
+            await wait_until(pilot, lambda: line.running)
+            events.append(line.stop_event)
+            await pilot.press("ctrl+q")
+
+    try:
+        run_async(scenario())
+    finally:
+        hold.set()
+    assert events[0].is_set()
+    assert not (tmp_path / "reviews.predictions.csv").exists()
