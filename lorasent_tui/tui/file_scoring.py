@@ -9,7 +9,6 @@ whole at the end, never over a file. This line shows the progress, then where th
 
 from __future__ import annotations
 
-import os
 import threading
 from pathlib import Path
 
@@ -53,8 +52,7 @@ class FileScoring(Static):
 
         title = (f"Score every text of a data file with run {run_id} (CSV, TSV, JSONL, JSON or Parquet; "
                  "the predictions go beside it as NAME.predictions.csv)")
-        # The working folder with its separator: typing a file's name completes the path.
-        self.app.push_screen(PathScreen(title, os.path.join(Path.cwd(), ""), "scores"), chosen)
+        self.app.push_screen(PathScreen(title, Path.cwd(), "scores"), chosen)
 
     def stop(self) -> bool:
         """Stop the scoring in progress, if any; True if there was one."""

@@ -74,7 +74,7 @@ class PathScreen(ModalScreen[Path | None]):
 
     BINDINGS = [Binding("escape", "cancel", "Cancel", id="path-cancel")]
 
-    def __init__(self, title: str, default: Path | str, verb: str) -> None:
+    def __init__(self, title: str, default: Path, verb: str) -> None:
         super().__init__()
         self.title_text = title
         self.default = default
