@@ -164,3 +164,15 @@ def test_a_stop_ends_the_scoring_after_its_batch_and_writes_nothing(run, tmp_pat
         score_file(Predictor.from_run("r", runs), str(source), tmp_path / "out.csv", "text", progress, stop)
     assert max(seen) < 160 and not (tmp_path / "out.csv").exists()
     assert sorted(p.name for p in tmp_path.iterdir()) == ["reviews.csv"]
+
+
+def test_a_file_created_at_the_output_while_scoring_is_never_replaced(tmp_path):
+    from lorasent_tui.core.batch_predict import write_predictions
+    from lorasent_tui.core.errors import DataError
+
+    output = tmp_path / "out.csv"
+    output.write_text("someone else's\n")
+    with pytest.raises(DataError, match="created by something else while scoring"):
+        write_predictions(output, [{"row": 0, "text": "x", "label": "positive", "score": 0.9}])
+    assert output.read_text() == "someone else's\n"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["out.csv"]  # no staged file left

@@ -118,7 +118,7 @@ def prediction_rows(texts: Sequence[str], probs: Sequence[list[float] | None], n
 
 
 def write_predictions(path: Path, rows: list[dict[str, Any]]) -> None:
-    """Write ``rows`` in the format of ``path``'s extension, whole or not at all."""
+    """Write ``rows`` in the format of ``path``'s extension, whole or not at all, never over a file."""
     import pandas as pd
 
     fmt = OUTPUT_FORMATS[path.suffix.lower()]
@@ -133,7 +133,11 @@ def write_predictions(path: Path, rows: list[dict[str, Any]]) -> None:
             text = pd.DataFrame(rows).to_csv(index=False, sep="\t" if fmt == "TSV" else ",")
             handle.write(text.encode("utf-8"))
 
-    atomic_write(path, write)
+    try:
+        atomic_write(path, write, exclusive=True)
+    except FileExistsError:
+        raise DataError(f"{path}: created by something else while scoring; nothing was written "
+                        "over it, choose another --output") from None
 
 
 def score_file(predictor: Any, source: str, output: Path, text_column: str,

@@ -36,8 +36,10 @@ def current_umask() -> int:
     return 0o022
 
 
-def atomic_write(path: Path, write: Callable[[Any], None]) -> None:
-    """Replace ``path`` whole with what ``write(binary_handle)`` writes.
+def atomic_write(path: Path, write: Callable[[Any], None], exclusive: bool = False) -> None:
+    """Replace ``path`` whole with what ``write(binary_handle)`` writes; ``exclusive``: create
+    it, raising FileExistsError if a file is there by the time it is written (a hard link
+    publishes it, which never replaces; where links are not supported, a last check does).
 
     Its folder must exist: a write never re-creates a deleted run.
     """
@@ -49,11 +51,27 @@ def atomic_write(path: Path, write: Callable[[Any], None]) -> None:
             write(handle)
             handle.flush()
             os.fsync(handle.fileno())
-        os.replace(tmp, path)
+        if exclusive:
+            _publish_new(tmp, path)
+        else:
+            os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
     fsync_dir(path.parent)
+
+
+def _publish_new(tmp: str, path: Path) -> None:
+    try:
+        os.link(tmp, path)
+    except FileExistsError:
+        raise
+    except OSError:  # no hard links here (some network and FUSE file systems)
+        if path.exists():
+            raise FileExistsError(path) from None
+        os.replace(tmp, path)
+        return
+    os.unlink(tmp)
 
 
 def atomic_write_text(path: Path, text: str) -> None:
