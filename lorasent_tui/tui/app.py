@@ -213,8 +213,8 @@ class LorasentApp(PanelCommands, App[int]):
         self.notify(str(path), title="Screenshot saved", timeout=6)
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
-        # Dim Stop in the footer when it would do nothing (no run, sweep or file scoring). Start stays live while a run
-        # trains: pressing it says why nothing starts.
+        # Dim Stop in the footer when it would do nothing (no run, sweep or file scoring). Start
+        # stays live while a run trains: pressing it says why nothing starts.
         running = ((self.training_session is not None and self.training_session.running)
                    or any(line.running for line in self.query(FileScoring)))
         if action == "stop_training" and not running:

@@ -24,8 +24,8 @@ class Command:
 
 COMMAND_LIST: tuple[Command, ...] = (
     Command("Start training", "Train with the settings on the Train tab", "start_training", "start-training"),
-    Command("Stop training", "Stop the running training after the current step", "stop_training",
-            "stop-training"),
+    Command("Stop training", "Stop the running training or sweep after the current step, or a file's scoring",
+            "stop_training", "stop-training"),
     Command("Preview data", "Load the dataset and show label balance and samples", "preview_data",
             "preview-data"),
     Command("Add to queue", "Queue the Train tab's settings to train later, after the runs queued before",

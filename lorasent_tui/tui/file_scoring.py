@@ -77,9 +77,11 @@ class FileScoring(Static):
             output = check_output(default_output(source))
             predictor = services.predictors.from_run(run_id, services.runs_dir, backend=backend)
             text_column = RunStore(services.runs_dir).get(run_id).config().text_column
-            result = score_file(predictor, str(source), output, text_column,
-                                lambda done, total: self.post_message(FileScoringProgress(clock.progress(done, total))),
-                                stop)
+
+            def report(done: int, total: int) -> None:
+                self.post_message(FileScoringProgress(clock.progress(done, total)))
+
+            result = score_file(predictor, str(source), output, text_column, report, stop)
         except ScoringStopped:
             self.post_message(FileScoringEnded(str(source), stopped=True))
             return
@@ -105,7 +107,7 @@ class FileScoring(Static):
             self.app.show_status(ended, "information" if message.stopped else "error")
             return
         blank = f" ({plural(done.blank, 'blank row')} without a verdict)" if done.blank else ""
-        line = (f"Scored {done.scored:,} texts of {message.source} in {format_duration(done.seconds)}{blank}: "
-                f"{done.output}")
+        took = format_duration(done.seconds)
+        line = f"Scored {done.scored:,} texts of {message.source} in {took}{blank}: {done.output}"
         self.update(line)
         self.app.show_status(line + ".")
