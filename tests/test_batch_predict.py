@@ -9,9 +9,10 @@ import pandas as pd
 import pytest
 
 from lorasent_tui.cli import main
-from lorasent_tui.core.batch_predict import ScoringStopped, class_probs_in_chunks, score_file
+from lorasent_tui.core.batch_predict import class_probs_in_chunks, score_file
 from lorasent_tui.core.events import RunFinished
 from lorasent_tui.core.predict import Predictor
+from lorasent_tui.core.scoring import ScoringStopped
 
 TEXTS = ["great moving wonderful good film", "awful dull boring bad film",
          " ".join(["a long review that goes on"] * 12) + " and ends great",  # several windows

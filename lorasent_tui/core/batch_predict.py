@@ -23,21 +23,17 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable, Sequence
 
-from lorasent_tui.core.data.files import read_file
-from lorasent_tui.core.data.rows import as_text
+from lorasent_tui.core.data.files import read_texts
 from lorasent_tui.core.errors import DataError
 from lorasent_tui.core.fsutil import atomic_write
 from lorasent_tui.core.predict import prediction
+from lorasent_tui.core.scoring import ScoringStopped
 from lorasent_tui.core.views import texts_scored
 
 OUTPUT_FORMATS = {".csv": "CSV", ".tsv": "TSV", ".jsonl": "JSONL", ".parquet": "Parquet"}
 # Texts tokenized and scored at a time: bounds the memory of token ids and views whatever the
 # file's size, and is many batches, so the batching by length still finds similar lengths.
 CHUNK_TEXTS = 2048
-
-
-class ScoringStopped(Exception):
-    """The scoring's stop event was set; nothing was written."""
 
 
 @dataclass(frozen=True)
@@ -70,12 +66,6 @@ def check_output(output: str | Path) -> Path:
     if not path.parent.is_dir():
         raise DataError(f"{output}: folder {path.parent} does not exist; create it first")
     return path
-
-
-def read_texts(name: str, text_column: str) -> list[str]:
-    """Every text of a data file, in file order, as text (missing cells are empty)."""
-    rows, _fmt = read_file(name, text_column, None)
-    return [as_text(t) for t in rows.texts]
 
 
 def class_probs_in_chunks(predictor: Any, texts: Sequence[str],

@@ -69,7 +69,8 @@ class FileScoring(Static):
 
     @work(thread=True, exclusive=True, group="score-file", exit_on_error=False, name="score file")
     def _score(self, run_id: str, backend: str, source: Path, stop: threading.Event) -> None:
-        from lorasent_tui.core.batch_predict import ScoringStopped, check_output, default_output, score_file
+        from lorasent_tui.core.batch_predict import check_output, default_output, score_file
+        from lorasent_tui.core.scoring import ScoringStopped
 
         services = self.app.services
         clock = ScoringClock("cpu", "predict")

@@ -126,6 +126,13 @@ def read_file(name: str, text_col: str, label_col: str | None) -> tuple[LabeledR
     return rows, fmt
 
 
+def read_texts(name: str, text_col: str) -> list[str]:
+    """Every text of a data file (its text column; a label column is ignored), in file order;
+    missing cells are empty. Raises ``DataError``."""
+    rows, _fmt = read_file(name, text_col, None)
+    return [as_text(t) for t in rows.texts]
+
+
 def load_file(name: str, text_col: str, label_col: str, sampling: Sampling) -> Splits:
     rows, fmt = read_file(name, text_col, label_col)
     label = f"{name} ({fmt})"

@@ -17,7 +17,7 @@ from typing import Any
 import numpy as np
 
 from lorasent_tui.core.data.builtin import read_builtin
-from lorasent_tui.core.data.files import read_file
+from lorasent_tui.core.data.files import read_texts
 from lorasent_tui.core.data.rows import as_text
 from lorasent_tui.core.config import UNLABELED_BUILTIN
 from lorasent_tui.core.errors import DataError
@@ -33,8 +33,7 @@ def candidate_texts(source: str, text_column: str) -> list[str]:
     """The raw texts of an unlabeled source, as read; raises ``DataError``."""
     if source.strip().lower() == UNLABELED_BUILTIN:
         return [as_text(t) for t in read_builtin("imdb").texts]
-    rows, _fmt = read_file(source, text_column, None)
-    return [as_text(t) for t in rows.texts]
+    return read_texts(source, text_column)
 
 
 def unlabeled_pool(config: Any, splits: Any) -> list[str]:
