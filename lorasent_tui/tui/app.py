@@ -24,7 +24,7 @@ from lorasent_tui.core.errors import describe_exception
 from lorasent_tui.core.fsutil import atomic_write_text
 from lorasent_tui.core.store import SCREENSHOTS_DIR
 from lorasent_tui.tui.commands import LorasentCommands
-from lorasent_tui.tui.file_scoring import FileScoring
+from lorasent_tui.tui.scoring_line import ScoringLine
 from lorasent_tui.tui.messages import RunEnded, ShowStatus
 from lorasent_tui.tui.panel_commands import PanelCommands
 from lorasent_tui.tui.predict_panel import PredictPanel
@@ -216,7 +216,7 @@ class LorasentApp(PanelCommands, App[int]):
         # Dim Stop in the footer when it would do nothing (no run, sweep or file scoring). Start
         # stays live while a run trains: pressing it says why nothing starts.
         running = ((self.training_session is not None and self.training_session.running)
-                   or any(line.running for line in self.query(FileScoring)))
+                   or any(line.running for line in self.query(ScoringLine)))
         if action == "stop_training" and not running:
             return None
         return True

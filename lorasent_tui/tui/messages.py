@@ -174,20 +174,3 @@ class SweepLeaderboard(Message):
 class SweepFailed(Message):
     message: str
 
-
-@dataclass
-class FileScoringProgress(Message):
-    """How far the scoring of a whole file has got (phase "predict")."""
-
-    progress: StepProgress
-
-
-@dataclass
-class FileScoringEnded(Message):
-    """A file's scoring ended: ``result`` (a core FileScored) when it was written; else it was
-    ``stopped``, or failed (``why``)."""
-
-    source: str
-    result: Any = None
-    stopped: bool = False
-    why: str = ""

@@ -11,7 +11,7 @@ from __future__ import annotations
 from typing import Any, Callable
 
 from lorasent_tui.core.config import build_config
-from lorasent_tui.tui.file_scoring import FileScoring
+from lorasent_tui.tui.scoring_line import ScoringLine
 from lorasent_tui.tui.messages import ResumeRun, RunDeleted, RunReady, RunsChanged, UseSettings
 from lorasent_tui.tui.predict_panel import PredictPanel
 from lorasent_tui.tui.queue_prompt import queue_settings
@@ -29,7 +29,7 @@ class PanelCommands:
 
     def action_stop_training(self) -> None:
         stopped = (self.train_panel.stop_training() or any(p.stop_sweep() for p in self.query(SweepsPanel))
-                   or any(line.stop() for line in self.query(FileScoring)))
+                   or any(line.stop() for line in self.query(ScoringLine)))
         if not stopped:
             self.show_status("No training is running.", "warning")
 

@@ -19,8 +19,10 @@ from lorasent_tui.core.labels import run_label_names
 from lorasent_tui.core.records import best_row, shared_metric_columns
 from lorasent_tui.core.results import ScoredResult, evaluations, held_out_result, summary_line
 from lorasent_tui.core.store import RunStore, RunSummary
+from lorasent_tui.tui.evaluation_line import EvaluationLine
 from lorasent_tui.tui.messages import RunReady, UseSettings
 from lorasent_tui.tui.run_screen import RunScreen
+from lorasent_tui.tui.scoring_line import ScoringLine
 from lorasent_tui.tui.widgets.charts import LossChart, RocChart, ScoreChart
 from lorasent_tui.tui.widgets.confusion import ConfusionView
 from lorasent_tui.tui.widgets.decision_view import DecisionView
@@ -127,6 +129,9 @@ class RunDetailScreen(RunScreen):
         Binding("s", "use_settings", "Use settings", id="detail-use-settings"),
         Binding("t", "cycle_threshold", "Threshold", id="detail-threshold"),
         Binding("x", "errors", "Errors", id="detail-errors"),
+        Binding("e", "evaluate", "Evaluate", id="detail-evaluate"),
+        # A modal screen: the app's own ctrl+t does not reach here.
+        Binding("ctrl+t", "stop_evaluation", "Stop", id="detail-stop"),
     ]
 
     def __init__(self, runs: list[RunData]) -> None:
@@ -153,6 +158,7 @@ class RunDetailScreen(RunScreen):
             yield ConfusionView()
         if not self.compare:
             yield DecisionView(self.runs[0].summary.path, id="detail-decision")
+            yield EvaluationLine(self.runs[0].summary.path, id="detail-evaluation")
         yield DataTable(id="detail-settings", cursor_type="row", zebra_stripes=True)
 
     def _title(self) -> str:
@@ -276,6 +282,27 @@ class RunDetailScreen(RunScreen):
 
         run = self.runs[0]
         self.app.push_screen(ErrorBrowserScreen(run.summary.path, run.run_id))
+
+    def action_evaluate(self) -> None:
+        if self.compare:
+            self.notify("Open a single run to evaluate it.", severity="warning")
+            return
+        self.query_one(EvaluationLine).ask()
+
+    def action_stop_evaluation(self) -> None:
+        for line in self.query(EvaluationLine):
+            line.stop()
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if action == "stop_evaluation":  # dimmed unless an evaluation runs
+            return any(line.running for line in self.query(EvaluationLine)) or None
+        return True
+
+    def on_scoring_line_ended(self, message: ScoringLine.Ended) -> None:
+        if message.done:  # the title lists the run's evaluations
+            run = self.runs[0]
+            run.evaluations = evaluations(run.summary.path)
+            self.query_one("#detail-title", Static).update(self._title())
 
     def action_predict(self) -> None:
         run = self.runs[0] if not self.compare else None
