@@ -5,7 +5,7 @@ import sys
 import pytest
 
 from lorasent_tui.cli import main
-from lorasent_tui.commands import table_header
+from lorasent_tui.console import table_header
 
 
 def _run(*args, stdin=None):
@@ -129,7 +129,7 @@ def test_runs_table_stays_aligned_with_long_run_ids(tmp_path, capsys):
 
 
 def test_console_status_lines_show_the_whole_runs_eta_and_evaluation_in_reviews(capsys):
-    from lorasent_tui.commands import ConsoleReporter
+    from lorasent_tui.console import ConsoleReporter
     from lorasent_tui.core.events import StepProgress
 
     reporter = ConsoleReporter()

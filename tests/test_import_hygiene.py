@@ -13,7 +13,7 @@ import pytest
 import lorasent_tui.core
 
 ROOT = Path(__file__).resolve().parents[1]
-HEADLESS = ["lorasent_tui.commands", "lorasent_tui.cli"]
+HEADLESS = ["lorasent_tui.commands", "lorasent_tui.console", "lorasent_tui.cli"]
 
 
 def core_modules() -> list[str]:

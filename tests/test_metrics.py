@@ -32,7 +32,7 @@ def test_single_class_auc_is_undefined_not_a_number():
 
 def test_an_undefined_auc_reads_as_missing_everywhere(tmp_path):
     """A run whose epochs have no AUC: the store, the CLI table and the model card show "–"."""
-    from lorasent_tui.commands import format_row
+    from lorasent_tui.console import format_row
     from lorasent_tui.core.config import build_config
     from lorasent_tui.core.export import model_card_text
     from lorasent_tui.core.store import RunStore

@@ -184,7 +184,7 @@ def fake_three_class_run(runs_dir):
 
 
 def test_report_cli_table_and_card_of_a_three_class_run(tmp_path, capsys):
-    from lorasent_tui.commands import format_row, table_header
+    from lorasent_tui.console import format_row, table_header
     from lorasent_tui.core.export import model_card_text
     from lorasent_tui.core.report import write_report
 
