@@ -129,9 +129,10 @@ class RunDetailScreen(RunScreen):
         Binding("s", "use_settings", "Use settings", id="detail-use-settings"),
         Binding("t", "cycle_threshold", "Threshold", id="detail-threshold"),
         Binding("x", "errors", "Errors", id="detail-errors"),
-        Binding("e", "evaluate", "Evaluate", id="detail-evaluate"),
+        # Not in the footer (it has no room left at 80 columns): the evaluation's line names them.
+        Binding("e", "evaluate", "Evaluate", id="detail-evaluate", show=False),
         # A modal screen: the app's own ctrl+t does not reach here.
-        Binding("ctrl+t", "stop_evaluation", "Stop", id="detail-stop"),
+        Binding("ctrl+t", "stop_evaluation", "Stop", id="detail-stop", show=False),
     ]
 
     def __init__(self, runs: list[RunData]) -> None:

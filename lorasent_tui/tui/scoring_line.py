@@ -94,7 +94,7 @@ class ScoringLine(Static):
     def on_scoring_line_progress(self, message: Progress) -> None:
         message.stop()
         if self.stop_event is not None and not self.stop_event.is_set():
-            self.update(progress_line(message.progress))
+            self.update(f"{progress_line(message.progress)} · ctrl+t stops")
 
     def on_scoring_line_ended(self, message: Ended) -> None:
         # Not stopped here: the screen may want to know (an evaluation refreshes its list).
