@@ -32,16 +32,19 @@ def labelled_file(folder):
     return path
 
 
-async def open_and_ask(app, pilot):
+async def start_evaluation(app, pilot, dataset):
+    """Open the only run's view, press e and answer ``dataset``; the view's evaluation line."""
     await settle(pilot)
     await pilot.press("f3")
     await settle(pilot)
-    await pilot.press("enter")  # the only run
+    await pilot.press("enter")
     await settle(pilot)
     assert isinstance(app.screen, RunDetailScreen)
     await pilot.press("e")
     await settle(pilot)
     assert isinstance(app.screen, PathScreen)
+    await pilot.press("ctrl+u", *str(dataset), "enter")
+    return app.screen.query_one(EvaluationLine)
 
 
 def test_evaluating_from_the_run_view_keeps_the_result_and_lists_it(app_factory, tiny_run, tmp_path):
@@ -50,9 +53,7 @@ def test_evaluating_from_the_run_view_keeps_the_result_and_lists_it(app_factory,
 
     async def scenario():
         async with app.run_test(size=SIZE) as pilot:
-            await open_and_ask(app, pilot)
-            await pilot.press("ctrl+u", *str(data), "enter")
-            line = app.screen.query_one(EvaluationLine)
+            line = await start_evaluation(app, pilot, data)
             await wait_until(pilot, lambda: not line.running, timeout=60)
             await settle(pilot)
             (result,) = evaluations(tiny_run)
@@ -68,9 +69,7 @@ def test_a_bad_dataset_is_one_status_line_and_nothing_is_kept(app_factory, tiny_
 
     async def scenario():
         async with app.run_test(size=SIZE) as pilot:
-            await open_and_ask(app, pilot)
-            await pilot.press("ctrl+u", *str(tmp_path / "missing.csv"), "enter")
-            line = app.screen.query_one(EvaluationLine)
+            line = await start_evaluation(app, pilot, tmp_path / "missing.csv")
             await wait_until(pilot, lambda: not line.running, timeout=30)
             await settle(pilot)
             assert "failed" in status_text(app) and "no such file" in status_text(app)
@@ -96,9 +95,7 @@ def test_ctrl_t_in_the_run_view_stops_the_evaluation(app_factory, tiny_run, tmp_
 
     async def scenario():
         async with app.run_test(size=SIZE) as pilot:
-            await open_and_ask(app, pilot)
-            await pilot.press("ctrl+u", *str(data), "enter")
-            line = app.screen.query_one(EvaluationLine)
+            line = await start_evaluation(app, pilot, data)
             await wait_until(pilot, lambda: line.running)
             await pilot.press("ctrl+t")
             await wait_until(pilot, lambda: not line.running, timeout=10)

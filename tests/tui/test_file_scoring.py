@@ -17,7 +17,8 @@ def write_reviews(folder):
     return source
 
 
-async def load_run_and_ask(app, pilot, runs_dir):
+async def start_scoring(app, pilot, runs_dir, source):
+    """Load a run on the Predict tab, press ctrl+f and answer ``source``: (run, the line)."""
     run = make_run(runs_dir)
     await settle(pilot)
     app.predict_panel.load_run(run.run_id)
@@ -26,11 +27,16 @@ async def load_run_and_ask(app, pilot, runs_dir):
     await pilot.press("ctrl+f")
     await settle(pilot)
     assert isinstance(app.screen, PathScreen)
-    return run
+    await pilot.press("ctrl+u", *str(source), "enter")
+    return run, app.query_one(FileScoring)
 
 
-async def enter_path(pilot, path):
-    await pilot.press("ctrl+u", *str(path), "enter")
+def held_app(app_factory):
+    """An app whose predictors wait for the returned event before each text."""
+    app = app_factory()
+    hold = threading.Event()
+    app.services.predictors.score_hold = hold
+    return app, hold
 
 
 def test_without_a_run_it_says_how_to_load_one(app_factory):
@@ -54,9 +60,7 @@ def test_the_predictions_go_beside_the_file_one_row_per_text(app_factory, runs_d
 
     async def scenario():
         async with app.run_test(size=SIZE) as pilot:
-            run = await load_run_and_ask(app, pilot, runs_dir)
-            await enter_path(pilot, source)
-            line = app.query_one(FileScoring)
+            run, line = await start_scoring(app, pilot, runs_dir, source)
             await wait_until(pilot, lambda: not line.running)
             await settle(pilot)
             out = pd.read_csv(tmp_path / "reviews.predictions.csv")
@@ -70,16 +74,12 @@ def test_the_predictions_go_beside_the_file_one_row_per_text(app_factory, runs_d
 
 
 def test_stop_ends_the_scoring_and_writes_nothing(app_factory, runs_dir, tmp_path):
-    app = app_factory()
+    app, hold = held_app(app_factory)
     source = write_reviews(tmp_path)
-    hold = threading.Event()
-    app.services.predictors.score_hold = hold
 
     async def scenario():
         async with app.run_test(size=SIZE) as pilot:
-            await load_run_and_ask(app, pilot, runs_dir)
-            await enter_path(pilot, source)
-            line = app.query_one(FileScoring)
+            _, line = await start_scoring(app, pilot, runs_dir, source)
             await wait_until(pilot, lambda: line.running)
             await pilot.press("ctrl+t")
             hold.set()
@@ -98,9 +98,7 @@ def test_a_bad_file_is_one_status_line_and_the_app_goes_on(app_factory, runs_dir
 
     async def scenario():
         async with app.run_test(size=SIZE) as pilot:
-            await load_run_and_ask(app, pilot, runs_dir)
-            await enter_path(pilot, bad)
-            line = app.query_one(FileScoring)
+            _, line = await start_scoring(app, pilot, runs_dir, bad)
             await wait_until(pilot, lambda: not line.running)
             await settle(pilot)
             assert "unsupported file type" in status_text(app)
@@ -112,17 +110,13 @@ def test_a_bad_file_is_one_status_line_and_the_app_goes_on(app_factory, runs_dir
 
 
 def test_quitting_while_a_file_is_scored_stops_the_scoring(app_factory, runs_dir, tmp_path):
-    app = app_factory()
+    app, hold = held_app(app_factory)
     source = write_reviews(tmp_path)
-    hold = threading.Event()
-    app.services.predictors.score_hold = hold
     events = []
 
     async def scenario():
         async with app.run_test(size=SIZE) as pilot:
-            await load_run_and_ask(app, pilot, runs_dir)
-            await enter_path(pilot, source)
-            line = app.query_one(FileScoring)
+            _, line = await start_scoring(app, pilot, runs_dir, source)
             await wait_until(pilot, lambda: line.running)
             events.append(line.stop_event)
             await pilot.press("ctrl+q")
