@@ -27,7 +27,7 @@ from lorasent_tui.core.data.files import read_texts
 from lorasent_tui.core.errors import DataError
 from lorasent_tui.core.fsutil import atomic_write
 from lorasent_tui.core.predict import prediction
-from lorasent_tui.core.scoring import ScoringStopped
+from lorasent_tui.core.scoring import stoppable
 from lorasent_tui.core.views import texts_scored
 
 OUTPUT_FORMATS = {".csv": "CSV", ".tsv": "TSV", ".jsonl": "JSONL", ".parquet": "Parquet"}
@@ -73,20 +73,18 @@ def class_probs_in_chunks(predictor: Any, texts: Sequence[str],
                           stop: threading.Event | None = None,
                           chunk: int = CHUNK_TEXTS) -> list[list[float] | None]:
     """Each text's class probabilities (None for a blank text); ``on_progress(texts_done,
-    texts)`` as batches finish; raises ScoringStopped after the batch in which ``stop`` is set."""
+    texts)`` as batches finish; raises core.scoring.ScoringStopped after the batch in which
+    ``stop`` is set."""
     scored = [i for i, text in enumerate(texts) if text.strip()]
     probs: list[list[float] | None] = [None] * len(texts)
     total = len(scored)
-    if on_progress is not None:
-        on_progress(0, total)
+    report = stoppable(on_progress, stop)
+    report(0, total)
     for start in range(0, total, chunk):
         index = scored[start:start + chunk]
 
         def on_batch(views_done: int, views: int, start: int = start, size: int = len(index)) -> None:
-            if stop is not None and stop.is_set():
-                raise ScoringStopped
-            if on_progress is not None:
-                on_progress(start + texts_scored(views_done, views, size), total)
+            report(start + texts_scored(views_done, views, size), total)
 
         for i, p in zip(index, predictor.class_probs([texts[i] for i in index], on_batch=on_batch)):
             probs[i] = p

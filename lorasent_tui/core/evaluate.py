@@ -10,13 +10,14 @@ Identical texts are scored once. The result: ``evaluations/<name>/`` (core/resul
 
 from __future__ import annotations
 
+import threading
 from dataclasses import dataclass
 from typing import Any
 
 from lorasent_tui.core.errors import DataError
 from lorasent_tui.core.labels import LabelError, class_ids, run_label_names
 from lorasent_tui.core.results import ScoredResult, default_name, evaluation_dir, write_result
-from lorasent_tui.core.scoring import Progress, run_predictor, score_labelled
+from lorasent_tui.core.scoring import Progress, run_predictor, score_labelled, stoppable
 from lorasent_tui.core.store import Run, now_iso
 
 
@@ -127,11 +128,13 @@ def evaluation_data(run: Run, dataset: str, split: str | None = None, size: int 
 
 
 def evaluate_run(run: Run, data: EvaluationData, name: str | None = None, device: str = "cpu",
-                 on_progress: Progress | None = None) -> ScoredResult:
-    """Score ``data`` with the run's best epoch and keep it as ``evaluations/<name>/``."""
+                 on_progress: Progress | None = None, stop: threading.Event | None = None) -> ScoredResult:
+    """Score ``data`` with the run's best epoch and keep it as ``evaluations/<name>/``; a ``stop``
+    set meanwhile raises ScoringStopped, keeping nothing."""
     target = evaluation_dir(run.path, name or default_name(data.dataset, data.split))
     predictor = run_predictor(run, device)
-    metrics, roc, predictions = score_labelled(predictor, data.texts, data.labels, on_progress)
+    metrics, roc, predictions = score_labelled(predictor, data.texts, data.labels,
+                                               stoppable(on_progress, stop))
     meta = {"kind": "evaluation", "name": target.name, "dataset": data.dataset,
             "split": data.split, "size": len(data.texts), "excluded": data.excluded,
             "date": now_iso(), "best_epoch": run.status().get("best_epoch")}

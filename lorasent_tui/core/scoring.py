@@ -25,6 +25,18 @@ class ScoringStopped(Exception):
     """A stop was asked for while a set was being scored; nothing was written."""
 
 
+def stoppable(on_progress: Progress | None, stop: threading.Event | None) -> Progress:
+    """``on_progress`` that first raises ScoringStopped once ``stop`` is set, unless the scoring
+    is done (``texts_done == texts``): a stop asked for at the last batch lets it finish."""
+    def progress(done: int, total: int) -> None:
+        if done < total and stop is not None and stop.is_set():
+            raise ScoringStopped
+        if on_progress is not None:
+            on_progress(done, total)
+
+    return progress
+
+
 def run_predictor(run: Run, device: Any = "cpu", decision: bool = True) -> Predictor:
     """The run's best epoch, merged, on ``device``, reading texts as the run's config says;
     with the run's calibration and decision threshold as ``predict`` applies them, unless

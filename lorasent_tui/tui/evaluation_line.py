@@ -24,8 +24,7 @@ class EvaluationLine(ScoringLine):
 
     def ask(self) -> None:
         """Ask for the data, then evaluate the run on it."""
-        if self.running:
-            self.app.show_status("An evaluation runs already; ctrl+t stops it.", "warning")
+        if self.busy():  # before asking, not after
             return
 
         def chosen(dataset: Path | None) -> None:
@@ -42,17 +41,10 @@ class EvaluationLine(ScoringLine):
         """In the worker: score ``dataset`` and summarise the result."""
         from lorasent_tui.core.evaluate import evaluate_run, evaluation_data
         from lorasent_tui.core.results import summary_line
-        from lorasent_tui.core.scoring import ScoringStopped
 
         run = RunStore(self.run_path.parent).get(self.run_path.name)
         config = run.config()
         data = evaluation_data(run, dataset, None, 0, config.text_column, config.label_column)
-
-        def progress(done: int, total: int) -> None:
-            if done < total and stop.is_set():
-                raise ScoringStopped
-            report(done, total)
-
-        result = evaluate_run(run, data, None, "cpu", progress)
+        result = evaluate_run(run, data, None, "cpu", report, stop)
         left_out = f"; {data.excluded:,} texts it had seen left out" if data.excluded else ""
         return f"{summary_line(result, f'Evaluation {result.name}')}{left_out}; saved to {result.path}"

@@ -14,7 +14,6 @@ from pathlib import Path
 
 from lorasent_tui.core.data.pipeline import plural
 from lorasent_tui.core.display import format_duration
-from lorasent_tui.core.store import RunStore
 from lorasent_tui.tui.scoring_line import Report, ScoringLine
 from lorasent_tui.tui.settings_file import PathScreen
 
@@ -27,8 +26,7 @@ class FileScoring(ScoringLine):
 
     def ask(self, run_id: str, backend: str) -> None:
         """Ask for the file, then score it with run ``run_id`` on ``backend``."""
-        if self.running:
-            self.app.show_status("A file is being scored already; stop it (ctrl+t) first.", "warning")
+        if self.busy():  # before asking, not after
             return
 
         def chosen(path: Path | None) -> None:
@@ -48,8 +46,7 @@ class FileScoring(ScoringLine):
         services = self.app.services
         output = check_output(default_output(source))
         predictor = services.predictors.from_run(run_id, services.runs_dir, backend=backend)
-        text_column = RunStore(services.runs_dir).get(run_id).config().text_column
-        done = score_file(predictor, str(source), output, text_column, report, stop)
+        done = score_file(predictor, str(source), output, predictor.config.text_column, report, stop)
         blank = f" ({plural(done.blank, 'blank row')} without a verdict)" if done.blank else ""
         return (f"Scored {done.scored:,} texts of {source} in {format_duration(done.seconds)}{blank}: "
                 f"{done.output}")

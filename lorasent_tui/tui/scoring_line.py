@@ -49,11 +49,15 @@ class ScoringLine(Static):
     def running(self) -> bool:
         return self.stop_event is not None
 
+    def busy(self) -> bool:
+        """True, saying so, while a job runs: a line runs one at a time."""
+        if self.running:
+            self.app.show_status("A scoring runs here already; ctrl+t stops it.", "warning")
+        return self.running
+
     def start(self, what: str, phase: str, job: Job) -> None:
         """Run ``job`` (``what``: "Scoring reviews.csv", for the line) in a worker."""
-        if self.running:
-            self.app.show_status(f"{what} must wait: another scoring runs here; ctrl+t stops it.",
-                                 "warning")
+        if self.busy():
             return
         self.stop_event = threading.Event()
         self.app.refresh_bindings()  # Stop is live now

@@ -204,6 +204,7 @@ class KeywordPredictor:
         self.backend = SimpleNamespace(name="torch")  # as core.predict.Predictor's
         self.precision = "fp32"
         self.name = "keywords"
+        self.config = SimpleNamespace(text_column="text")  # as core.predict.Predictor's
         self.label_names = self.classes or ("negative", "positive")
         self.threshold = 0.5
         self.hold = hold  # class_probs waits for it before each text, when set

@@ -83,13 +83,13 @@ def test_ctrl_t_in_the_run_view_stops_the_evaluation(app_factory, tiny_run, tmp_
 
     from lorasent_tui.core import evaluate
 
-    def slow_evaluation(run, data, name=None, device="cpu", on_progress=None):
+    def slow_scoring(predictor, texts, labels, on_progress=None):
         for done in range(500):  # until the stop asked for raises out of the progress callback
             on_progress(done, 500)
             time.sleep(0.01)
         raise AssertionError("the evaluation was not stopped")
 
-    monkeypatch.setattr(evaluate, "evaluate_run", slow_evaluation)
+    monkeypatch.setattr(evaluate, "score_labelled", slow_scoring)
     app = app_factory()
     data = labelled_file(tmp_path)
 
